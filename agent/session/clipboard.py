@@ -1,0 +1,91 @@
+"""The clipboard guard: on every copy, ask the service for a verdict and replace blocked content.
+
+The X server tells us when the clipboard changes hands (XFixes), so nothing is polled. The copied
+text goes to the local service over its socket and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any
+
+from agent.ipc import IpcClient, IpcError
+from agent.ports import Clipboard, Notifier
+
+log = logging.getLogger("agent.session.clipboard")
+KEEP_BLOCKED = 8
+
+
+class ClipboardGuard:
+    def __init__(self, clipboard: Clipboard, notifier: Notifier, connect: Callable[[], IpcClient | None]) -> None:
+        self.clipboard, self.notifier, self.connect = clipboard, notifier, connect
+        self.client: IpcClient | None = None
+        self.ours: str | None = None
+        self.blocked: OrderedDict[str, str] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            if self.clipboard.wait_for_change(0.5):
+                started = time.monotonic()
+                try:
+                    self.check(started)
+                except Exception:  # one odd clipboard must not end the guard
+                    log.exception("clipboard check failed")
+        self.clipboard.close()
+
+    def check(self, started: float) -> dict[str, Any] | None:
+        text = self.clipboard.read_text()
+        if text is None or not text.strip() or text == self.ours:
+            return None
+        owner = self.clipboard.owner()
+        reply = self.ask({"op": "clipboard", "text": text, "source": asdict(owner) if owner else None})
+        if reply is None:
+            log.error("clipboard change not judged: the agent service is not reachable")
+            return None
+        if reply.get("action") == "block" and reply.get("replacement"):
+            self.replace(text, reply)
+        elif reply.get("action") == "warn":
+            self.notifier.notify("leakguard: sensitive content copied", str(reply.get("explanation")))
+        verdict_ms = (time.monotonic() - started) * 1000
+        log.info("clipboard verdict %s", json.dumps({"action": reply.get("action"), "ms": round(verdict_ms, 2),
+                                                      "event_id": reply.get("event_id")}))
+        return reply
+
+    def replace(self, text: str, reply: dict[str, Any]) -> None:
+        self.ours = str(reply["replacement"])
+        self.clipboard.write_text(self.ours)
+        with self.lock:
+            self.blocked[str(reply["event_id"])] = text
+            while len(self.blocked) > KEEP_BLOCKED:
+                self.blocked.popitem(last=False)
+        body = str(reply.get("explanation"))
+        if reply.get("override_allowed"):
+            body += f"\nTo override, run: leakguard agent justify {reply['event_id']} --reason '...'"
+        self.notifier.notify("leakguard: copy blocked", body, urgency="critical")
+
+    def restore(self, event_id: str) -> None:
+        with self.lock:
+            text = self.blocked.pop(event_id, None)
+        if text is not None:
+            self.ours = text
+            self.clipboard.write_text(text)
+
+    def ask(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        for _ in range(2):
+            if self.client is None:
+                self.client = self.connect()
+                if self.client is None:
+                    return None
+            try:
+                return self.client.request(request)
+            except IpcError:
+                self.client.close()
+                self.client = None
+        return None

@@ -1,0 +1,168 @@
+"""Valid (checksum-correct) sample values per detector, and hard negatives, from a seeded RNG.
+
+Faker supplies the types it knows (cards, IBAN, SSN, zh_CN resident ids and phones, e-mail, IPs);
+the rest are generated here from their published algorithms.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import random
+import string
+import uuid
+import zlib
+from collections.abc import Callable
+
+from rules.checksums import gb11643_valid, luhn_valid
+
+B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+B62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+USCC = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def _digits(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice(string.digits) for _ in range(n))
+
+
+def luhn_complete(rng: random.Random, prefix: str, length: int) -> str:
+    body = prefix + _digits(rng, length - len(prefix) - 1)
+    return next(body + d for d in string.digits if luhn_valid(body + d))
+
+
+def cn_resident_id(rng: random.Random) -> str:
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    region = rng.choice(["110105", "310104", "440305", "510107", "330106", "420111"])
+    body = f"{region}{rng.randint(1950, 2005)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{_digits(rng, 3)}"
+    value = body + "10X98765432"[sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11]
+    return value if gb11643_valid(value) else cn_resident_id(rng)
+
+
+def cn_uscc(rng: random.Random) -> str:
+    org = "".join(rng.choice(USCC[:10] + "ABCDEFGHJKLMNPQRTUWXY") for _ in range(8))
+    total = sum(USCC.index(c) * w for c, w in zip(org, (3, 7, 9, 10, 5, 8, 4, 2), strict=True))
+    check = 11 - total % 11
+    org += "X" if check == 10 else "0" if check == 11 else str(check)
+    body = rng.choice(["91", "92", "93", "11", "12", "51", "52"]) + rng.choice(["110108", "310115", "440300"]) + org
+    weights = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+    total = sum(USCC.index(c) * w for c, w in zip(body, weights, strict=True))
+    return body + USCC[(31 - total % 31) % 31]
+
+
+def cn_bank_card(rng: random.Random) -> str:
+    return luhn_complete(rng, rng.choice(["622848", "622202", "621700", "622588", "623668"]), rng.choice([16, 19]))
+
+
+def github_token(rng: random.Random) -> str:
+    body = "ghp_" + "".join(rng.choice(B62) for _ in range(30))
+    value, check = zlib.crc32(body.encode()), ""
+    while value:
+        value, rest = divmod(value, 62)
+        check = B62[rest] + check
+    return body + check.rjust(6, "0")
+
+
+def jwt(rng: random.Random) -> str:
+    def part(obj: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    claims = {"sub": str(rng.randint(1, 10**9)), "name": "user", "iat": rng.randint(10**9, 2 * 10**9)}
+    signature = base64.urlsafe_b64encode(rng.randbytes(32)).rstrip(b"=").decode()
+    return f"{part({'alg': rng.choice(['HS256', 'RS256']), 'typ': 'JWT'})}.{part(claims)}.{signature}"
+
+
+def bitcoin_address(rng: random.Random) -> str:
+    raw = b"\x00" + rng.randbytes(20)
+    raw += hashlib.sha256(hashlib.sha256(raw).digest()).digest()[:4]
+    number, out = int.from_bytes(raw, "big"), ""
+    while number:
+        number, rest = divmod(number, 58)
+        out = B58[rest] + out
+    return "1" * (len(raw) - len(raw.lstrip(b"\x00"))) + out
+
+
+def _alnum(rng: random.Random, n: int, alphabet: str = string.ascii_letters + string.digits) -> str:
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+def secret_generators() -> dict[str, Callable[[random.Random], str]]:
+    return {
+        "aws_access_key": lambda r: "AKIA" + _alnum(r, 16, string.ascii_uppercase + "234567"),
+        "github_token": github_token,
+        "slack_token": lambda r: f"xoxb-{_digits(r, 12)}-{_digits(r, 13)}-{_alnum(r, 24)}",
+        "stripe_key": lambda r: "sk_live_" + _alnum(r, 24),
+        "google_api_key": lambda r: "AIza" + _alnum(r, 35, string.ascii_letters + string.digits + "_-"),
+        "jwt": jwt,
+        "private_key": lambda r: "-----BEGIN " + r.choice(["RSA ", "EC ", "OPENSSH ", ""]) + "PRIVATE KEY-----",
+        "password_in_url": lambda r: f"postgres://svc_{_alnum(r, 5)}:{_alnum(r, 14)}@db{r.randint(1, 9)}.example.net",
+        "sendgrid_key": lambda r: f"SG.{_alnum(r, 22)}.{_alnum(r, 43)}",
+        "npm_token": lambda r: "npm_" + _alnum(r, 36),
+    }
+
+
+def faker_generators() -> dict[str, Callable[[random.Random], str]]:
+    from faker import Faker
+
+    en, zh, br = Faker("en_US"), Faker("zh_CN"), Faker("pt_BR")
+
+    def seeded(fake: Faker, make: Callable[[Faker], str]) -> Callable[[random.Random], str]:
+        def generate(rng: random.Random) -> str:
+            fake.seed_instance(rng.getrandbits(32))
+            return make(fake)
+
+        return generate
+
+    cards = ["visa16", "mastercard", "amex", "discover", "jcb16", "diners"]
+    return {
+        "credit_card": lambda r: seeded(en, lambda f: f.credit_card_number(card_type=r.choice(cards)))(r),
+        "iban": seeded(en, lambda f: f.iban()),
+        "us_ssn": seeded(en, lambda f: f.ssn()),
+        "cn_resident_id": seeded(zh, lambda f: f.ssn()),
+        "cn_mobile": seeded(zh, lambda f: f.phone_number()),
+        "email": seeded(en, lambda f: f.email()),
+        "ipv4": seeded(en, lambda f: f.ipv4_public()),
+        "ipv6": seeded(en, lambda f: f.ipv6()),
+        "us_aba_routing": seeded(en, lambda f: f.aba()),
+        "br_cpf": seeded(br, lambda f: f.cpf()),
+    }
+
+
+def own_generators() -> dict[str, Callable[[random.Random], str]]:
+    return {"cn_uscc": cn_uscc, "cn_bank_card": cn_bank_card, "bitcoin_address": bitcoin_address}
+
+
+def all_generators() -> dict[str, Callable[[random.Random], str]]:
+    return {**faker_generators(), **own_generators(), **secret_generators()}
+
+
+def mutate_check_digit(rng: random.Random, value: str) -> str:
+    """Change the last digit (or letter) so the check digit no longer fits."""
+    last = value[-1]
+    pool = string.digits if last.isdigit() else string.ascii_uppercase
+    return value[:-1] + rng.choice([c for c in pool if c != last])
+
+
+def hard_negatives(rng: random.Random) -> list[str]:
+    """Strings that look sensitive but are not: ids, timestamps, hashes, failed checksums."""
+    return [
+        f"order {_digits(rng, 16)}",
+        f"tracking {rng.choice('123')}Z{_alnum(rng, 16, string.ascii_uppercase + string.digits)}",
+        f"ts {rng.randint(1_500_000_000_000, 1_800_000_000_000)}",
+        f"{rng.randint(2000, 2030)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:"
+        f"{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}Z",
+        str(uuid.UUID(int=rng.getrandbits(128))),
+        hashlib.sha256(rng.randbytes(8)).hexdigest(),
+        hashlib.sha1(rng.randbytes(8)).hexdigest(),
+        hashlib.md5(rng.randbytes(8)).hexdigest(),
+        f"invoice {_digits(rng, 18)}",
+        f"build {rng.randint(1, 9)}.{rng.randint(0, 30)}.{rng.randint(0, 300)}.{rng.randint(1000, 99999)}",
+        f"SKU-{_digits(rng, 11)}",
+        f"ref 1{rng.choice('012')}{_digits(rng, 9)}",
+        mutate_check_digit(rng, luhn_complete(rng, rng.choice(["4", "51", "37", "6011", "62"]), 16)),
+        mutate_check_digit(rng, cn_resident_id(rng)),
+        mutate_check_digit(rng, cn_uscc(rng)),
+        mutate_check_digit(rng, github_token(rng)),
+        f"{rng.randint(0, 999)}-{rng.randint(0, 99):02d}-{rng.randint(0, 9999):04d}x",
+        f"v{rng.randint(1, 300)}.{rng.randint(256, 999)}.{rng.randint(0, 9)}.{rng.randint(0, 9)}",
+    ]

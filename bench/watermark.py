@@ -1,0 +1,248 @@
+"""Watermark benchmark: invisibility, robustness, false accusations and speed, with two peers.
+
+    .venv/bin/python -m bench.watermark            # full run (about 15 minutes on 2 cores)
+    .venv/bin/python -m bench.watermark --quick    # a smoke run
+
+Corpus: bench/watermark_corpus.py (headless Chromium). Attacks: bench/watermark_attacks.py.
+Peers: bench/watermark_peers.py. Prints Markdown tables and writes them to
+bench/out/watermark/report.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import pathlib
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from bench import watermark_attacks as attacks
+from bench.watermark_corpus import build_corpus
+from bench.watermark_metrics import ciede2000, psnr, scielab
+from bench.watermark_peers import BITS, Peer, load_peers
+from watermark.decoder import decode_image
+from watermark.overlay import render_overlay
+
+OUT = pathlib.Path(__file__).parent / "out" / "watermark"
+PEER_CONTENTS = ("doc-1366", "viewer-1080")
+
+
+@dataclass
+class Tally:
+    trials: int = 0
+    correct: int = 0
+    wrong: int = 0
+    unmarked: int = 0
+    accused: int = 0
+    seconds: list[float] = field(default_factory=list)
+
+    def row(self, name: str) -> str:
+        rate = 100.0 * self.correct / max(1, self.trials)
+        fa = f"{self.accused}/{self.unmarked}" if self.unmarked else "-"
+        secs = f"{statistics.mean(self.seconds):.2f}" if self.seconds else "-"
+        return f"| {name} | {self.trials} | {rate:.1f}% | {self.wrong} | {fa} | {secs} |"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="few contents and trials")
+    parser.add_argument("--trials", type=int, default=2, help="leaks per content and attack")
+    parser.add_argument("--unmarked", type=int, default=2000, help="unmarked leaks for false accusations")
+    parser.add_argument("--no-peers", action="store_true")
+    args = parser.parse_args(argv)
+    corpus = build_corpus(OUT / "corpus")
+    if args.quick:
+        corpus = {k: corpus[k] for k in ("doc-1366", "code-dark-1080", "flat-white-1080", "viewer-1080")}
+        args.trials, args.unmarked = 1, 60
+    rng = np.random.default_rng(20261123)
+    marks = {name: int(rng.integers(0, 2**63)) * 2 + 1 for name in corpus}
+    overlays = {name: render_overlay(marks[name], img.shape[1], img.shape[0]) for name, img in corpus.items()}
+    marked = {name: attacks.composite(overlays[name], img) for name, img in corpus.items()}
+    lines = [f"# Watermark benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC", ""]
+    lines += invisibility_table(corpus, marked, overlays)
+    ours = robustness(corpus, marked, marks, args.trials, rng)
+    ours["leak in a viewer (screenshot of screenshot)"] = viewer_attack(marked, marks, overlays, rng)
+    ours["two monitors, two marks"] = two_monitors(marked, marks)
+    false_accusations = unmarked_leaks(corpus, args.unmarked - sum(t.unmarked for t in ours.values()), rng)
+    peers = [] if args.no_peers else load_peers()
+    lines += robustness_table(ours, false_accusations, peers, corpus, args.trials, rng)
+    lines += speed_table(corpus)
+    report = "\n".join(lines)
+    print(report)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "report.md").write_text(report + "\n")
+    return 0
+
+
+def invisibility_table(corpus: dict[str, np.ndarray], marked: dict[str, np.ndarray], overlays: dict[str, np.ndarray]) -> list[str]:
+    rows = ["## Invisibility (overlay composited in 8 bits over each screen)", "",
+            "| content | size | PSNR dB | CIEDE2000 mean (400k px sample) | CIEDE2000 p99 | S-CIELAB p99 (pattern alone on the mean colour, 40 px/deg) |",
+            "|---|---|---|---|---|---|"]
+    for name in tqdm(corpus, desc="invisibility", file=sys.stderr):
+        bg, out = corpus[name], marked[name]
+        sample = np.random.default_rng(1).choice(bg.shape[0] * bg.shape[1], min(400_000, bg.shape[0] * bg.shape[1]), replace=False)
+        de = ciede2000(out.reshape(-1, 1, 3)[sample], bg.reshape(-1, 1, 3)[sample])
+        s = pattern_scielab(overlays[name], bg)
+        rows.append(f"| {name} | {bg.shape[1]}x{bg.shape[0]} | {psnr(out, bg):.1f} | {de.mean():.3f} | "
+                    f"{np.percentile(de, 99):.3f} | {np.percentile(s, 99):.3f} |")
+    return [*rows, ""]
+
+
+def pattern_scielab(rgba: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """S-CIELAB of the pattern alone: the overlay over a flat screen of the content's mean colour,
+    against that screen under a uniform overlay of the same mean alpha and colour (its tint)."""
+    rgba = rgba[:1080, :1920]  # the pattern is periodic: a 1080p piece says it all
+    flat = np.broadcast_to(bg.reshape(-1, 3).mean(axis=0), (*rgba.shape[:2], 3))
+    alpha = rgba[..., 3:4].astype(np.float64) / 255.0
+    mean_alpha = float(alpha.mean())
+    mean_colour = (alpha * rgba[..., :3]).mean(axis=(0, 1)) / max(mean_alpha, 1e-12)
+    tinted = flat * (1.0 - mean_alpha) + mean_colour * mean_alpha
+    return scielab(attacks.composite(rgba, np.rint(flat)), tinted)
+
+
+def decode_marks(img: np.ndarray) -> tuple[set[int], float]:
+    result = decode_image(img)
+    return {d.mark for d in result.marks}, result.seconds
+
+
+def robustness(corpus: dict[str, np.ndarray], marked: dict[str, np.ndarray], marks: dict[str, int],
+               trials: int, rng: np.random.Generator) -> dict[str, Tally]:
+    tallies: dict[str, Tally] = {}
+    jobs = [(a, n, t) for a in attacks.ATTACKS for n in corpus for t in range(trials)]
+    for attack_name, name, _trial in tqdm(jobs, desc="attacks (ours)", file=sys.stderr):
+        tally = tallies.setdefault(attack_name, Tally())
+        seed = int(rng.integers(2**32))
+        attack = attacks.ATTACKS[attack_name]
+        found, secs = decode_marks(attack(marked[name], np.random.default_rng(seed)))
+        tally.trials += 1
+        tally.correct += marks[name] in found
+        tally.wrong += len(found - {marks[name]})
+        tally.seconds.append(secs)
+        clean, _ = decode_marks(attack(corpus[name], np.random.default_rng(seed)))
+        tally.unmarked += 1
+        tally.accused += bool(clean)
+    return tallies
+
+
+def viewer_attack(marked: dict[str, np.ndarray], marks: dict[str, int], overlays: dict[str, np.ndarray],
+                  rng: np.random.Generator) -> Tally:
+    tally = Tally()
+    names = list(marked)
+    for i, name in enumerate(tqdm(names, desc="viewer", file=sys.stderr)):
+        screen = names[(i + 1) % len(names)]
+        leak = attacks.in_viewer(marked[name], overlays[screen], rng)
+        found, secs = decode_marks(leak)
+        tally.trials += 1
+        tally.correct += marks[name] in found
+        tally.wrong += len(found - {marks[name], marks[screen]})
+        tally.seconds.append(secs)
+    return tally
+
+
+def two_monitors(marked: dict[str, np.ndarray], marks: dict[str, int]) -> Tally:
+    tally = Tally()
+    by_height: dict[int, list[str]] = {}
+    for name, img in marked.items():
+        by_height.setdefault(img.shape[0], []).append(name)
+    pairs = [(g[i], g[(i + 1) % len(g)]) for g in by_height.values() if len(g) > 1 for i in range(len(g))]
+    for left, right in tqdm(pairs, desc="two monitors", file=sys.stderr):
+        found, secs = decode_marks(np.concatenate([marked[left], marked[right]], axis=1))
+        tally.trials += 1
+        tally.correct += {marks[left], marks[right]} <= found
+        tally.wrong += len(found - {marks[left], marks[right]})
+        tally.seconds.append(secs)
+    return tally
+
+
+def unmarked_leaks(corpus: dict[str, np.ndarray], count: int, rng: np.random.Generator) -> Tally:
+    """Random pieces of unmarked screens, randomly attacked: any mark found is a false accusation."""
+    tally = Tally()
+    names, kinds = list(corpus), list(attacks.ATTACKS.values())
+    for _ in tqdm(range(max(0, count)), desc="unmarked leaks", file=sys.stderr):
+        img = corpus[names[int(rng.integers(len(names)))]]
+        h, w = img.shape[:2]
+        ch, cw = int(rng.integers(min(h, 200), min(h, 480) + 1)), int(rng.integers(min(w, 200), min(w, 640) + 1))
+        y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        piece = kinds[int(rng.integers(len(kinds)))](img[y : y + ch, x : x + cw], rng)
+        found, _ = decode_marks(piece)
+        tally.unmarked += 1
+        tally.accused += bool(found)
+    return tally
+
+
+def robustness_table(ours: dict[str, Tally], extra: Tally, peers: list[Peer], corpus: dict[str, np.ndarray],
+                     trials: int, rng: np.random.Generator) -> list[str]:
+    header = ["| attack | leaks | decoded | wrong marks | false accusations (unmarked) | decode s |", "|---|---|---|---|---|---|"]
+    rows = ["## Robustness: leakguard", "", *header]
+    rows += [tally.row(name) for name, tally in ours.items()]
+    screenshot = [t for n, t in ours.items() if n in attacks.ATTACKS]
+    average = statistics.mean(100.0 * t.correct / max(1, t.trials) for t in screenshot)
+    accused = sum(t.accused for t in ours.values()) + extra.accused
+    unmarked = sum(t.unmarked for t in ours.values()) + extra.unmarked
+    wrong = sum(t.wrong for t in ours.values())
+    rows += ["", f"Average decode rate over the {len(screenshot)} screenshot attacks: **{average:.2f}%**; "
+             f"wrong marks: **{wrong}**; false accusations: **{accused} of {unmarked}** unmarked leaks "
+             f"({extra.unmarked} of them random pieces of unmarked screens, randomly attacked).", ""]
+    for peer in peers:
+        rows += [f"## Robustness: {peer.name} (same attacks; it cannot say 'no mark', so every failed decode "
+                 "is a wrong claim)", "", "| content | PSNR dB |", "|---|---|"]
+        tallies, quality = peer_robustness(peer, corpus, rng)
+        rows += [f"| {n} | {q:.1f} |" for n, q in quality.items()]
+        rows += ["", *header, *[t.row(n) for n, t in tallies.items()], ""]
+    return rows
+
+
+def peer_robustness(peer: Peer, corpus: dict[str, np.ndarray], rng: np.random.Generator) -> tuple[dict[str, Tally], dict[str, float]]:
+    tallies: dict[str, Tally] = {}
+    quality: dict[str, float] = {}
+    names = [n for n in PEER_CONTENTS if n in corpus]
+    for name in tqdm(names, desc=peer.name, file=sys.stderr):
+        bits = rng.integers(0, 2, BITS).astype(np.uint8)
+        embedded = peer.embed(corpus[name], bits)
+        quality[name] = psnr(embedded, corpus[name])
+        for attack_name, attack in attacks.ATTACKS.items():
+            tally = tallies.setdefault(attack_name, Tally())
+            leak = attack(embedded, np.random.default_rng(int(rng.integers(2**32))))
+            got, secs = timed(lambda leak=leak: safe_extract(peer, leak))
+            tally.trials += 1
+            tally.correct += got is not None and bool(np.array_equal(got, bits))
+            tally.wrong += got is not None and not np.array_equal(got, bits)
+            tally.seconds.append(secs)
+    return tallies, quality
+
+
+def safe_extract(peer: Peer, img: np.ndarray) -> np.ndarray | None:
+    try:
+        return peer.extract(img)
+    except Exception:  # a peer crashing on an attacked image counts as "not decoded"
+        return None
+
+
+def timed(fn: Callable[[], np.ndarray | None]) -> tuple[np.ndarray | None, float]:
+    start = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - start
+
+
+def speed_table(corpus: dict[str, np.ndarray]) -> list[str]:
+    renders = []
+    for _ in range(5):
+        start = time.perf_counter()
+        render_overlay(0x0123456789ABCDEF, 3840, 2160)
+        renders.append(time.perf_counter() - start)
+    decodes = [decode_image(attacks.composite(render_overlay(7, 1920, 1080), img)).seconds
+               for name, img in corpus.items() if img.shape[:2] == (1080, 1920)]
+    return ["## Speed (this machine, shared with other work)", "",
+            "| what | median s | max s |", "|---|---|---|",
+            f"| render 4K overlay | {statistics.median(renders):.3f} | {max(renders):.3f} |",
+            f"| decode a 1080p screenshot ({len(decodes)} screens) | {statistics.median(decodes):.3f} | {max(decodes):.3f} |", ""]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Database engines for the embedded SQLite default and the PostgreSQL scale-out path."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import QueuePool
+from sqlmodel import create_engine
+
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")
+#: More connections than request threads (40), so no request ever waits for a connection while
+#: holding one another request needs.
+POOL_SIZE, POOL_OVERFLOW = 10, 50
+
+
+def normalise_url(url: str) -> str:
+    """Accept the plain `postgresql://` form users write and pick the psycopg 3 driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def make_engine(url: str, *, sqlite_timeout: float = 30.0) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": sqlite_timeout},
+                               poolclass=QueuePool, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        _serialize_writes(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _serialize_writes(engine: Engine) -> None:
+    """One writing transaction at a time within this process, queued on a lock.
+
+    SQLite allows one writer; without this, writers from different threads collide on the file
+    lock and its busy handler sleeps (up to 100 ms a time), which ruins tail latency. Readers are
+    never held up (WAL). The lock is taken at a transaction's first write and released when it
+    ends (commit, rollback, or the pool resetting the connection).
+    """
+    lock = threading.Lock()
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not conn.info.get("writing") and statement.lstrip()[:6].upper() in WRITES:
+            lock.acquire()
+            conn.info["writing"] = True
+
+    def release(info: dict[str, Any]) -> None:
+        if info.pop("writing", False):
+            lock.release()
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "commit", lambda conn: release(conn.info))
+    event.listen(engine, "rollback", lambda conn: release(conn.info))
+    def reset(dbapi_connection: Any, connection_record: Any, reset_state: Any) -> None:
+        release(connection_record.info)
+
+    def invalidate(dbapi_connection: Any, connection_record: Any, exception: Any) -> None:
+        release(connection_record.info)
+
+    event.listen(engine.pool, "reset", reset)
+    event.listen(engine.pool, "invalidate", invalidate)

@@ -1,0 +1,1 @@
+"""Alembic migrations: the one schema path for SQLite and PostgreSQL."""

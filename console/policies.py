@@ -1,0 +1,142 @@
+"""Versioned, signed zone policies stored as the rules engine's YAML.
+
+The policy an agent receives is the stored YAML behind one header comment naming its zone and
+version, so the Ed25519 signature over the text's UTF-8 bytes also binds zone and version: an
+old or other zone's policy cannot be replayed as the current one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from console.signing import POLICY_SIGN, active_key, public_key_b64, sign_text
+from console.tables import Policy
+
+ZONE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+BUILT_IN_ZONES = ("low", "medium", "high")
+MAX_POLICY_BYTES = 1024 * 1024
+
+
+class PolicyInvalid(ValueError):
+    """The YAML is not a valid policy; the message names the place and field."""
+
+
+class PolicyEngineMissing(RuntimeError):
+    """The rules engine (rules.policy) is not installed in this build."""
+
+
+def _rules_policy() -> Any:
+    """The one place that imports the rules engine's policy module."""
+    try:
+        from rules import policy
+    except ImportError as exc:
+        raise PolicyEngineMissing("the rules engine (rules.policy) is not available in this build") from exc
+    return policy
+
+
+def validate_policy_text(text: str, *, source: str) -> None:
+    if len(text.encode("utf-8")) > MAX_POLICY_BYTES:
+        raise PolicyInvalid(f"{source}: policy is larger than {MAX_POLICY_BYTES} bytes")
+    module = _rules_policy()
+    try:
+        module.load_policy(text, source=source)
+    except module.PolicyError as exc:
+        raise PolicyInvalid(str(exc)) from exc
+
+
+def check_zone(zone: str) -> str:
+    if not ZONE_PATTERN.fullmatch(zone):
+        raise PolicyInvalid(f"zone {zone!r}: use 1-32 of a-z, 0-9, '_' and '-'")
+    return zone
+
+
+def served_text(zone: str, version: int, text: str) -> str:
+    return f"# leakguard policy zone={zone} version={version}\n{text}"
+
+
+def current_policy(session: Session, zone: str) -> Policy | None:
+    """The newest version; a built-in zone without one gets the rules engine's default."""
+    query = select(Policy).where(Policy.zone == zone).order_by(Policy.version.desc())  # type: ignore[attr-defined]
+    row = session.exec(query).first()
+    if row is None and zone in BUILT_IN_ZONES:
+        text = _rules_policy().default_policy_text(zone)
+        row = publish_policy(session, zone, text, actor="system", expected_version=0)
+    return row
+
+
+def latest_version(session: Session, zone: str) -> int | None:
+    """The newest version number, without creating a default policy."""
+    return session.exec(select(func.max(Policy.version)).where(Policy.zone == zone)).one()
+
+
+def publish_policy(
+    session: Session, zone: str, text: str, *, actor: str, expected_version: int | None = None
+) -> Policy:
+    """Store a new version. Two writers racing for one version number: the database's unique
+    constraint lets one win and the other re-reads (or retries when no version was expected)."""
+    check_zone(zone)
+    validate_policy_text(text, source=f"zone {zone}")
+    for _ in range(5):
+        latest = session.exec(select(func.max(Policy.version)).where(Policy.zone == zone)).one() or 0
+        if expected_version is not None and latest != expected_version:
+            existing = current_policy(session, zone)
+            if existing is not None:
+                return existing
+        row = _signed_row(session, zone, latest + 1, text, actor)
+        session.add(row)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            continue
+        return row
+    raise RuntimeError(f"zone {zone}: could not store a new policy version under contention")
+
+
+def _signed_row(session: Session, zone: str, version: int, text: str, actor: str) -> Policy:
+    key = active_key(session, POLICY_SIGN)
+    served = served_text(zone, version, text)
+    return Policy(
+        zone=zone, version=version, text=text, created_by=actor, key_id=int(key.id or 0),
+        sha256=hashlib.sha256(served.encode("utf-8")).hexdigest(),
+        signature=sign_text(key, served),
+    )
+
+
+@dataclass(frozen=True)
+class PolicyDocument:
+    zone: str
+    version: int
+    policy: str
+    sha256: str
+    signature: str
+    key_id: int
+    public_key: str
+    algorithm: str = "Ed25519"
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.zone}-{self.version}-{self.sha256[:16]}"'
+
+
+def policy_document(session: Session, row: Policy) -> PolicyDocument:
+    from console.tables import KeyMaterial
+
+    key = session.get(KeyMaterial, row.key_id)
+    return PolicyDocument(
+        zone=row.zone, version=row.version, policy=served_text(row.zone, row.version, row.text),
+        sha256=row.sha256, signature=row.signature, key_id=row.key_id,
+        public_key=public_key_b64(key) if key else "",
+    )
+
+
+def list_versions(session: Session, zone: str) -> list[Policy]:
+    query = select(Policy).where(Policy.zone == zone).order_by(Policy.version.desc())  # type: ignore[attr-defined]
+    return list(session.exec(query).all())

@@ -1,0 +1,84 @@
+"""Key material kept in the database: the Ed25519 policy-signing key and watermark mark secrets.
+
+A policy is signed over the UTF-8 bytes of the exact text served to agents (which names its
+zone and version in a header line, see `console.policies`); the agent checks the signature with
+the public key it received at enrollment.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from sqlmodel import Session, col, select
+
+from console.tables import KeyMaterial
+
+POLICY_SIGN = "policy_sign"
+MARK_SECRET = "mark_secret"
+
+
+def sign_text(key: KeyMaterial, text: str) -> str:
+    private = Ed25519PrivateKey.from_private_bytes(key.secret)
+    return base64.b64encode(private.sign(text.encode("utf-8"))).decode("ascii")
+
+
+def verify_text(public_key_b64: str, signature_b64: str, text: str) -> bool:
+    """What an agent does; kept here so the console's tests prove the scheme end to end."""
+    from cryptography.exceptions import InvalidSignature
+
+    public = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
+    try:
+        public.verify(base64.b64decode(signature_b64), text.encode("utf-8"))
+    except InvalidSignature:
+        return False
+    return True
+
+
+def public_key_b64(key: KeyMaterial) -> str:
+    return base64.b64encode(key.public or b"").decode("ascii")
+
+
+def active_key(session: Session, kind: str) -> KeyMaterial:
+    """The newest active key of a kind; `ensure_keys` made one at start-up."""
+    query = select(KeyMaterial).where(KeyMaterial.kind == kind, col(KeyMaterial.active))
+    key = session.exec(query.order_by(col(KeyMaterial.id).desc())).first()
+    if key is None:
+        raise LookupError(f"no active {kind} key; run `leakguard console serve` once to create it")
+    return key
+
+
+def mark_secrets(session: Session) -> list[tuple[int, bytes]]:
+    """Every mark secret ever issued, so that marks made before a rotation still resolve."""
+    rows = session.exec(select(KeyMaterial).where(KeyMaterial.kind == MARK_SECRET)).all()
+    return [(int(row.id or 0), row.secret) for row in rows]
+
+
+def new_policy_key() -> KeyMaterial:
+    private = Ed25519PrivateKey.generate()
+    raw = private.private_bytes_raw()
+    public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return KeyMaterial(kind=POLICY_SIGN, secret=raw, public=public)
+
+
+def new_mark_key() -> KeyMaterial:
+    return KeyMaterial(kind=MARK_SECRET, secret=secrets.token_bytes(32))
+
+
+def ensure_keys(session: Session) -> None:
+    for kind, factory in ((POLICY_SIGN, new_policy_key), (MARK_SECRET, new_mark_key)):
+        try:
+            active_key(session, kind)
+        except LookupError:
+            session.add(factory())
+    session.commit()
+
+
+def rotate_mark_secret(session: Session) -> int:
+    """Add a new mark secret; old ones stay for resolving (only the newest issues marks)."""
+    key = new_mark_key()
+    session.add(key)
+    session.commit()
+    return int(key.id or 0)

@@ -1,0 +1,38 @@
+"""A detector is mostly data: an RE2 pattern, a score, context words and an optional check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Validator = Callable[[str], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Detector:
+    """One sensitive-information type.
+
+    `pattern` uses RE2 syntax (linear time, no backreferences or lookaround) and is matched over
+    the UTF-8 bytes of the text. `validate` gets the matched text and rejects candidates whose
+    check digit or structure is wrong. `score` is the confidence of a valid match without context;
+    a `context` word within `window` characters adds `boost`; a `negative` word right before the
+    hit (it labels the number, as in "order 4111...") subtracts it.
+    Detectors with `needs_context` are too generic to report without a context word.
+    """
+
+    id: str
+    category: str
+    pattern: str
+    description: str
+    score: float = 0.6
+    validate: Validator | None = None
+    context: tuple[str, ...] = ()
+    negative: tuple[str, ...] = ()
+    needs_context: bool = False
+    boost: float = 0.3
+    window: int = 64
+    checksum: bool = False
+    #: Not reported when inside a finding of one of these detectors (an e-mail inside a URL's credentials).
+    yields_to: tuple[str, ...] = ()
+    #: Rejected when glued to an identifier (``SKU-13812345678``, ``id_4111...``).
+    standalone: bool = False

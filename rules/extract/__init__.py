@@ -1,0 +1,128 @@
+"""Turn any uploaded or copied file into text for the detectors, safely.
+
+`extract` never raises on bad input: bombs, truncated or malformed files and limits give status
+``unscannable`` with a reason; password-protected content gives ``encrypted`` so that policy can
+block it. Whatever could be read before a problem is still returned in `text`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rules.extract.archive import gunzip, tar_members, zip_members
+from rules.extract.budget import DEFAULT_LIMITS, Budget, EncryptedContent, Limits, Unscannable
+from rules.extract.documents import email_content, pdf_text
+from rules.extract.markup import decode_text, html_text, xml_text
+from rules.extract.office import compound_file_status, office_text
+from rules.extract.sniff import sniff
+
+__all__ = ["DEFAULT_LIMITS", "Extraction", "Limits", "Part", "extract"]
+
+_STATUS_RANK = {"ok": 0, "unscannable": 1, "encrypted": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One file inside the input (the input itself, or an archive member / attachment).
+
+    `start`/`end` locate its text inside `Extraction.text`.
+    """
+
+    path: str
+    kind: str
+    start: int
+    end: int
+    status: str = "ok"
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    text: str
+    status: str  # "ok" | "unscannable" | "encrypted"
+    reason: str | None
+    parts: tuple[Part, ...]
+    file_type: str
+
+
+class _Collector:
+    def __init__(self, limits: Limits, size: int) -> None:
+        self.budget = Budget(limits, size)
+        self.texts: list[str] = []
+        self.length = 0
+        self.parts: list[Part] = []
+
+    def add(self, path: str, kind: str, text: str) -> None:
+        room = self.budget.limits.max_text_chars - self.length
+        if len(text) > room:
+            text = text[: max(room, 0)]
+            self.parts.append(Part(path, kind, self.length, self.length, "unscannable", "text limit reached"))
+        self.parts.append(Part(path, kind, self.length, self.length + len(text)))
+        self.texts.append(text + "\n")
+        self.length += len(text) + 1
+
+    def fail(self, path: str, kind: str, status: str, reason: str) -> None:
+        self.parts.append(Part(path, kind, self.length, self.length, status, reason))
+
+
+def extract(data: bytes, filename: str, *, limits: Limits = DEFAULT_LIMITS) -> Extraction:
+    """Extract the text of `data` (named `filename`, used only as a hint)."""
+    kind = sniff(data, filename)
+    if len(data) > limits.max_input_bytes:
+        too_big = f"input of {len(data)} bytes is above the limit of {limits.max_input_bytes}"
+        return Extraction("", "unscannable", too_big, (Part(filename, kind, 0, 0, "unscannable", too_big),), kind)
+    collector = _Collector(limits, len(data))
+    _extract_into(collector, data, filename, kind, 0)
+    worst = max(collector.parts, key=lambda p: _STATUS_RANK[p.status], default=None)
+    status = worst.status if worst is not None else "ok"
+    reason = worst.reason if worst is not None and status != "ok" else None
+    return Extraction("".join(collector.texts), status, reason, tuple(collector.parts), kind)
+
+
+def _extract_into(collector: _Collector, data: bytes, path: str, kind: str, depth: int) -> None:
+    try:
+        if depth > collector.budget.limits.max_depth:
+            raise Unscannable(f"{path}: nested deeper than {collector.budget.limits.max_depth} levels")
+        _dispatch(collector, data, path, kind, depth)
+    except EncryptedContent as exc:
+        collector.fail(path, kind, "encrypted", str(exc))
+    except Unscannable as exc:
+        collector.fail(path, kind, "unscannable", str(exc))
+    except RecursionError:
+        collector.fail(path, kind, "unscannable", f"{path}: structure nested too deeply")
+    except MemoryError:
+        collector.fail(path, kind, "unscannable", f"{path}: too large to hold in memory")
+
+
+def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: int) -> None:
+    budget = collector.budget
+    if kind in ("zip", "tar"):
+        members = zip_members(data, budget, path) if kind == "zip" else tar_members(data, budget, path)
+        for name, member in members:
+            _extract_into(collector, member, f"{path}/{name}", sniff(member, name), depth + 1)
+    elif kind == "gz":
+        inner = gunzip(data, budget, path)
+        inner_name = path[:-3] if path.endswith(".gz") else path[:-4] + ".tar" if path.endswith(".tgz") else path
+        _extract_into(collector, inner, inner_name, sniff(inner, inner_name), depth + 1)
+    elif kind == "eml":
+        text, attachments = email_content(data, budget, path)
+        collector.add(path, kind, text)
+        for name, payload in attachments:
+            _extract_into(collector, payload, f"{path}/{name}", sniff(payload, name), depth + 1)
+    else:
+        collector.add(path, kind, _document_text(data, path, kind, budget))
+
+
+def _document_text(data: bytes, path: str, kind: str, budget: Budget) -> str:
+    if kind in ("docx", "xlsx", "pptx"):
+        return office_text(data, kind, budget, path)
+    if kind == "pdf":
+        return pdf_text(data, budget, path)
+    if kind == "cfb":
+        compound_file_status(data, path)
+    if kind.startswith("binary"):
+        raise Unscannable(f"{path}: no text to extract from {kind.partition(':')[2] or 'binary data'}")
+    text = decode_text(data)
+    if kind == "html":
+        return html_text(text)
+    return xml_text(data, path) if kind == "xml" else text

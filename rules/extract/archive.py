@@ -1,0 +1,68 @@
+"""zip, tar and gzip members, read within the expansion budget."""
+
+from __future__ import annotations
+
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Iterator
+from io import BytesIO
+
+from rules.extract.budget import Budget, EncryptedContent, Unscannable
+from rules.extract.office import read_member
+
+Member = tuple[str, bytes]
+
+
+def zip_members(data: bytes, budget: Budget, what: str) -> Iterator[Member]:
+    try:
+        archive = zipfile.ZipFile(BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise Unscannable(f"{what}: corrupt zip ({exc})") from None
+    if any(info.flag_bits & 0x1 for info in infos):
+        names = ", ".join(i.filename for i in infos if i.flag_bits & 0x1)[:200]
+        raise EncryptedContent(f"{what}: password-protected zip entries ({names})")
+    for info in infos:
+        if info.is_dir():
+            continue
+        budget.enter(what)
+        yield info.filename, read_member(archive, info, budget, what)
+
+
+def tar_members(data: bytes, budget: Budget, what: str) -> Iterator[Member]:
+    try:
+        with tarfile.open(fileobj=BytesIO(data), mode="r:") as archive:
+            for info in archive:
+                budget.enter(what)
+                if not info.isfile():
+                    continue
+                budget.spend(info.size, f"{what}/{info.name}")
+                stream = archive.extractfile(info)
+                if stream is not None:
+                    yield info.name, stream.read(info.size)
+    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
+        raise Unscannable(f"{what}: corrupt tar ({exc})") from None
+
+
+def gunzip(data: bytes, budget: Budget, what: str) -> bytes:
+    """Decompress a (multi-member) gzip stream, stopping as soon as the budget runs out."""
+    out = bytearray()
+    rest = data
+    while rest:
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            while True:
+                allowance = budget.allowance() + 1
+                piece = inflater.decompress(rest, min(allowance, 1 << 20))
+                out += piece
+                budget.spend(len(piece), what)
+                rest = inflater.unconsumed_tail
+                if inflater.eof or not rest:
+                    break
+        except zlib.error as exc:
+            raise Unscannable(f"{what}: corrupt gzip ({exc})") from None
+        if not inflater.eof:
+            raise Unscannable(f"{what}: truncated gzip stream")
+        rest = inflater.unused_data.lstrip(b"\x00")
+    return bytes(out)

@@ -1,0 +1,89 @@
+"""PDF and e-mail."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections.abc import Iterator
+from email.message import EmailMessage
+from io import BytesIO
+
+from rules.extract.budget import Budget, EncryptedContent, Unscannable
+from rules.extract.markup import html_text
+
+Attachment = tuple[str, bytes]
+
+
+def pdf_text(data: bytes, budget: Budget, what: str) -> str:
+    """Text layer of a PDF, page by page, within the page and time caps."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(BytesIO(data), strict=False)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise EncryptedContent(f"{what}: password-protected PDF")
+        pages = reader.pages
+        if len(pages) > budget.limits.max_pdf_pages:
+            raise Unscannable(f"{what}: {len(pages)} pages, above the limit of {budget.limits.max_pdf_pages}")
+        texts = []
+        for page in pages:
+            budget.check_time()
+            text = page.extract_text() or ""
+            budget.spend(len(text), what)
+            texts.append(text)
+    except (EncryptedContent, Unscannable):
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
+            NotImplementedError, OSError) as exc:
+        raise Unscannable(f"{what}: malformed PDF ({type(exc).__name__}: {exc})") from None
+    return "\n".join(texts)
+
+
+def _headers(message: EmailMessage) -> str:
+    names = ("From", "To", "Cc", "Bcc", "Reply-To", "Subject", "Date")
+    return "\n".join(f"{name}: {message[name]}" for name in names if message[name] is not None)
+
+
+def _parts(message: EmailMessage) -> Iterator[EmailMessage]:
+    for part in message.walk():
+        if isinstance(part, EmailMessage) and not part.is_multipart():
+            yield part
+
+
+def email_content(data: bytes, budget: Budget, what: str) -> tuple[str, list[Attachment]]:
+    """Headers and bodies as text; attachments returned for the caller to extract in turn."""
+    try:
+        message = email.message_from_bytes(data, policy=email.policy.default)
+    except (ValueError, IndexError, TypeError) as exc:
+        raise Unscannable(f"{what}: malformed e-mail ({exc})") from None
+    if not isinstance(message, EmailMessage):
+        raise Unscannable(f"{what}: malformed e-mail")
+    texts, attachments = [_headers(message)], []
+    for part in _parts(message):
+        budget.enter(what)
+        try:
+            payload = part.get_payload(decode=True)
+        except (ValueError, LookupError) as exc:
+            raise Unscannable(f"{what}: undecodable part ({exc})") from None
+        if not isinstance(payload, bytes):
+            continue
+        budget.spend(len(payload), what)
+        filename = part.get_filename()
+        if filename or part.get_content_maintype() not in ("text",):
+            attachments.append((filename or f"part.{part.get_content_subtype()}", payload))
+            continue
+        charset = part.get_content_charset() or "utf-8"
+        body = payload.decode(charset if _known_charset(charset) else "utf-8", errors="replace")
+        texts.append(html_text(body) if part.get_content_subtype() == "html" else body)
+    return "\n\n".join(texts), attachments
+
+
+def _known_charset(charset: str) -> bool:
+    import codecs
+
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        return False
+    return True

@@ -1,0 +1,100 @@
+"""Office Open XML (docx, xlsx, pptx) text, and legacy/encrypted compound files."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from io import BytesIO
+from xml.etree.ElementTree import Element
+
+from rules.extract.budget import Budget, EncryptedContent, Unscannable
+from rules.extract.markup import element_text, parse_xml
+
+_PARAGRAPHS = frozenset({"p", "tr", "row", "si", "br", "tab", "c"})
+_PARTS = {
+    "docx": re.compile(r"word/(document|header\d*|footer\d*|footnotes|endnotes|comments)\.xml"),
+    "xlsx": re.compile(r"xl/(worksheets/sheet\d+|comments\d*)\.xml"),
+    "pptx": re.compile(r"ppt/(slides/slide\d+|notesSlides/notesSlide\d+|comments/comment\d+)\.xml"),
+}
+
+
+def _part_order(name: str) -> tuple[int, str]:
+    digits = "".join(ch for ch in name if ch.isdigit())
+    return (int(digits) if digits else 0, name)
+
+
+def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget, what: str) -> bytes:
+    """Read one zip member without ever producing more bytes than the budget allows."""
+    if info.flag_bits & 0x1:
+        raise EncryptedContent(f"{what}: encrypted zip entry {info.filename}")
+    allowance = budget.allowance()
+    if info.file_size > allowance:
+        budget.spend(info.file_size, f"{what}/{info.filename}")
+    try:
+        with archive.open(info) as stream:
+            data = stream.read(allowance + 1)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        raise Unscannable(f"{what}/{info.filename}: corrupt entry ({exc})") from None
+    budget.spend(len(data), f"{what}/{info.filename}")
+    return data
+
+
+def office_text(data: bytes, kind: str, budget: Budget, what: str) -> str:
+    """Text of a docx/xlsx/pptx in reading order (slides and sheets by number)."""
+    try:
+        archive = zipfile.ZipFile(BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise Unscannable(f"{what}: corrupt {kind} ({exc})") from None
+    pattern = _PARTS[kind]
+    members = sorted((i for i in archive.infolist() if pattern.fullmatch(i.filename)),
+                     key=lambda i: _part_order(i.filename))
+    if not members:
+        raise Unscannable(f"{what}: {kind} without any text part")
+    shared = _shared_strings(archive, budget, what) if kind == "xlsx" else []
+    texts = []
+    for info in members:
+        budget.enter(what)
+        root = parse_xml(read_member(archive, info, budget, what), f"{what}/{info.filename}")
+        is_sheet = kind == "xlsx" and "worksheets/" in info.filename
+        texts.append(_sheet_text(root, shared) if is_sheet else element_text(root, _PARAGRAPHS))
+    return "\n".join(texts)
+
+
+def _shared_strings(archive: zipfile.ZipFile, budget: Budget, what: str) -> list[str]:
+    try:
+        info = archive.getinfo("xl/sharedStrings.xml")
+    except KeyError:
+        return []
+    root = parse_xml(read_member(archive, info, budget, what), f"{what}/xl/sharedStrings.xml")
+    return [element_text(item).strip() for item in root if _local(item.tag) == "si"]
+
+
+def _sheet_text(root: Element, shared: list[str]) -> str:
+    """Rows as lines, cells separated by tabs; shared strings resolved."""
+    lines = []
+    for row in root.iter():
+        if _local(row.tag) != "row":
+            continue
+        cells = []
+        for cell in row:
+            kind, value = cell.get("t"), next((c.text for c in cell if _local(c.tag) == "v"), None)
+            if kind == "s" and value is not None and value.isdigit() and int(value) < len(shared):
+                cells.append(shared[int(value)])
+            elif kind == "inlineStr":
+                cells.append(element_text(cell).strip())
+            elif value is not None:
+                cells.append(value)
+        lines.append("\t".join(cells))
+    return "\n".join(lines)
+
+
+def _local(tag: object) -> str:
+    return str(tag).rsplit("}", 1)[-1]
+
+
+def compound_file_status(data: bytes, what: str) -> None:
+    """OLE compound files: an encrypted OOXML package or a legacy .doc/.xls we do not parse."""
+    marker = "EncryptionInfo".encode("utf-16-le")
+    if marker in data or "EncryptedPackage".encode("utf-16-le") in data:
+        raise EncryptedContent(f"{what}: password-protected Office document")
+    raise Unscannable(f"{what}: legacy binary Office format (doc/xls/ppt) is not supported")

@@ -1,0 +1,72 @@
+"""Decide what kind of content a byte string is: magic numbers first, then the file name."""
+
+from __future__ import annotations
+
+import zipfile
+from io import BytesIO
+
+_EXTENSIONS = {
+    "txt": "text", "log": "text", "csv": "text", "tsv": "text", "md": "text", "markdown": "text",
+    "json": "text", "jsonl": "text", "yaml": "text", "yml": "text", "ini": "text", "conf": "text",
+    "py": "text", "js": "text", "ts": "text", "java": "text", "go": "text", "c": "text", "h": "text",
+    "cpp": "text", "rs": "text", "sh": "text", "sql": "text", "env": "text", "pem": "text", "key": "text",
+    "xml": "xml", "svg": "xml", "html": "html", "htm": "html", "xhtml": "html", "eml": "eml",
+    "docx": "docx", "docm": "docx", "xlsx": "xlsx", "xlsm": "xlsx", "pptx": "pptx", "pptm": "pptx",
+    "pdf": "pdf", "zip": "zip", "jar": "zip", "tar": "tar", "tgz": "tar", "gz": "gz",
+}
+_BINARY_MAGIC = {
+    b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif", b"7z\xbc\xaf": "7z archive",
+    b"Rar!": "rar archive", b"\x7fELF": "executable", b"MZ": "executable", b"BZh": "bzip2 stream",
+    b"\xfd7zXZ": "xz stream",
+}
+
+
+def extension(name: str) -> str:
+    base = name.rsplit("/", 1)[-1].lower()
+    return base.rsplit(".", 1)[-1] if "." in base else ""
+
+
+def _zip_kind(data: bytes) -> str:
+    try:
+        names = set(zipfile.ZipFile(BytesIO(data)).namelist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return "zip"
+    if "word/document.xml" in names:
+        return "docx"
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    if "ppt/presentation.xml" in names:
+        return "pptx"
+    return "zip"
+
+
+def _text_or_binary(data: bytes, ext: str) -> str:
+    kind = _EXTENSIONS.get(ext, "")
+    if kind in ("text", "xml", "html", "eml"):
+        return kind
+    head = data[:4096]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" not in head:
+        stripped = head.lstrip()[:64].lower()
+        if stripped.startswith((b"<!doctype html", b"<html")):
+            return "html"
+        return "xml" if stripped.startswith(b"<?xml") else "text"
+    return "binary"
+
+
+def sniff(data: bytes, name: str) -> str:
+    """One of text, xml, html, eml, docx, xlsx, pptx, pdf, zip, tar, gz, cfb, binary:<what>."""
+    ext = extension(name)
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
+        return _zip_kind(data)
+    if data.startswith(b"%PDF-") or (ext == "pdf" and b"%PDF-" in data[:1024]):
+        return "pdf"
+    if data.startswith(b"\x1f\x8b"):
+        return "gz"
+    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "cfb"
+    if len(data) > 262 and data[257:262] == b"ustar":
+        return "tar"
+    for magic, what in _BINARY_MAGIC.items():
+        if data.startswith(magic):
+            return f"binary:{what}"
+    return _text_or_binary(data, ext)

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Install the Debian packages that leakguard's tests and demo need, only when a command is missing.
+# Usage: scripts/system-deps.sh test|demo
+set -euo pipefail
+purpose=${1:-test}
+
+need=()
+want() { command -v "$1" >/dev/null 2>&1 || need+=("${@:2}"); }
+want_lib() { ldconfig -p 2>/dev/null | grep -q "$1" || need+=("$2"); }
+
+want Xvfb xvfb
+want xcompmgr xcompmgr
+want xclip xclip
+want xdotool xdotool
+want xdpyinfo x11-utils
+want xrandr x11-xserver-utils
+want notify-send libnotify-bin
+want_lib libxcb-cursor.so.0 libxcb-cursor0
+want_lib libxkbcommon-x11.so.0 libxkbcommon-x11-0
+want_lib libxcb-icccm.so.4 libxcb-icccm4
+want_lib libxcb-keysyms.so.1 libxcb-keysyms1
+want_lib libxcb-shape.so.0 libxcb-shape0
+want_lib libxcb-render-util.so.0 libxcb-render-util0
+want_lib libxcb-image.so.0 libxcb-image0
+want_lib libEGL.so.1 libegl1
+want_lib libGL.so.1 libgl1
+want_lib libfontconfig.so.1 libfontconfig1
+want_lib libdbus-1.so.3 libdbus-1-3
+want_lib libXRes.so.1 libxres1
+if [ "$purpose" = test ]; then
+  want chromium chromium
+  [ -e /usr/bin/chromium ] || need+=(chromium)
+  want curl curl
+  want scrot scrot
+  want psql postgresql
+  fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
+fi
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+if [ "$(id -u)" != 0 ]; then
+  echo "leakguard: missing Debian packages: ${need[*]}" >&2
+  echo "leakguard: not root, so not installing them; tests that need them will skip and say why." >&2
+  exit 0
+fi
+echo "leakguard: installing Debian packages: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+
+# A freshly installed PostgreSQL: make sure a cluster answers on 127.0.0.1:5432.
+if [ "$purpose" = test ] && command -v pg_ctlcluster >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1; then
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+fi

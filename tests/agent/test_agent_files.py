@@ -1,0 +1,111 @@
+"""File channels end to end: a real agent watching a removable directory and a real tmpfs mount,
+reporting to a real console; blocked files go to the encrypted quarantine and come back on release."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pathlib
+import subprocess
+
+import psutil
+import pytest
+
+from tests.agent.harness import LEAKGUARD, AgentProcess, cli, console_admin, wait_for, write_config
+from tests.fixtures.consoles import ConsoleServer
+
+CARDS = "name,card\nAlice,4111 1111 1111 1111\nBob,5500 0000 0000 0004\n"
+
+#: Channels are exercised against the SQLite console; the fault test covers PostgreSQL too.
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+def _agent(tmp_path: pathlib.Path, console_server: ConsoleServer, zone: str, **channels: object) -> tuple[AgentProcess, str]:
+    config = write_config(tmp_path / "agent.toml", channels=channels)
+    agent = AgentProcess(tmp_path / "state", config)
+    admin = console_admin(console_server)
+    agent_id = agent.enroll(console_server.url, admin.enroll_token(zone))
+    agent.start()
+    return agent, agent_id
+
+
+def test_blocked_file_on_removable_media_is_quarantined_reported_and_released(
+    tmp_path: pathlib.Path, console_server: ConsoleServer
+) -> None:
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    agent, agent_id = _agent(tmp_path, console_server, "high", removable_paths=[str(usb)])
+    admin = console_admin(console_server)
+    try:
+        source = tmp_path / "cards.csv"
+        source.write_text(CARDS)
+        target = usb / "cards.csv"
+        copy = subprocess.run(["cp", str(source), str(target)], check=True)  # a writer that is gone at once
+        wait_for(lambda: not target.exists(), timeout=20, what="the file to be moved off the device")
+        events = wait_for(lambda: admin.events(agent_id, channel="removable_media"), timeout=20,
+                          what="the removable_media event at the console")
+        event = events[0]
+        assert event["action"] == "quarantine" and event["severity"] in ("high", "critical")
+        details = event["details"]
+        assert details["file"]["name"] == "cards.csv"
+        assert details["file"]["sha256"] == hashlib.sha256(CARDS.encode()).hexdigest()
+        assert details["file"]["size"] == len(CARDS)
+        assert details["destination"]["root"] == str(usb)
+        if os.geteuid() == 0:  # fanotify names the writer
+            # fanotify gives the pid; the name comes from /proc, or from the exec notice when cp is already gone
+            assert details["process"]["pid"] > 0 and details["process"]["name"] in ("cp", None), details["process"]
+        assert copy.returncode == 0
+        assert "4111 1111 1111 1111" not in str(event)  # matched text never leaves the PC
+        listing = cli("agent", "quarantine", "list", "--state-dir", str(agent.state_dir))
+        assert details["quarantine_id"] in listing
+        cli("agent", "quarantine", "release", details["quarantine_id"], "--state-dir", str(agent.state_dir),
+            "--to", str(tmp_path / "released.csv"))
+        assert (tmp_path / "released.csv").read_text() == CARDS
+    finally:
+        agent.stop()
+
+
+def test_allowed_file_stays_and_is_audited(tmp_path: pathlib.Path, console_server: ConsoleServer) -> None:
+    share = tmp_path / "share"
+    share.mkdir()
+    agent, agent_id = _agent(tmp_path, console_server, "low", network_share_paths=[str(share)])
+    admin = console_admin(console_server)
+    try:
+        (share / "notes.txt").write_text("meeting notes, nothing sensitive\n")
+        events = wait_for(lambda: admin.events(agent_id, channel="network_share"), timeout=20,
+                          what="the network_share event")
+        assert events[0]["action"] == "allow" and (share / "notes.txt").exists()
+        status = cli("agent", "status", "--state-dir", str(agent.state_dir))
+        assert "running" in status and f"network_share    {share}" in status
+        second = subprocess.run([*LEAKGUARD, "agent", "run", "--state-dir", str(agent.state_dir)],
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 2 and "already running" in second.stderr
+    finally:
+        agent.stop()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_real_mount_appearing_on_a_removable_path_is_watched(tmp_path: pathlib.Path,
+                                                            console_server: ConsoleServer) -> None:
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    agent, agent_id = _agent(tmp_path, console_server, "high", removable_paths=[str(stick)])
+    admin = console_admin(console_server)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "leakguard-test", str(stick)], check=True)
+    try:
+        wait_for(lambda: admin.events(agent_id, channel="removable_media"), timeout=20, what="the mount event")
+        mounted = admin.events(agent_id, channel="removable_media")[0]
+        assert mounted["details"]["kind"] == "mounted" and mounted["details"]["destination"]["fstype"] == "tmpfs"
+        secret = stick / "export.txt"
+        secret.write_text(CARDS)
+        wait_for(lambda: not secret.exists(), timeout=20, what=f"the file on the tmpfs to be quarantined\n{agent.log()}")
+        subprocess.run(["umount", str(stick)], check=True)
+        wait_for(lambda: [e for e in admin.events(agent_id, channel="removable_media")
+                          if e["details"].get("kind") == "unmounted"], timeout=20, what="the unmount event")
+    finally:
+        subprocess.run(["umount", str(stick)], check=False, capture_output=True)
+        agent.stop()
+    blocked = [e for e in admin.events(agent_id, channel="removable_media") if e["action"] == "quarantine"]
+    assert blocked, "the file on the tmpfs was not quarantined"
+    me = psutil.Process()  # this test wrote the file and is still alive: fanotify names it exactly
+    assert blocked[0]["details"]["process"] == {"pid": me.pid, "name": me.name()[:15]}

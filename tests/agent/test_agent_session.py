@@ -1,0 +1,90 @@
+"""The session part on a real X display: the clipboard guard with xclip as the other application,
+and the supervisor restarting a killed session part and reporting it."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.agent.harness import AgentProcess, console_admin, wait_for, write_config
+from tests.fixtures.consoles import ConsoleServer
+from tests.fixtures.display import XDisplay
+from tests.fixtures.realparts import require_binary
+
+#: The session part is exercised against the SQLite console; the fault test covers PostgreSQL too.
+pytestmark = [pytest.mark.x11, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
+CARD_TEXT = "pay with 4111 1111 1111 1111 exp 12/29"
+
+
+def _clipboard(display: XDisplay) -> str:
+    result = subprocess.run(["xclip", "-o", "-selection", "clipboard"], env=display.env(), capture_output=True,
+                            text=True, timeout=5)
+    return result.stdout
+
+
+def _copy(display: XDisplay, text: str) -> subprocess.Popen[bytes]:
+    """`xclip -quiet` stays in the foreground owning the clipboard, like an editor would."""
+    process = subprocess.Popen(["xclip", "-quiet", "-i", "-selection", "clipboard"], env=display.env(),
+                               stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert process.stdin is not None
+    process.stdin.write(text.encode())
+    process.stdin.close()
+    return process
+
+
+@pytest.fixture
+def session_agent(tmp_path: pathlib.Path, console_server: ConsoleServer, x_display: XDisplay):  # type: ignore[no-untyped-def]
+    require_binary("xclip", "xclip")
+    config = write_config(tmp_path / "agent.toml", session={"enabled": True, "overlay": False,
+                                                            "restart_delay_seconds": 0.5})
+    agent = AgentProcess(tmp_path / "state", config, env=x_display.env())
+    agent_id = agent.enroll(console_server.url, console_admin(console_server).enroll_token("high"))
+    agent.start()
+    wait_for(lambda: (agent.status() or {}).get("sessions_connected"), timeout=30,
+             what=f"the session part to connect\n{agent.log()}")
+    yield agent, agent_id
+    agent.stop()
+
+
+def test_sensitive_copy_is_replaced_and_reported_with_its_source(session_agent, x_display: XDisplay,  # type: ignore[no-untyped-def]
+                                                                 console_server: ConsoleServer) -> None:
+    agent, agent_id = session_agent
+    harmless = _copy(x_display, "lunch at noon?")
+    time.sleep(1.0)
+    assert _clipboard(x_display) == "lunch at noon?", agent.log()
+    owner = _copy(x_display, CARD_TEXT)
+    replaced = wait_for(lambda: _clipboard(x_display).startswith("[leakguard]") and _clipboard(x_display),
+                        timeout=10, what=f"the clipboard to be replaced with a notice\n{agent.log()}")
+    assert "4111" not in replaced
+    events = wait_for(lambda: console_admin(console_server).events(agent_id, channel="clipboard", action="block"),
+                      timeout=20, what="the clipboard block event at the console")
+    event = events[0]
+    assert len(events) == 1, [(e["ts"], e["action"], e["detectors"], e["details"]) for e in events]
+    # The high zone audits every copy (its default action): the harmless one left no content behind.
+    audits = console_admin(console_server).events(agent_id, channel="clipboard", action="audit")
+    assert all(not e["detectors"] and not e["details"]["previews"] for e in audits)
+    assert event["action"] == "block" and {"id": "credit_card", "count": 1} in event["detectors"], event
+    assert event["details"]["source_application"]["name"] == "xclip"
+    assert event["details"]["source_application"]["pid"] == owner.pid, event["details"]
+    assert "4111 1111 1111 1111" not in str(event)
+    for process in (harmless, owner):
+        process.wait(timeout=10)  # xclip exits once it no longer owns the clipboard
+
+
+def test_killed_session_part_is_restarted_and_reported(session_agent, console_server: ConsoleServer) -> None:  # type: ignore[no-untyped-def]
+    agent, agent_id = session_agent
+    (old,) = agent.status()["session_parts"]
+    os.kill(old, signal.SIGKILL)
+    started = time.monotonic()
+    new = wait_for(lambda: [p for p in (agent.status() or {}).get("session_parts", []) if p != old], timeout=10,
+                   what="the session part to be restarted")
+    assert time.monotonic() - started < 5 and new
+    events = wait_for(lambda: [e for e in console_admin(console_server).events(agent_id, channel="agent")
+                               if e["details"].get("kind") == "session_part_died"], timeout=20,
+                      what="the restart event at the console")
+    assert events[0]["details"]["part"] == "session" and events[0]["details"]["exit_code"] == -9

@@ -1,0 +1,136 @@
+"""Builders for real document files used by the rules tests (docx, xlsx, pptx, pdf, eml, archives)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+import zipfile
+from email.message import EmailMessage
+from xml.sax.saxutils import escape
+
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+CONTENT_TYPES = '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>'
+
+
+def _package(parts: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", CONTENT_TYPES)
+        for name, xml in parts.items():
+            archive.writestr(name, xml)
+    return buffer.getvalue()
+
+
+def docx(paragraphs: list[str]) -> bytes:
+    body = "".join(f"<w:p><w:r><w:t>{escape(p)}</w:t></w:r></w:p>" for p in paragraphs)
+    return _package({"word/document.xml": f'<?xml version="1.0"?><w:document {W}><w:body>{body}</w:body></w:document>'})
+
+
+def xlsx(rows: list[list[str]]) -> bytes:
+    strings = [cell for row in rows for cell in row]
+    shared = "".join(f"<si><t>{escape(s)}</t></si>" for s in strings)
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    cells, index = [], 0
+    for r, row in enumerate(rows, 1):
+        row_cells = []
+        for _ in row:
+            row_cells.append(f'<c r="A{r}" t="s"><v>{index}</v></c>')
+            index += 1
+        cells.append(f'<row r="{r}">{"".join(row_cells)}</row>')
+    return _package({
+        "xl/workbook.xml": f"<workbook {ns}/>",
+        "xl/sharedStrings.xml": f"<sst {ns}>{shared}</sst>",
+        "xl/worksheets/sheet1.xml": f"<worksheet {ns}><sheetData>{''.join(cells)}</sheetData></worksheet>",
+    })
+
+
+def pptx(slides: list[str]) -> bytes:
+    ns = 'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"'
+    parts = {"ppt/presentation.xml": "<presentation/>"}
+    for i, text in enumerate(slides, 1):
+        parts[f"ppt/slides/slide{i}.xml"] = f"<sld {ns}><a:p><a:r><a:t>{escape(text)}</a:t></a:r></a:p></sld>"
+    return _package(parts)
+
+
+def pdf(lines: list[str]) -> bytes:
+    """A real one-page PDF with a Helvetica text layer, cross-reference table and trailer."""
+    ops = "BT /F1 11 Tf 50 780 Td 14 TL " + " ".join(f"({line}) '" for line in lines) + " ET"
+    objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>",
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+        "/Resources << /Font << /F1 5 0 R >> >> >>",
+        f"<< /Length {len(ops)} >>\nstream\n{ops}\nendstream",
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(f"{number} 0 obj\n{body}\nendobj\n".encode())
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    out.write("".join(f"{o:010d} 00000 n \n" for o in offsets).encode())
+    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
+    return out.getvalue()
+
+
+def encrypted_pdf(lines: list[str], password: str = "s3cret") -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf(lines))))
+    writer.encrypt(user_password=password, owner_password=password)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def encrypted_docx(paragraphs: list[str], password: str = "s3cret") -> bytes:
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    out = io.BytesIO()
+    source = OOXMLFile(io.BytesIO(docx(paragraphs)))
+    source.encrypt(password, out)
+    return out.getvalue()
+
+
+def zip_of(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def mark_zip_encrypted(data: bytes) -> bytes:
+    """Set the 'encrypted' flag bit in every local and central header (what zip -e produces)."""
+    raw = bytearray(data)
+    for signature, flag_offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        position = raw.find(signature)
+        while position >= 0:
+            raw[position + flag_offset] |= 0x01
+            position = raw.find(signature, position + 4)
+    return bytes(raw)
+
+
+def tar_gz_of(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return gzip.compress(buffer.getvalue())
+
+
+def eml(body: str, attachments: dict[str, bytes]) -> bytes:
+    message = EmailMessage()
+    message["From"] = "alice@example.com"
+    message["To"] = "bob@example.org"
+    message["Subject"] = "quarterly numbers"
+    message.set_content(body)
+    for name, data in attachments.items():
+        message.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    return message.as_bytes()

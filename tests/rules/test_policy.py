@@ -1,0 +1,145 @@
+"""Policy loading: the default pack, round trips, and errors that name file, line and field."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from rules.model import CHANNELS
+from rules.policy import PolicyError, default_policy_text, dump_policy, load_policy
+
+MINIMAL = """\
+version: 1
+zone: high
+rules:
+  - id: cards
+    when:
+      detectors: [credit_card]
+    action: block
+"""
+
+
+@pytest.mark.parametrize("zone", ["low", "medium", "high"])
+def test_default_pack_loads_and_round_trips(zone: str) -> None:
+    policy = load_policy(default_policy_text(zone), source=f"{zone}.yaml")
+    assert policy.zone == zone and policy.rules
+    assert load_policy(dump_policy(policy)) == policy
+
+
+def test_default_pack_gets_stricter_with_the_zone() -> None:
+    low, high = (load_policy(default_policy_text(z)) for z in ("low", "high"))
+    assert high.watermark.visible_template and not low.watermark.visible_template
+    assert {r.action for r in high.rules} & {"block", "quarantine"}
+    assert any(r.when.extraction for r in high.rules)
+
+
+def test_unknown_zone_has_no_default() -> None:
+    with pytest.raises(ValueError):
+        default_policy_text("secret")
+
+
+def test_custom_zone_and_defaults() -> None:
+    policy = load_policy(MINIMAL.replace("zone: high", "zone: lab-7"))
+    rule = policy.rules[0]
+    assert policy.zone == "lab-7" and rule.channels == CHANNELS and rule.severity == "medium"
+    assert policy.watermark.invisible is True and policy.default_action == "allow"
+
+
+def test_full_rule_parses() -> None:
+    policy = load_policy(textwrap.dedent("""\
+        version: 1
+        zone: medium
+        watermark: {invisible: false, visible_template: "{user}@{host} {date}", visible_opacity: 0.2}
+        detectors:
+          - id: employee_id
+            pattern: 'EMP-\\d{6}'
+            context: [employee]
+        keywords:
+          - id: codenames
+            words: [Phoenix, 凤凰计划]
+        rules:
+          - id: r1
+            channels: [file_upload, removable_media]
+            when:
+              detectors: [employee_id, codenames, credit_card]
+              min_confidence: high
+              min_count: 3
+              file_types: [.docx, XLSX]
+              min_size: 1KB
+              max_size: 10MiB
+            destinations: {allow: [corp.example.com], deny: ["*.dropbox.com"]}
+            applications: {deny: [chrome]}
+            usb: {allow: [{vendor: "0781", serial: ABC}], deny: [{vendor: 0x1234}]}
+            action: block_with_override
+            severity: critical
+            message: justify
+        """), source="full.yaml")
+    rule = policy.rules[0]
+    assert rule.when.min_confidence == 0.85 and rule.when.min_count == 3
+    assert rule.when.file_types == ("docx", "xlsx")
+    assert (rule.when.min_size, rule.when.max_size) == (1000, 10 * 2**20)
+    assert rule.usb.deny[0].vendor == "1234" and rule.usb.allow[0].serial == "ABC"
+    assert policy.detectors[0].id == "employee_id" and policy.keywords[0].words == ("Phoenix", "凤凰计划")
+    assert policy.watermark.visible_opacity == 0.2 and policy.watermark.invisible is False
+    assert load_policy(dump_policy(policy)) == policy
+
+
+ERRORS = [
+    ("version: 1\nzone: high\nrules: [\n", 4, "", "invalid YAML"),
+    ("- just\n- a list\n", 1, "", "must be a YAML mapping"),
+    ("version: 1\nrules: []\n", 1, "zone", "required"),
+    ("version: 1\nzone: Top Secret\n", 2, "zone", "custom lower-case"),
+    ("version: 2\nzone: high\n", 1, "version", "outside"),
+    ("version: 1\nzone: high\nrulez: []\n", 3, "rulez", "unknown field"),
+    (MINIMAL.replace("action: block", "action: nuke"), 7, "rules[0].action", "'nuke' is not one of"),
+    (MINIMAL.replace("[credit_card]", "[credit_cards]"), 6, "rules[0].when.detectors", "unknown detector"),
+    (MINIMAL.replace("    action: block", "    channels: [email]\n    action: block"), 7, "rules[0].channels",
+     "'email' is not one of"),
+    (MINIMAL.replace("      detectors: [credit_card]", "      detectors: [credit_card]\n      min_count: 0"), 7,
+     "rules[0].when.min_count", "outside"),
+    (MINIMAL.replace("      detectors: [credit_card]", "      detectors: [credit_card]\n      min_confidence: huge"), 7,
+     "rules[0].when.min_confidence", "low, medium, high"),
+    (MINIMAL.replace("      detectors: [credit_card]", "      detectors: [credit_card]\n      max_size: lots"), 7,
+     "rules[0].when.max_size", "size"),
+    (MINIMAL + "  - id: cards\n    action: block\n", 8, "rules[1].id", "duplicate id"),
+    (MINIMAL.replace("version: 1\n", "version: 1\nwatermark: {visible_template: '{password}'}\n"), 2,
+     "watermark.visible_template", "unknown placeholder"),
+    (MINIMAL.replace("version: 1\n", "version: 1\nwatermark: {visible_opacity: 3}\n"), 2,
+     "watermark.visible_opacity", "outside"),
+    (MINIMAL.replace("version: 1\n", "version: 1\ndetectors:\n  - id: mine\n    pattern: '(a)\\1'\n"), 4,
+     "detectors[0].pattern", "RE2"),
+    (MINIMAL.replace("version: 1\n", "version: 1\ndetectors:\n  - id: mine\n    pattern: '(?<=x)y'\n"), 4,
+     "detectors[0].pattern", "lookaround"),
+    (MINIMAL.replace("version: 1\n", "version: 1\ndetectors:\n  - id: mine\n    pattern: 'a*'\n"), 4,
+     "detectors[0].pattern", "empty string"),
+    (MINIMAL.replace("version: 1\n", "version: 1\ndetectors:\n  - id: email\n    pattern: 'x+'\n"), 3,
+     "detectors[0].id", "clashes with a built-in"),
+    (MINIMAL.replace("version: 1\n", "version: 1\nkeywords:\n  - id: kw\n    words: []\n"), 4,
+     "keywords[0].words", "at least one"),
+    (MINIMAL.replace("    action: block", "    usb: {allow: [{vendor: sandisk}]}\n    action: block"), 7,
+     "rules[0].usb.allow[0].vendor", "hex USB id"),
+    ("version: 1\nzone: high\nzone: low\n", 3, "zone", "duplicate key"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "field", "message"), ERRORS)
+def test_errors_name_file_line_and_field(text: str, line: int, field: str, message: str) -> None:
+    with pytest.raises(PolicyError) as caught:
+        load_policy(text, source="pack/zone.yaml")
+    error = caught.value
+    assert (error.source, error.line, error.field) == ("pack/zone.yaml", line, field), str(error)
+    assert message in str(error)
+    assert str(error).startswith(f"pack/zone.yaml:{line}: ")
+
+
+def test_500_rule_pack_loads(benchmark_pack: str) -> None:
+    policy = load_policy(benchmark_pack)
+    assert len(policy.rules) == 500
+
+
+@pytest.fixture
+def benchmark_pack() -> str:
+    from bench.rules_corpus import policy_pack
+
+    return policy_pack(500)

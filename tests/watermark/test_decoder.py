@@ -1,0 +1,108 @@
+"""Blind decoding of every attack class on small images, and no false accusations."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.watermark.images import MARK, OTHER_MARK, composite, jpeg, marked, resize, text_page
+from watermark.decoder import decode_image
+from watermark.overlay import render_overlay
+
+W, H = 1366, 768
+
+
+def page() -> np.ndarray:
+    return text_page(W, H, seed=11)
+
+
+def photo(seed: int = 5) -> np.ndarray:
+    """Smooth random 'photo' with texture: a blurred colour field plus fine noise."""
+    rng = np.random.default_rng(seed)
+    field = cv2.resize(rng.integers(0, 255, (9, 16, 3), dtype=np.uint8), (W, H), interpolation=cv2.INTER_CUBIC)
+    return np.clip(field + rng.normal(0, 6, field.shape), 0, 255).astype(np.uint8)
+
+
+def found_only(img: np.ndarray, mark: int = MARK) -> bool:
+    result = decode_image(img)
+    return result.found and [d.mark for d in result.marks] == [mark]
+
+
+def gamma(img: np.ndarray, g: float) -> np.ndarray:
+    return np.clip(np.rint(255.0 * (img / 255.0) ** g), 0, 255).astype(np.uint8)
+
+
+ATTACKS = {
+    "none": lambda im: im,
+    "crop_tenth": lambda im: im[131 : 131 + 243, 517 : 517 + 432],
+    "scale_0.4_area": lambda im: resize(im, 0.4),
+    "scale_0.6_linear": lambda im: resize(im, 0.6, cv2.INTER_LINEAR),
+    "scale_2.0_cubic": lambda im: resize(im, 2.0, cv2.INTER_CUBIC),
+    "scale_1.3_nearest": lambda im: resize(im, 1.3, cv2.INTER_NEAREST),
+    "jpeg_40": lambda im: jpeg(im, 40),
+    "chat_chain": lambda im: jpeg(resize(im, 0.75), 75),
+    "brightness_contrast": lambda im: np.clip(im * 0.8 + 35, 0, 255).astype(np.uint8),
+    "gamma_0.7": lambda im: gamma(im, 0.7),
+    "saturation_0": lambda im: np.repeat(cv2.cvtColor(im, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2),
+    "greyscale": lambda im: cv2.cvtColor(im, cv2.COLOR_RGB2GRAY),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("attack", list(ATTACKS))
+@pytest.mark.parametrize("content", ["page", "dark", "white", "photo"])
+def test_attack_class_decodes(attack: str, content: str) -> None:
+    if attack == "crop_tenth" and content in ("page", "dark"):
+        pytest.xfail("known limit: a tenth of a screen of wall-to-wall dense text is too little signal")
+    bg = {
+        "page": page(),
+        "dark": text_page(W, H, dark=True, seed=2),
+        "white": np.full((H, W, 3), 255, np.uint8),
+        "photo": photo(),
+    }[content]
+    assert found_only(ATTACKS[attack](marked(bg)))
+
+
+@pytest.mark.xfail(reason="not built: cancelling the outer screen's mark before reading the inner one")
+def test_screenshot_of_a_screenshot_in_a_viewer() -> None:
+    """The leak is shown at 80 % in a viewer on another marked screen, and screenshotted again.
+
+    Known limit: when the inner picture covers much less than half of the frame, crop to it.
+    """
+    inner = resize(marked(page()), 0.8)
+    viewer = np.full((H, W, 3), (40, 40, 44), dtype=np.uint8)
+    viewer[:28] = (230, 230, 230)  # title bar
+    y, x = 70, 130
+    viewer[y : y + inner.shape[0], x : x + inner.shape[1]] = inner
+    outer = composite(render_overlay(OTHER_MARK, W, H), viewer)
+    result = decode_image(outer)
+    assert MARK in {d.mark for d in result.marks}
+    assert {d.mark for d in result.marks} <= {MARK, OTHER_MARK}
+
+
+def test_two_monitors_report_both_marks() -> None:
+    left = marked(text_page(W, H, seed=1), MARK)
+    right = marked(text_page(W, H, seed=2, dark=True), OTHER_MARK)
+    result = decode_image(np.concatenate([left, right], axis=1))
+    assert {d.mark for d in result.marks} == {MARK, OTHER_MARK}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(6))
+def test_unmarked_leaks_are_never_accused(seed: int) -> None:
+    content = [page(), photo(seed), text_page(W, H, dark=True, seed=seed), np.full((H, W, 3), 255, np.uint8)][seed % 4]
+    for variant in (content, jpeg(content, 60), resize(content, 0.5)):
+        assert not decode_image(variant).found
+
+
+def test_noise_and_tiny_images_are_handled() -> None:
+    rng = np.random.default_rng(0)
+    for shape in [(0, 5, 3), (7, 0), (1, 1, 3), (3, 3), (40, 4000, 3), (300, 300, 3)]:
+        assert not decode_image(rng.integers(0, 256, shape, dtype=np.uint8)).found
+
+
+def test_decode_is_deterministic() -> None:
+    img = jpeg(marked(page()), 60)
+    a, b = decode_image(img), decode_image(img)
+    assert a.marks == b.marks and a.confidence == b.confidence

@@ -1,0 +1,171 @@
+"""Blind decoder: only the leaked image, no original, no secret.
+
+Steps: project RGB onto the overlay's colour direction, estimate the tile period from the
+autocorrelation, resample to the nominal period, fold, align on the pilot, read the cells,
+Viterbi-decode and check (pilot z-score, CRC-32, codeword agreement). Each region of the image is
+tried on its own as well (halves, thirds), so a screenshot spanning two monitors that carry
+different marks yields both; every candidate period is tried, so a screenshot of a screenshot
+shown smaller yields the inner mark and the outer screen's own. A mark is reported only when every check passes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from watermark import channel, sync
+
+MIN_PILOT_Z = 6.0
+MAX_NOMINAL_PIXELS = 2_500_000
+PERIOD_CANDIDATES = 4
+MIN_SIDE = 24
+# Periods of an unscaled screenshot (cell sizes 6..16 px): always screened, because busy periodic
+# content (spreadsheet grids) can hide the tile's own autocorrelation peak.
+NATIVE_PERIODS = tuple(float(channel.CELLS * cell) for cell in range(6, 17))
+SCREEN_TILES = 5
+SCREEN_Z = 4.0
+MAX_PERIODS = 4
+NEIGHBOUR_READS = 3
+PERIOD_NUDGES = (-0.002, 0.002, -0.004, 0.004)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One mark found in the image; ``confidence`` in 0..1 (above 0.5 only for found marks)."""
+
+    mark: int
+    confidence: float
+
+
+@dataclass(frozen=True)
+class DecodeResult:
+    """Every distinct mark found (several when the image spans monitors) and the decode time."""
+
+    found: bool
+    marks: tuple[Detection, ...]
+    seconds: float
+    confidence: float = 0.0
+
+
+def decode_image(rgb: npt.NDArray[np.uint8]) -> DecodeResult:
+    """Find the overlay's marks in a leaked screenshot (H x W x 3 RGB, or H x W grey, uint8)."""
+    start = time.perf_counter()
+    projected = project(rgb)
+    found: dict[int, float] = {}
+    miss = 0.0
+    if min(projected.shape) < MIN_SIDE:
+        return DecodeResult(False, (), time.perf_counter() - start, 0.0)
+    candidates = sync.estimate_periods(projected, PERIOD_CANDIDATES) + list(NATIVE_PERIODS)
+    for period in _screen_periods(projected, candidates):
+        reads = _decode_period(projected, period, whole_only=bool(found))
+        if reads[0].z >= MIN_PILOT_Z and all(r.mark is None for r in reads):
+            reads += _nudge_period(projected, period)
+        for read in reads:
+            if read.mark is None:
+                miss = max(miss, read.confidence)
+            else:
+                found[read.mark] = max(found.get(read.mark, 0.0), read.confidence)
+    detections = tuple(Detection(m, c) for m, c in sorted(found.items(), key=lambda kv: -kv[1]))
+    confidence = detections[0].confidence if detections else miss
+    return DecodeResult(bool(detections), detections, time.perf_counter() - start, confidence)
+
+
+def _screen_periods(projected: npt.NDArray[np.float32], periods: list[float]) -> list[float]:
+    """The candidate periods whose fold of a central window shows the pilot, best first."""
+    scored = []
+    for period in periods:
+        window = sync.central(projected, int(SCREEN_TILES * period))
+        z = sync.align(sync.fold(sync.cut_blocks(sync.residual(_to_nominal(window, period))))).z
+        if z >= SCREEN_Z:
+            scored.append((z, period))
+    return [period for _, period in sorted(scored, reverse=True)[:MAX_PERIODS]]
+
+
+@dataclass(frozen=True)
+class _Read:
+    mark: int | None
+    confidence: float
+    z: float
+
+
+def _decode_period(projected: npt.NDArray[np.float32], period: float, *, whole_only: bool) -> list[_Read]:
+    """Reads of the whole image (first) and of its regions, at one tile period."""
+    blocks = sync.cut_blocks(sync.residual(_to_nominal(projected, period)))
+    regions = [(slice(None), slice(None))] if whole_only else list(_regions(blocks.shape))
+    return [_decode_region(sync.fold(blocks, rows, cols)) for rows, cols in regions]
+
+
+def _nudge_period(projected: npt.NDArray[np.float32], period: float) -> list[_Read]:
+    """The pilot is there but the data did not check: the period may be a little off."""
+    for nudge in PERIOD_NUDGES:
+        reads = _decode_period(projected, period * (1.0 + nudge), whole_only=True)
+        if reads[0].mark is not None:
+            return reads
+    return []
+
+
+def project(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    """Brightness (R + G + B), the overlay's direction; grey images pass through."""
+    if rgb.ndim == 2:
+        return rgb.astype(np.float32)
+    if rgb.ndim != 3 or rgb.shape[2] < 3:
+        raise ValueError(f"expected an H x W x 3 image, got shape {rgb.shape}")
+    planes = rgb[..., :3].astype(np.float32)
+    return np.asarray(planes.sum(axis=2), dtype=np.float32)
+
+
+def _to_nominal(projected: npt.NDArray[np.float32], period: float) -> npt.NDArray[np.float32]:
+    scale = sync.NOMINAL_PERIOD / period
+    h, w = projected.shape
+    limit = int(np.sqrt(MAX_NOMINAL_PIXELS) / scale)
+    if h > limit or w > limit:
+        top, left = max(0, (h - limit) // 2), max(0, (w - limit) // 2)
+        projected = projected[top : top + limit, left : left + limit]
+        h, w = projected.shape
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    method = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    return np.asarray(cv2.resize(projected, size, interpolation=method), dtype=np.float32)
+
+
+def _regions(shape: tuple[int, int]) -> Iterator[tuple[slice, slice]]:
+    """All blocks, then halves and thirds along each side that spans enough tiles."""
+    rows, cols = shape
+    yield slice(None), slice(None)
+    for parts in (2, 3):
+        if cols >= 2 * parts:
+            for i in range(parts):
+                yield slice(None), slice(i * cols // parts, (i + 1) * cols // parts)
+        if rows >= 2 * parts:
+            for i in range(parts):
+                yield slice(i * rows // parts, (i + 1) * rows // parts), slice(None)
+
+
+def _decode_region(folded: npt.NDArray[np.float64]) -> _Read:
+    """Align one folded region on the pilot, then read and check its cells.
+
+    The pilot peak can land a pixel off after JPEG or resampling, so the data cells are also
+    read at the neighbouring origins that best match the pilot; each read is checked on its own.
+    """
+    alignment = sync.align(folded)
+    if alignment.z < MIN_PILOT_Z:
+        return _Read(None, 0.0, alignment.z)
+    best = 0.0
+    for cells in sync.best_neighbours(folded, alignment, NEIGHBOUR_READS):
+        read = channel.read_cells(cells)
+        if read.mark is not None:
+            return _Read(read.mark, _confidence(read.agreement, True), alignment.z)
+        best = max(best, _confidence(read.agreement, False))
+    return _Read(None, best, alignment.z)
+
+
+def _confidence(agreement: float, valid: bool) -> float:
+    """Map codeword agreement to 0..1: found marks land in 0.5..1, rejected reads below 0.5."""
+    span = (agreement - channel.MIN_AGREEMENT) / (1.0 - channel.MIN_AGREEMENT)
+    if valid:
+        return float(np.clip(0.5 + 0.5 * span, 0.5, 1.0))
+    return float(np.clip(0.5 * agreement, 0.0, 0.49))

@@ -1,0 +1,245 @@
+"""Synchronisation: find the tile period (scale) and the tile origin (translation) blindly.
+
+The overlay is a periodic tile, so the autocorrelation of a screenshot's high-passed residual
+peaks at multiples of the tile period whatever the crop offset (a self-referencing watermark,
+Kutter 1999). The period gives the scale; the image is resampled so that the tile is
+``NOMINAL_PERIOD`` pixels, every period is folded (summed) onto one tile, and circular
+cross-correlation with the keyed pilot gives the translation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from itertools import zip_longest
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from watermark.channel import CELLS, pilot_cells
+from watermark.pattern import pixel_tile
+
+NOMINAL_CELL = 4
+NOMINAL_PERIOD = CELLS * NOMINAL_CELL
+MIN_PERIOD = 36.0
+MAX_PERIOD = 640.0
+ACF_WINDOW = 1024
+RESIDUAL_SIGMA = 3.0
+LOCAL_WINDOW = 7
+JPEG_BLOCK = 8
+PROFILE_SIGMA = 1.5
+
+@dataclass(frozen=True)
+class Alignment:
+    """Where the tile origin is inside a folded tile, and how sure the pilot is of it."""
+
+    dy: int
+    dx: int
+    z: float
+
+
+def residual(channel: npt.NDArray[np.float32], sigma: float = RESIDUAL_SIGMA) -> npt.NDArray[np.float32]:
+    """High-passed residual, locally weighted so that busy content (text edges, photos) counts less.
+
+    A pixel's weight falls with the local residual energy: flat areas, where the overlay is
+    all there is, dominate; text edges, whose energy dwarfs the overlay, barely count.
+    """
+    high = channel - cv2.GaussianBlur(channel, (0, 0), sigma)
+    energy = cv2.boxFilter(high * high, -1, (LOCAL_WINDOW, LOCAL_WINDOW))
+    sample = energy[::4, ::4].ravel()
+    floor = float(np.partition(sample, sample.size // 10)[sample.size // 10]) + 1e-3
+    return np.asarray(high * (floor / (energy + floor)), dtype=np.float32)
+
+
+def estimate_periods(channel: npt.NDArray[np.float32], count: int = 3) -> list[float]:
+    """Candidate tile periods in pixels, most likely first.
+
+    Two readings: the central window as it is, and its centre enlarged twice (a finer residual,
+    which finds small periods under dense text); the decoder's checks decide between them.
+    """
+    coarse = _window_periods(central(channel, ACF_WINDOW), count + 1)
+    fine = [p / 2 for p in _window_periods(_enlarge(central(channel, ACF_WINDOW // 2)), count)]
+    merged: list[float] = []
+    for period in [x for pair in zip_longest(coarse, fine) for x in pair if x is not None]:
+        if MIN_PERIOD / 2 <= period <= MAX_PERIOD and all(abs(period - c) > 0.004 * c for c in merged):
+            merged.append(period)
+    return merged
+
+
+def central(channel: npt.NDArray[np.float32], side: int) -> npt.NDArray[np.float32]:
+    h, w = channel.shape
+    top, left = max(0, (h - side) // 2), max(0, (w - side) // 2)
+    return channel[top : top + side, left : left + side]
+
+
+def _enlarge(channel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    return np.asarray(cv2.resize(channel, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC), dtype=np.float32)
+
+
+def _window_periods(window: npt.NDArray[np.float32], count: int) -> list[float]:
+    if min(window.shape) < 2 * MIN_PERIOD / 1.4:
+        return []
+    return _pick_peaks(_smooth(_axis_profile(residual(window))), count)
+
+
+def _axis_profile(window: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
+    """Whitened autocorrelation by lag, summed over the x and y axes where each is usable."""
+    h, w = window.shape
+    magnitude = np.abs(np.fft.rfft2(window - window.mean(), s=(2 * h, 2 * w)))
+    _notch_block_grid(magnitude, 2 * h, 2 * w)
+    acf = np.fft.irfft2(magnitude, s=(2 * h, 2 * w))
+    acf /= acf[0, 0] + 1e-12
+    lags = int(3 * MAX_PERIOD) + 2
+    profile = np.zeros(lags)
+    for line, size in ((acf[0, :], w), (acf[:, 0], h)):
+        usable = min(lags, int(size * 0.7))
+        profile[:usable] += line[:usable]
+    return profile
+
+
+def _smooth(profile: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Blur the lag profile: the tile's peak is broad (smooth cells), artefact peaks are sharp."""
+    kernel = np.exp(-0.5 * (np.arange(-4, 5) / PROFILE_SIGMA) ** 2)
+    return np.convolve(profile, kernel / kernel.sum(), mode="same")
+
+
+def _notch_block_grid(magnitude: npt.NDArray[np.float64], rows: int, cols: int) -> None:
+    """Zero the spectral lines of an 8-pixel JPEG block grid, which would pull the period to 8k."""
+    for k in range(1, JPEG_BLOCK // 2 + 1):
+        cx = round(k * cols / JPEG_BLOCK)
+        magnitude[:, max(0, cx - 1) : cx + 2] = 0.0
+        for cy in (round(k * rows / JPEG_BLOCK), rows - round(k * rows / JPEG_BLOCK)):
+            magnitude[max(0, cy - 1) : cy + 2, :] = 0.0
+
+
+def _pick_peaks(profile: npt.NDArray[np.float64], count: int) -> list[float]:
+    """Candidate periods from the ``count`` strongest peaks, each read a few ways (as found, as a
+    multiple of a fundamental, re-measured at its harmonics); the decoder's checks pick."""
+    lo, hi = int(MIN_PERIOD), int(MAX_PERIOD)
+    inner = profile[lo:hi]
+    is_peak = (inner > profile[lo - 1 : hi - 1]) & (inner >= profile[lo + 1 : hi + 1]) & (inner > 0)
+    lags = np.flatnonzero(is_peak) + lo
+    strongest = [_refine(profile, int(lag)) for lag in lags[np.argsort(profile[lags])[::-1]][:count]]
+    readings = [_harmonic(profile, _fundamental(profile, p)) for p in strongest]
+    readings += strongest + [_harmonic(profile, p) for p in strongest]
+    chosen: list[float] = []
+    for period in readings:
+        if all(abs(period - c) > 0.004 * c for c in chosen):
+            chosen.append(period)
+    return chosen[: 2 * count]
+
+
+def _fundamental(profile: npt.NDArray[np.float64], period: float) -> float:
+    """If period/2 or period/3 also peaks strongly, the true period is the smaller one."""
+    for divisor in (3, 2):
+        sub = period / divisor
+        if sub >= MIN_PERIOD:
+            lag = int(round(sub))
+            near = profile[lag - 1 : lag + 2]
+            if near.size == 3 and near.max() > 0.5 * profile[int(round(period))]:
+                return _refine(profile, lag - 1 + int(np.argmax(near)))
+    return period
+
+
+def _harmonic(profile: npt.NDArray[np.float64], period: float) -> float:
+    """Re-measure the period at its 2nd (or 3rd) multiple, where a pull of a pixel or two by
+    sharp artefacts (JPEG's 8-pixel grid) is divided by the multiple."""
+    height = profile[int(round(period))]
+    for k in (2, 3):
+        centre = k * period
+        reach = 2 * k
+        lo, hi = int(centre - reach), int(centre + reach) + 1
+        if hi >= len(profile) - 1 or profile[lo:hi].max() < 0.25 * height:
+            continue
+        return _refine(profile, lo + int(np.argmax(profile[lo:hi]))) / k
+    return period
+
+
+def _refine(profile: npt.NDArray[np.float64], lag: int) -> float:
+    """Sub-pixel peak position by a parabola through three samples."""
+    if lag <= 0 or lag >= len(profile) - 1:
+        return float(lag)
+    a, b, c = profile[lag - 1], profile[lag], profile[lag + 1]
+    denom = a - 2 * b + c
+    offset = 0.5 * (a - c) / denom if denom < 0 else 0.0
+    return float(lag + np.clip(offset, -1.0, 1.0))
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """The residual cut into tile-sized blocks, for folding any rectangle of whole blocks."""
+
+    sums: npt.NDArray[np.float32]  # (block rows, block cols, period, period)
+    rows_seen: npt.NDArray[np.float32]  # (block rows, period): 1 where the block has that row
+    cols_seen: npt.NDArray[np.float32]  # (block cols, period)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.sums.shape[0], self.sums.shape[1]
+
+
+def cut_blocks(res: npt.NDArray[np.float32]) -> Blocks:
+    """Cut ``res`` into ``NOMINAL_PERIOD`` blocks (the last row and column may be partial)."""
+    p = NOMINAL_PERIOD
+    h, w = res.shape
+    nby, nbx = -(-h // p), -(-w // p)
+    padded = np.zeros((nby * p, nbx * p), dtype=np.float32)
+    padded[:h, :w] = res
+    sums = np.ascontiguousarray(padded.reshape(nby, p, nbx, p).transpose(0, 2, 1, 3))
+    rows = (np.arange(nby * p) < h).astype(np.float32).reshape(nby, p)
+    cols = (np.arange(nbx * p) < w).astype(np.float32).reshape(nbx, p)
+    return Blocks(sums=sums, rows_seen=rows, cols_seen=cols)
+
+
+def fold(blocks: Blocks, rows: slice = slice(None), cols: slice = slice(None)) -> npt.NDArray[np.float64]:
+    """Mean over every tile period of a rectangle of blocks (cells never seen stay 0)."""
+    total = blocks.sums[rows, cols].sum(axis=(0, 1), dtype=np.float64)
+    seen = np.outer(blocks.rows_seen[rows].sum(axis=0), blocks.cols_seen[cols].sum(axis=0))
+    tile = np.where(seen > 0, total / np.maximum(seen, 1.0), 0.0)
+    return _detrend(tile)
+
+
+def _detrend(tile: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Remove row and column means: what is left of content after folding is mostly lines."""
+    tile = tile - tile.mean(axis=1, keepdims=True)
+    return np.asarray(tile - tile.mean(axis=0, keepdims=True), dtype=np.float64)
+
+
+@cache
+def _pilot_spectrum() -> npt.NDArray[np.complex128]:
+    template = pixel_tile(pilot_cells(), NOMINAL_CELL)
+    return np.conj(np.fft.fft2(template - template.mean()))
+
+
+def align(folded: npt.NDArray[np.float64]) -> Alignment:
+    """Circular cross-correlation of a folded tile with the pilot: origin and peak z-score."""
+    corr = np.real(np.fft.ifft2(np.fft.fft2(folded - folded.mean()) * _pilot_spectrum()))
+    dy, dx = np.unravel_index(int(np.argmax(corr)), corr.shape)
+    spread = float(corr.std())
+    z = float((corr[dy, dx] - corr.mean()) / spread) if spread > 0 else 0.0
+    return Alignment(dy=int(dy), dx=int(dx), z=z)
+
+
+def best_neighbours(folded: npt.NDArray[np.float64], alignment: Alignment, count: int) -> list[npt.NDArray[np.float64]]:
+    """Cell values at the ``count`` origins within a pixel of ``alignment`` that match the pilot best."""
+    pilot = pilot_cells()
+    p = NOMINAL_PERIOD
+    candidates = []
+    for y, x in [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)]:
+        shifted = Alignment((alignment.dy + y) % p, (alignment.dx + x) % p, alignment.z)
+        cells = cell_values(folded, shifted)
+        candidates.append((float(np.sum(cells * pilot)), cells))
+    candidates.sort(key=lambda c: -c[0])
+    return [cells for _, cells in candidates[:count]]
+
+
+def cell_values(folded: npt.NDArray[np.float64], alignment: Alignment) -> npt.NDArray[np.float64]:
+    """Soft value of every cell: the aligned tile summed over each cell with a centre weighting."""
+    aligned = np.roll(folded, (-alignment.dy, -alignment.dx), axis=(0, 1))
+    weights = np.outer(_CELL_WEIGHTS, _CELL_WEIGHTS)
+    blocks = aligned.reshape(CELLS, NOMINAL_CELL, CELLS, NOMINAL_CELL)
+    return np.asarray(np.einsum("iajb,ab->ij", blocks, weights), dtype=np.float64)
+
+
+_CELL_WEIGHTS = np.array([0.5, 1.0, 1.0, 0.5])
