@@ -29,13 +29,26 @@ PEAK_ALPHA = 3.7
 MAX_SIDE = 16384
 
 
-def render_overlay(mark: int, width: int, height: int) -> npt.NDArray[np.uint8]:
-    """(height, width, 4) straight-alpha RGBA overlay carrying ``mark``; deterministic."""
+def render_tile(mark: int, width: int, height: int) -> npt.NDArray[np.uint8]:
+    """One period of the overlay for a ``width`` x ``height`` screen, as straight-alpha RGBA.
+
+    The overlay is exactly this tile repeated from the screen's top-left corner, so a window
+    system can tile it server-side (an X11 background pixmap) and the client keeps one tile.
+    """
     if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
         raise ValueError(f"screen size must be 1..{MAX_SIDE} per side, got {width}x{height}")
     tile = pixel_tile(tile_cells(mark), cell_size_for(width, height))
     rgba = np.empty((*tile.shape, 4), dtype=np.uint8)
     rgba[:, :, :3] = np.where(tile > 0, 255, 0).astype(np.uint8)[:, :, None]
     rgba[:, :, 3] = np.rint(PEAK_ALPHA * np.abs(tile)).astype(np.uint8)
+    return rgba
+
+
+def render_overlay(mark: int, width: int, height: int) -> npt.NDArray[np.uint8]:
+    """(height, width, 4) straight-alpha RGBA overlay carrying ``mark``; deterministic.
+
+    Always ``render_tile`` repeated from the top-left corner and cut to size.
+    """
+    tile = render_tile(mark, width, height)
     reps = (-(-height // tile.shape[0]), -(-width // tile.shape[1]))
-    return np.tile(rgba, (*reps, 1))[:height, :width]
+    return np.tile(tile, (*reps, 1))[:height, :width]

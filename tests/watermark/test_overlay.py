@@ -51,3 +51,16 @@ def test_composite_stays_within_budget_and_keeps_signal(level: int) -> None:
 def test_bad_sizes_are_rejected(w: int, h: int) -> None:
     with pytest.raises(ValueError):
         render_overlay(MARK, w, h)
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080), (3840, 2160), (500, 7000)])
+def test_overlay_is_its_tile_repeated_from_the_top_left(size: tuple[int, int]) -> None:
+    from watermark.overlay import render_tile
+
+    width, height = size
+    tile = render_tile(0x0123456789ABCDEF, width, height)
+    full = render_overlay(0x0123456789ABCDEF, width, height)
+    th, tw = tile.shape[:2]
+    assert tile.shape[2] == 4 and th <= height and tw <= width
+    ys, xs = np.mgrid[0:height, 0:width]
+    assert np.array_equal(full, tile[ys % th, xs % tw])
