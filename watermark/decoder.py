@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from watermark import channel, sync
+from watermark import channel, nested, sync
 
 MIN_PILOT_Z = 6.0
 MAX_NOMINAL_PIXELS = 2_500_000
@@ -53,7 +53,15 @@ class DecodeResult:
 
 
 def decode_image(rgb: npt.NDArray[np.uint8]) -> DecodeResult:
-    """Find the overlay's marks in a leaked screenshot (H x W x 3 RGB, or H x W grey, uint8)."""
+    """Find the overlay's marks in a leaked screenshot (H x W x 3 RGB, or H x W grey, uint8).
+
+    Then look under each mark found for a picture of another marked screen (``watermark.nested``).
+    """
+    return nested.add_inner_marks(rgb, decode_layer(rgb), decode_layer)
+
+
+def decode_layer(rgb: npt.NDArray[np.uint8]) -> DecodeResult:
+    """The marks readable directly in ``rgb``, without looking under them for inner pictures."""
     start = time.perf_counter()
     projected = project(rgb)
     found: dict[int, float] = {}
