@@ -31,6 +31,11 @@ class Settings:
     maintenance_seconds: float = 30.0
     #: How long a SQLite writer waits for the lock before the request gets 503.
     sqlite_timeout: float = 30.0
+    #: Login throttling (console/ratelimit.py): failures of one username within the window, from
+    #: one address and from anywhere, after which further tries get 429 until the window slides.
+    login_window_seconds: int = 900
+    login_failures_per_address: int = 5
+    login_failures_per_username: int = 20
 
 
 def _int(name: str, default: int) -> int:
@@ -53,4 +58,7 @@ def get_settings() -> Settings:
         siem_jsonl=env("LEAKGUARD_SIEM_JSONL") or None,
         maintenance_seconds=float(env("LEAKGUARD_MAINTENANCE_SECONDS", "30")),
         sqlite_timeout=float(env("LEAKGUARD_SQLITE_TIMEOUT", "30")),
+        login_window_seconds=_int("LEAKGUARD_LOGIN_WINDOW_SECONDS", 900),
+        login_failures_per_address=_int("LEAKGUARD_LOGIN_FAILURES_PER_ADDRESS", 5),
+        login_failures_per_username=_int("LEAKGUARD_LOGIN_FAILURES_PER_USERNAME", 20),
     )

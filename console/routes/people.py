@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
-from console import audit
+from console import audit, ratelimit
 from console.auth import SESSION_COOKIE, Manager, Person, SessionDep, current_person, unauthorized
 from console.people import PersonError, authenticate, create_user, issue_token
 from console.schemas import LoginIn, LoginOut, RowId
@@ -19,16 +19,27 @@ router = APIRouter(prefix="/api/v1", tags=["people"])
 PersonDep = Annotated[Person, Depends(current_person)]
 
 
-@router.post("/auth/login", response_model=LoginOut)
+@router.post("/auth/login", response_model=LoginOut,
+             responses={429: {"description": "too many failed logins; see Retry-After"}})
 def login(body: LoginIn, request: Request, response: Response, session: SessionDep) -> LoginOut:
+    settings = request.app.state.settings
+    limits = ratelimit.LoginLimits(settings.login_window_seconds, settings.login_failures_per_address,
+                                   settings.login_failures_per_username)
+    address = request.client.host if request.client else None
+    wait = ratelimit.retry_after(session, body.username, address, limits)
+    if wait is not None:
+        audit.record(session, request, body.username, ratelimit.THROTTLED, retry_after=wait)
+        session.commit()
+        raise HTTPException(429, f"too many failed logins for {body.username!r}; try again in {wait} s",
+                            headers={"Retry-After": str(wait)})
     user = authenticate(session, body.username, body.password)
     if user is None:
-        audit.record(session, request, body.username, "login_failed")
+        audit.record(session, request, body.username, ratelimit.FAILED)
         session.commit()
         raise unauthorized("wrong username or password")
-    hours = request.app.state.settings.session_hours
+    hours = settings.session_hours
     token, row = issue_token(session, user, kind="session", lifetime=timedelta(hours=hours))
-    audit.record(session, request, user.username, "login")
+    audit.record(session, request, user.username, ratelimit.SUCCEEDED)
     session.commit()
     response.set_cookie(SESSION_COOKIE, token, max_age=hours * 3600, httponly=True, samesite="strict",
                         secure=request.url.scheme == "https")
