@@ -2,7 +2,9 @@
 
 Starts a real console (SQLite), a virtual X display (Xvfb + xcompmgr), enrolls an agent in the
 high zone and runs `leakguard agent run` with the session part and the overlay. Then measures
-  * idle CPU (% of one core) and memory of every agent process over `--seconds` (default 300);
+  * idle CPU (% of one core, children that ran and exited meanwhile included: the overlay's
+    renderer) and memory (peak RSS and PSS, sampled every 5 s) of every agent process over
+    `--seconds` (default 300);
   * file close -> verdict for a 1 MB .docx written into a watched removable directory
     (the event's timestamp, taken at the verdict, minus the moment the file was closed);
   * clipboard change -> verdict: inside the session part (XFixes notice -> verdict received, from
@@ -102,7 +104,8 @@ def _name(proc: psutil.Process) -> str:
 def measure_idle(root: psutil.Process, seconds: float) -> dict[str, Any]:
     """CPU over the window and peak memory, per process and in total."""
     procs = {p.pid: p for p in agent_processes(root)}
-    before = {pid: sum(p.cpu_times()[:2]) for pid, p in procs.items()}
+    # user + system + those of exited, waited-for children: the overlay's short-lived renderer counts
+    before = {pid: sum(p.cpu_times()[:4]) for pid, p in procs.items()}
     start = time.monotonic()
     memory: dict[int, tuple[float, float]] = {}
     while time.monotonic() - start < seconds:
@@ -118,7 +121,7 @@ def measure_idle(root: psutil.Process, seconds: float) -> dict[str, Any]:
     rows = []
     for pid, proc in procs.items():
         try:
-            cpu = 100 * (sum(proc.cpu_times()[:2]) - before[pid]) / elapsed
+            cpu = 100 * (sum(proc.cpu_times()[:4]) - before[pid]) / elapsed
         except psutil.NoSuchProcess:
             continue
         rss, pss = memory.get(pid, (0.0, 0.0))

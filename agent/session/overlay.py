@@ -1,6 +1,8 @@
 """The overlay process: `python -m agent.session.overlay --state-dir DIR`.
 
 Runs inside the user's graphical session, started (and restarted) by the agent's supervisor.
+On Linux/X11 the overlay is server-tiled X11 windows (`overlay_tiled`); elsewhere, or with
+`LEAKGUARD_OVERLAY=qt`, the Qt overlay (`overlay_controller`).
 Shows on every monitor exactly `watermark.overlay.render_overlay(mark, w, h)` for the current
 time slot's mark, plus the zone policy's visible layer, and reports screenshot signals to
 `session-events.jsonl`. Exits 0 on SIGTERM or SIGINT.
@@ -47,15 +49,35 @@ def display_problem() -> str | None:
     return None
 
 
+def tiled_backend_wanted() -> bool:
+    """Linux with an X display uses the server-tiled overlay (no Qt, no numpy in this process);
+    `LEAKGUARD_OVERLAY=qt` keeps the Qt overlay there too (Windows and macOS always use Qt)."""
+    return (sys.platform.startswith("linux") and bool(os.environ.get("DISPLAY"))
+            and os.environ.get("LEAKGUARD_OVERLAY", "").lower() != "qt")
+
+
 def run(state_dir: pathlib.Path, stop: threading.Event) -> int:
+    if not state_dir.is_dir():
+        log.error("state directory %s does not exist", state_dir)
+        return 2
+    if tiled_backend_wanted():
+        from agent.platform.overlay_x11 import connection_problem
+        from agent.session.overlay_tiled import run_tiled
+
+        problem = connection_problem(os.environ["DISPLAY"])
+        if problem is not None:
+            log.error("%s", problem)
+            return 3
+        return run_tiled(state_dir, stop)
+    return run_qt(state_dir, stop)
+
+
+def run_qt(state_dir: pathlib.Path, stop: threading.Event) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from agent.session.overlay_controller import OverlayController
 
-    if not state_dir.is_dir():
-        log.error("state directory %s does not exist", state_dir)
-        return 2
     configure_qt_environment()
     problem = display_problem()
     if problem is not None:

@@ -13,11 +13,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import os
 import pathlib
-import socket
 import time
 from collections.abc import Callable
 
@@ -36,11 +33,11 @@ from agent.session.overlay_state import (
     read_marks,
     read_settings,
 )
+from agent.session.overlay_status import local_ip, write_status
 from agent.session.overlay_window import OverlayWindow, device_size
 from agent.session.visible import fill_placeholders, render_visible
 
 log = logging.getLogger(__name__)
-STATUS_FILE = "overlay-status.json"
 PRERENDER_SECONDS = 3.0
 TICK_MS, RAISE_MS, CAPTURE_POLL_MS, DELIVER_MS = 250, 1000, 1000, 5000
 Frame = np.ndarray
@@ -250,10 +247,7 @@ class OverlayController(QObject):
              "mark": None if spec.mark is None else f"{spec.mark:016x}", "visible_text": spec.visible_text}
             for screen, spec in self.shown.items() if screen in self.windows
         ]
-        status = {"pid": os.getpid(), "updated": time.time(), "platform": self.platform.name, "screens": screens}
-        temp = self.state_dir / f".{STATUS_FILE}.{os.getpid()}.tmp"
-        temp.write_text(json.dumps(status, indent=1), encoding="utf-8")
-        os.replace(temp, self.state_dir / STATUS_FILE)
+        write_status(self.state_dir, self.platform.name, screens)
 
     # -- screenshot signals ---------------------------------------------------------------
     def poll_capture_tools(self) -> None:
@@ -275,16 +269,6 @@ class OverlayController(QObject):
         delivered = deliver_events(self.state_dir)
         if delivered:
             log.info("handed %d event(s) to the agent service", delivered)
-
-
-def local_ip() -> str:
-    """The address this PC uses for outside traffic (a UDP connect sends no packet)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: never routed anywhere real
-            return str(probe.getsockname()[0])
-        except OSError:
-            return "127.0.0.1"
 
 
 def _stamp(path: pathlib.Path) -> tuple[int, int] | None:

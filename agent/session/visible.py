@@ -4,8 +4,10 @@ The zone policy gives the template and opacity; the agent service fills in user 
 writes the text to `overlay.json`. `{time}`, `{date}` and `{ip}` left in the text are filled here;
 time and date at every time slot, so the visible clock on screen never goes stale.
 
-Text is drawn with Qt (the overlay is a Qt program anyway, and Qt has the fonts), so a
-QGuiApplication must exist before `render_visible` is called.
+Text is drawn with Qt (fontconfig finds a font for any script), so a QGuiApplication must exist
+before `render_visible` is called. On X11 that happens in the short-lived renderer
+(`agent.session.overlay_render`); the overlay process imports this module for `fill_placeholders`
+only, so numpy and Qt are imported inside the functions that draw.
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 if TYPE_CHECKING:
+    import numpy as np
     from PySide6.QtGui import QImage
 
 TEXT_GREY = 128  # mid grey stays readable on both white and black pages
@@ -82,12 +83,16 @@ def _tile_origins(width: int, height: int, text_w: float, text_h: float) -> list
 
 
 def _grey_array(image: QImage) -> np.ndarray:
+    import numpy as np
+
     width, height, stride = image.width(), image.height(), image.bytesPerLine()
     raw = np.frombuffer(image.constBits(), dtype=np.uint8, count=stride * height)
     return raw.reshape(height, stride)[:, :width].copy()
 
 
 def _tint(coverage: np.ndarray, opacity: float) -> np.ndarray:
+    import numpy as np
+
     rgba = np.empty((*coverage.shape, 4), dtype=np.uint8)
     rgba[..., :3] = TEXT_GREY
     scale = np.rint(np.arange(256) * float(np.clip(opacity, 0.0, 1.0))).astype(np.uint8)

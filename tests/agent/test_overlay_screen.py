@@ -80,6 +80,21 @@ def test_screen_shows_exactly_the_rendered_overlay(screen: XDisplay, state_dir: 
     assert np.array_equal(cv2.cvtColor(rendered, cv2.COLOR_BGRA2RGBA), render_overlay(MARK, W, H))
 
 
+def test_the_qt_backend_still_shows_exactly_the_rendered_overlay(screen: XDisplay, state_dir: pathlib.Path,
+                                                                tmp_path: pathlib.Path) -> None:
+    """Windows and macOS draw through the Qt overlay; on X11 `LEAKGUARD_OVERLAY=qt` runs it here."""
+    pattern = busy_pattern(W, H, seed=29)
+    with backdrop(screen, pattern, 0, 0, tmp_path), \
+            overlay_process(screen, state_dir, extra_env={"LEAKGUARD_OVERLAY": "qt"}) as process:
+        shot = grab(screen, 0, 0, W, H)
+        status = read_status(state_dir)
+        maps = pathlib.Path(f"/proc/{process.pid}/maps").read_text()
+    assert "libQt6" in maps, "this test is about the Qt backend"
+    assert status is not None and status["platform"] == "x11" and status["screens"][0]["mark"] == f"{MARK:016x}"
+    error = np.abs(shot.astype(np.float64) - expected_composite(MARK, pattern))
+    assert error.max() <= 1.0, f"max error {error.max():.2f} levels (mean {error.mean():.3f})"
+
+
 def test_overlay_stays_within_the_quality_budget(screen: XDisplay, state_dir: pathlib.Path,
                                                  tmp_path: pathlib.Path) -> None:
     page = np.full((H, W, 3), 255, np.uint8)
