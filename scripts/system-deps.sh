@@ -27,13 +27,15 @@ want_lib libGL.so.1 libgl1
 want_lib libfontconfig.so.1 libfontconfig1
 want_lib libdbus-1.so.3 libdbus-1-3
 want_lib libXRes.so.1 libxres1
+# Fonts for the console's PDF case reports: Latin/Greek/Cyrillic, and a CJK fallback for names.
+fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
+[ -e /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ] || need+=(fonts-droid-fallback)
 if [ "$purpose" = test ]; then
   want chromium chromium
   [ -e /usr/bin/chromium ] || need+=(chromium)
   want curl curl
   want scrot scrot
   want psql postgresql
-  fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

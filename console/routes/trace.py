@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlmodel import col, select
 
 from console import audit
 from console.auth import Investigator, Reader, SessionDep
-from console.report import render_case_html
+from console.report import render_case_html, render_case_pdf
 from console.schemas import MAX_ROW_ID, ResolveIn, ResolveOut, RowId, TraceOut
 from console.tables import Case
 from console.tracing import attribute, open_case
@@ -105,6 +105,13 @@ def get_case(case_id: RowId, person: Reader, session: SessionDep) -> CaseOut:
 @router.get("/cases/{case_id}/report.html", response_class=HTMLResponse)
 def case_report(case_id: RowId, person: Reader, session: SessionDep) -> HTMLResponse:
     return HTMLResponse(render_case_html(_case(session, case_id)))
+
+
+@router.get("/cases/{case_id}/report.pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}, "description": "the case report as PDF"}})
+def case_report_pdf(case_id: RowId, person: Reader, session: SessionDep) -> Response:
+    return Response(render_case_pdf(_case(session, case_id)), media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="leakguard-case-{case_id}.pdf"'})
 
 
 @router.post("/cases/{case_id}/close", response_model=CaseOut)

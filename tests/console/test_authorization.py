@@ -41,6 +41,7 @@ MATRIX: list[tuple[str, str, object, set[str]]] = [
     ("POST", "/api/v1/marks/resolve", {"mark": "0123456789abcdef"}, INVESTIGATORS),
     ("GET", "/api/v1/cases", None, READERS),
     ("GET", "/api/v1/cases/999999/report.html", None, READERS),
+    ("GET", "/api/v1/cases/999999/report.pdf", None, READERS),
     ("POST", "/api/v1/cases/999999/close", None, INVESTIGATORS),
     ("GET", "/api/v1/alerts", None, READERS),
     ("POST", "/api/v1/alerts/999999/acknowledge", None, INVESTIGATORS),

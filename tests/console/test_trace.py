@@ -57,6 +57,42 @@ def test_leaked_screenshot_is_traced_to_device_user_and_time(console_server: Con
                        timeout=30)
     assert report.headers["content-type"].startswith("text/html")
     assert body["evidence_sha256"] in report.text and "carol" in report.text and "finance-pc-7" in report.text
+    pdf = http().get(f"{url}/api/v1/cases/{body['case_id']}/report.pdf", headers=staff.headers("auditor"), timeout=30)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    words = pdf_text(pdf.content)
+    assert body["evidence_sha256"] in words and "carol" in words and "finance-pc-7" in words and mark in words
+
+
+@pytest.mark.slow
+def pdf_text(data: bytes) -> str:
+    """The PDF's text with all white space removed (long hashes wrap inside their table cell)."""
+    import io
+
+    from pypdf import PdfReader
+
+    return "".join("".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_pdf_report_keeps_names_in_any_script(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from console import report
+    from console.tables import Case
+
+    case = Case(id=42, created_by="analyst-1", filename="leak.jpg", evidence_sha256="ab" * 32, evidence_size=1234,
+                decoder_version="wm-1", mark="0123456789abcdef", confidence=0.97, found=True, device=17,
+                agent_id="agent-1", hostname="财务-pc", user="张伟", created_at=datetime.now(UTC),
+                time_from=datetime(2026, 11, 23, 10, 0, tzinfo=UTC), time_to=datetime(2026, 11, 23, 10, 10, tzinfo=UTC),
+                detections=[{"mark": "0123456789abcdef", "confidence": 0.97, "device": 17, "user": "张伟"}])
+    words = pdf_text(report.render_case_pdf(case))
+    assert "ab" * 32 in words and "2026-11-23T10:10:00+00:00" in words
+    if report.pdf_covers("张伟财务"):  # a CJK font is installed (scripts/system-deps.sh adds one)
+        assert "张伟" in words and "财务-pc" in words and "U+" not in words
+    else:
+        assert "<U+5F20><U+4F1F>" in words and "codepoints" in words
+    monkeypatch.setattr(report, "PDF_FONTS", ())  # a console with no Unicode font at all
+    words = pdf_text(report.render_case_pdf(case))
+    assert "<U+5F20><U+4F1F>" in words and "<U+8D22><U+52A1>-pc" in words and "codepoints" in words
 
 
 @pytest.mark.slow
