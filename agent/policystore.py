@@ -6,8 +6,10 @@ zone applies, and the agent says so in its status and heartbeat.
 
 from __future__ import annotations
 
+import base64
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,10 +62,12 @@ class PolicyStore:
         if saved is None or self._key is None:
             return None
         try:
-            self._install(verify_policy(saved.get("body"), self._key, etag=saved.get("etag")), "persisted")
+            signed = verify_policy(saved.get("body"), self._key, etag=saved.get("etag"))
+            self._install(signed, "persisted")
         except (PolicyVerifyError, ValueError, AttributeError) as exc:
             log.error("refusing the persisted policy: %s", exc)
             return str(exc)
+        self._pin(signed.signer)  # a rotation seen just before a crash is pinned now
         return None
 
     def accept(self, body: Any, etag: str | None) -> ActivePolicy:
@@ -73,7 +77,21 @@ class PolicyStore:
         signed = verify_policy(body, self._key, etag=etag)
         active = self._install(signed, "console")
         write_json(self._state.policy, {"body": body, "etag": etag}, mode=0o600)
+        self._pin(signed.signer)
         return active
+
+    def _pin(self, signer: bytes) -> None:
+        """After a rotation the newest key is pinned, in memory and in credentials.json, so that
+        the old key is trusted no more (the chain is only ever followed forward)."""
+        if self._key is None or not signer or signer == self._key.public_bytes_raw():
+            return
+        self._key = Ed25519PublicKey.from_public_bytes(signer)
+        creds = read_json(self._state.credentials)
+        if isinstance(creds, dict):
+            previous = creds.get("policy_key")
+            creds.update(policy_key=base64.b64encode(signer).decode("ascii"), policy_key_rotated_at=time.time())
+            write_json(self._state.credentials, creds, mode=0o600)
+            log.info("console's policy-signing key rotated: now pinned %s (was %s)", creds["policy_key"], previous)
 
     def _install(self, signed: SignedPolicy, source: str) -> ActivePolicy:
         try:

@@ -43,8 +43,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     create.add_argument("--name", required=True, help="what the token is for")
     create.add_argument("--days", type=int, help="expire after this many days (default: never)")
     create.set_defaults(handler=_token_create)
-    rotate = sub.add_parser("rotate-keys", help="add a new watermark mark secret (old marks still resolve)")
+    rotate = sub.add_parser("rotate-keys", help="new watermark mark secret (old marks still resolve) and new "
+                                                "policy-signing key (endorsed by the old one; agents follow)")
     _db(rotate)
+    rotate.add_argument("--only", choices=("mark-secret", "policy-key"),
+                        help="rotate just this one (default: both)")
     rotate.set_defaults(handler=_rotate_keys)
     backup = sub.add_parser("backup", help="write a consistent backup of the console database")
     _db(backup)
@@ -156,11 +159,17 @@ def _token_create(args: argparse.Namespace) -> int:
 
 
 def _rotate_keys(args: argparse.Namespace) -> int:
+    from console.policies import rotate_signing_key
     from console.signing import rotate_mark_secret
 
     with _prepared_session(args.db) as session:
-        key_id = rotate_mark_secret(session)
-    print(f"new mark secret key id {key_id}; marks issued under older keys still resolve", file=sys.stderr)
+        if args.only in (None, "mark-secret"):
+            key_id = rotate_mark_secret(session)
+            print(f"new mark secret key id {key_id}; marks issued under older keys still resolve", file=sys.stderr)
+        if args.only in (None, "policy-key"):
+            key_id, resigned = rotate_signing_key(session)
+            print(f"new policy-signing key id {key_id}, endorsed by the old one (now wiped); {resigned} current "
+                  "policies re-signed; agents move to it at their next policy fetch", file=sys.stderr)
     return 0
 
 

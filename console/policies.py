@@ -16,7 +16,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from console.signing import POLICY_SIGN, active_key, public_key_b64, sign_text
+from console.signing import POLICY_SIGN, active_key, key_chain, public_key_b64, rotate_policy_key, sign_text
 from console.tables import Policy
 
 ZONE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -120,10 +120,13 @@ class PolicyDocument:
     key_id: int
     public_key: str
     algorithm: str = "Ed25519"
+    #: Endorsements from each earlier signing key to the next (see console.signing).
+    key_chain: tuple[dict[str, str], ...] = ()
 
     @property
     def etag(self) -> str:
-        return f'"{self.zone}-{self.version}-{self.sha256[:16]}"'
+        """Changes with the signing key too, so agents fetch a re-signed policy and its chain."""
+        return f'"{self.zone}-{self.version}-k{self.key_id}-{self.sha256[:16]}"'
 
 
 def policy_document(session: Session, row: Policy) -> PolicyDocument:
@@ -133,8 +136,25 @@ def policy_document(session: Session, row: Policy) -> PolicyDocument:
     return PolicyDocument(
         zone=row.zone, version=row.version, policy=served_text(row.zone, row.version, row.text),
         sha256=row.sha256, signature=row.signature, key_id=row.key_id,
-        public_key=public_key_b64(key) if key else "",
+        public_key=public_key_b64(key) if key else "", key_chain=tuple(key_chain(session)),
     )
+
+
+def rotate_signing_key(session: Session) -> tuple[int, int]:
+    """New policy-signing key (endorsed by the old one); re-sign each zone's current policy.
+
+    One transaction: agents see either the old key and signatures or the new ones, never a mix.
+    Returns the new key's id and how many policies were re-signed."""
+    key = rotate_policy_key(session)
+    newest = select(Policy.zone, func.max(Policy.version)).group_by(Policy.zone)
+    resigned = 0
+    for zone, version in session.exec(newest).all():
+        row = session.exec(select(Policy).where(Policy.zone == zone, Policy.version == version)).one()
+        row.signature, row.key_id = sign_text(key, served_text(row.zone, row.version, row.text)), int(key.id or 0)
+        session.add(row)
+        resigned += 1
+    session.commit()
+    return int(key.id or 0), resigned
 
 
 def list_versions(session: Session, zone: str) -> list[Policy]:

@@ -61,6 +61,15 @@ class HeartbeatOut(BaseModel):
     server_time: datetime
 
 
+class KeyLink(BaseModel):
+    """The signing key ``from`` endorses ``to`` (Ed25519 over ENDORSEMENT_CONTEXT + from + to)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+    from_: str = Field(alias="from")
+    to: str
+    signature: str
+
+
 class PolicyOut(BaseModel):
     zone: str
     version: int
@@ -70,6 +79,7 @@ class PolicyOut(BaseModel):
     key_id: int
     public_key: str
     algorithm: str
+    key_chain: list[KeyLink] = []
 
 
 class MarkOut(BaseModel):

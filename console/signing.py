@@ -3,6 +3,14 @@
 A policy is signed over the UTF-8 bytes of the exact text served to agents (which names its
 zone and version in a header line, see `console.policies`); the agent checks the signature with
 the public key it received at enrollment.
+
+Rotating the policy-signing key (`leakguard console rotate-keys`): the old key signs an
+endorsement of the new one (``endorsement_message``), the endorsement is stored, the old private
+key is wiped and the current policies are re-signed. Every policy answer carries the chain of
+endorsements, so an agent pinned to any earlier key walks it link by link, each signed by the key
+it already trusts, and then pins the newest key (a ratchet: once moved on, it no longer trusts
+the old key). This is routine rotation. A key known to be stolen cannot be rotated away like
+this, since the thief could endorse a key of their own: re-enroll the agents instead.
 """
 
 from __future__ import annotations
@@ -18,6 +26,13 @@ from console.tables import KeyMaterial
 
 POLICY_SIGN = "policy_sign"
 MARK_SECRET = "mark_secret"
+#: A stored endorsement: ``secret`` is the old key's signature, ``public`` the old and new public keys.
+POLICY_ENDORSEMENT = "policy_endorse"
+ENDORSEMENT_CONTEXT = b"leakguard policy key endorsement v1\n"
+
+
+def endorsement_message(old_public: bytes, new_public: bytes) -> bytes:
+    return ENDORSEMENT_CONTEXT + old_public + new_public
 
 
 def sign_text(key: KeyMaterial, text: str) -> str:
@@ -74,6 +89,31 @@ def ensure_keys(session: Session) -> None:
         except LookupError:
             session.add(factory())
     session.commit()
+
+
+def rotate_policy_key(session: Session) -> KeyMaterial:
+    """Make a new policy-signing key, endorsed by the old one; wipe the old private key.
+
+    Adds to the caller's transaction (the caller re-signs the current policies and commits)."""
+    old = active_key(session, POLICY_SIGN)
+    new = new_policy_key()
+    old_public, new_public = old.public or b"", new.public or b""
+    signature = Ed25519PrivateKey.from_private_bytes(old.secret).sign(endorsement_message(old_public, new_public))
+    session.add(KeyMaterial(kind=POLICY_ENDORSEMENT, secret=signature, public=old_public + new_public))
+    old.active, old.secret = False, b""
+    session.add(old)
+    session.add(new)
+    session.flush()
+    return new
+
+
+def key_chain(session: Session) -> list[dict[str, str]]:
+    """Every endorsement, oldest first, as the agents receive it."""
+    rows = session.exec(select(KeyMaterial).where(KeyMaterial.kind == POLICY_ENDORSEMENT)
+                        .order_by(col(KeyMaterial.id))).all()
+    b64 = base64.b64encode
+    return [{"from": b64((row.public or b"")[:32]).decode(), "to": b64((row.public or b"")[32:]).decode(),
+             "signature": b64(row.secret).decode()} for row in rows]
 
 
 def rotate_mark_secret(session: Session) -> int:
