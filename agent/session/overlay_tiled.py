@@ -24,16 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.platform.x11_layers import Layer, Monitor, list_monitors
-from agent.session.overlay_capture import CaptureToolWatch
-from agent.session.overlay_events import (
-    SENDING_FILE,
-    SESSION_EVENTS_FILE,
-    append_event,
-    deliver_events,
-    screen_capture_event,
-)
 from agent.session.overlay_loop import PRINT_KEY, EventLoop, Timer
 from agent.session.overlay_pixmaps import LayerSpec, PixmapCache
+from agent.session.overlay_signals import ScreenshotSignals
 from agent.session.overlay_state import (
     MarkSchedule,
     OverlaySettings,
@@ -48,6 +41,7 @@ log = logging.getLogger(__name__)
 TITLE, TEXT_TITLE = "leakguard-overlay", "leakguard-overlay-text"
 PRERENDER_SECONDS, RAISE_SECONDS, CAPTURE_POLL_SECONDS, DELIVER_SECONDS = 15.0, 5.0, 1.0, 5.0
 STATE_FILES = ("marks.json", "overlay.json")
+RAISES_PER_SECOND = 20
 
 
 @dataclass
@@ -71,12 +65,12 @@ class TiledOverlay:
         self.settings = OverlaySettings()
         self._stamps: tuple[object, ...] = ()
         self._boundary: list[Timer] = []
-        self._capture_tools = CaptureToolWatch(since=time.time())
-        self._last_print = 0.0
-        self._pending_events = any((state_dir / n).exists() for n in (SESSION_EVENTS_FILE, SENDING_FILE))
+        self.signals = ScreenshotSignals(state_dir, platform)
         self._ip = local_ip()
         self._warned: object = None
         self._borrowed: set[int] = set()  # monitors showing monitor 0's mark (logged once each)
+        self._raises: list[float] = []
+        self._raise_fight_logged = False
 
     # -- start and stop -------------------------------------------------------------------
     def start(self) -> None:
@@ -94,8 +88,8 @@ class TiledOverlay:
         self.reload_state()
         self.sync_monitors()
         self.loop.every(RAISE_SECONDS, self.raise_all)
-        self.loop.every(CAPTURE_POLL_SECONDS, self.poll_capture_tools)
-        self.loop.every(DELIVER_SECONDS, self.deliver_if_pending)
+        self.loop.every(CAPTURE_POLL_SECONDS, self.signals.poll_capture_tools)
+        self.loop.every(DELIVER_SECONDS, self.signals.deliver_if_pending)
 
     def _watch_state_dir(self) -> None:
         try:
@@ -132,8 +126,21 @@ class TiledOverlay:
                 covered = covered or self._foreign(event.window)
         if monitors_changed:
             self.sync_monitors()
-        if covered:
+        if covered and self._may_raise_now():
             self.raise_all()
+
+    def _may_raise_now(self) -> bool:
+        """At most RAISES_PER_SECOND raises on events: another always-on-top program that raises
+        itself whenever we do would otherwise make both spin; the slow periodic raise goes on."""
+        now = time.monotonic()
+        self._raises = [t for t in self._raises if now - t < 1.0]
+        if len(self._raises) >= RAISES_PER_SECOND:
+            if not self._raise_fight_logged:
+                log.warning("another window keeps covering the overlay; raising every %.0f s only", RAISE_SECONDS)
+                self._raise_fight_logged = True
+            return False
+        self._raises.append(now)
+        return True
 
     def _foreign(self, window: Any) -> bool:
         """Not another overlay instance (two overlays raising each other would never stop)."""
@@ -149,7 +156,7 @@ class TiledOverlay:
 
     def on_wake(self, data: bytes) -> None:
         if PRINT_KEY in data:
-            self.report_capture("print_key")
+            self.signals.report_capture("print_key")
 
     # -- monitors and stacking ------------------------------------------------------------
     def sync_monitors(self) -> None:
@@ -273,32 +280,6 @@ class TiledOverlay:
         except OverlayStateError as exc:
             log.error("keeping the previous overlay: %s", exc)
         return True
-
-    # -- screenshot signals ---------------------------------------------------------------
-    def poll_capture_tools(self) -> None:
-        for tool in self._capture_tools.poll():
-            self.report_capture("capture_tool", tool)
-
-    def report_capture(self, trigger: str, tool: str | None = None) -> None:
-        if trigger == "print_key":
-            if time.monotonic() - self._last_print < 1.0:  # key repeat: one event per press burst
-                return
-            self._last_print = time.monotonic()
-        title = self.platform.active_window_title()
-        event = screen_capture_event(trigger, window_title=title, tool=tool, now=dt.datetime.now(dt.UTC))
-        append_event(self.state_dir, event)
-        log.info("screen capture signal: %s %s (window %r)", trigger, tool or "", title)
-        self._pending_events = True
-        self.deliver_if_pending()
-
-    def deliver_if_pending(self) -> None:
-        if not self._pending_events:
-            return
-        delivered = deliver_events(self.state_dir)
-        if delivered:
-            log.info("handed %d event(s) to the agent service", delivered)
-        self._pending_events = any((self.state_dir / n).exists() for n in (SESSION_EVENTS_FILE, SENDING_FILE))
-
 
 def run_tiled(state_dir: pathlib.Path, stop: threading.Event) -> int:
     """The overlay on X11 until `stop` is set (by SIGTERM or SIGINT); exit status as in main()."""

@@ -86,7 +86,8 @@ def test_the_loop_runs_timers_in_order_cancels_and_wakes_from_threads() -> None:
         loop.run(lambda: len(seen) >= 3, lambda: None)
     finally:
         loop.close()
-    assert seen[:1] == ["first"] and sorted(seen) == ["P", "first", "second"] and "never" not in seen
+    assert sorted(seen) == ["P", "first", "second"]  # the thread's wake-up may come before or between
+    assert [name for name in seen if name != "P"] == ["first", "second"]
 
 
 def test_the_loop_calls_a_reader_when_its_descriptor_has_data() -> None:
