@@ -88,7 +88,7 @@ class Agent(SQLModel, table=True):
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     last_user: str | None = Field(default=None, max_length=255)
     enrolled_at: datetime = _ts()
-    last_seen: datetime | None = _ts(index=True, nullable=True)
+    last_seen: datetime | None = _ts(nullable=True)  # no index: every heartbeat rewrites it (migration 0003)
     revoked_at: datetime | None = _ts(nullable=True)
     enrollment_token_id: int | None = Field(default=None, foreign_key="enrollment_tokens.id")
 
