@@ -37,7 +37,14 @@ def refresh_marks(client: ConsoleClient, state: StateDir, now: float) -> None:
         slot_seconds = int(answer["slot_seconds"])
         answer = client.fetch_marks(current_slot(now, slot_seconds), MARKS_AHEAD, monitors)
     marks = [{**m, "monitor": int(m.get("monitor", 0))} for m in answer.get("marks", []) if isinstance(m, dict)]
-    write_json(state.marks, {"slot_seconds": slot_seconds, "marks": marks})
+    write_json(state.marks, {"slot_seconds": slot_seconds, "epoch": slot_epoch(), "marks": marks})
+
+
+def slot_epoch() -> int:
+    """Where slot 0 starts, handed to the overlay so it can count slots without the watermark package."""
+    from watermark.marks import EPOCH
+
+    return EPOCH
 
 
 def overlay_monitors(state: StateDir) -> int:

@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from watermark.marks import slot_for, slot_window
-
 MARKS_FILE = "marks.json"
 SETTINGS_FILE = "overlay.json"
 MAX_VISIBLE_TEXT = 512
@@ -34,14 +32,31 @@ class MarkSchedule:
     slot_seconds: int
     marks: Mapping[int, int] = field(default_factory=dict)  # monitor 0 (the agent's own device)
     others: Mapping[int, Mapping[int, int]] = field(default_factory=dict)  # monitor >= 1 -> slot -> mark
+    epoch: int | None = None  # watermark.marks.EPOCH, as the agent service wrote it into marks.json
 
     def slot_at(self, unix_seconds: float) -> int:
-        """The slot as `watermark.marks.slot_for` counts it (the console issues marks by it)."""
+        """The slot as `watermark.marks.slot_for` counts it (the console issues marks by it).
+
+        With the epoch handed over in marks.json this is plain arithmetic, so the X11 overlay
+        process need not import `watermark.marks` (and with it the cryptography library, 10 MB).
+        """
+        if self.epoch is not None:
+            return int((unix_seconds - self.epoch) // self.slot_seconds)
+        from watermark.marks import slot_for
+
         return slot_for(unix_seconds, self.slot_seconds)
+
+    def _window(self, slot: int) -> tuple[float, float]:
+        if self.epoch is not None:
+            start = float(self.epoch + slot * self.slot_seconds)
+            return start, start + self.slot_seconds
+        from watermark.marks import slot_window
+
+        return slot_window(slot, self.slot_seconds)
 
     def slot_start(self, unix_seconds: float) -> float:
         try:
-            return slot_window(self.slot_at(unix_seconds), self.slot_seconds)[0]
+            return self._window(self.slot_at(unix_seconds))[0]
         except ValueError:
             return unix_seconds
 
@@ -66,7 +81,7 @@ class MarkSchedule:
     def next_boundary(self, unix_seconds: float) -> float:
         """Unix time at which the slot after the one containing `unix_seconds` starts."""
         try:
-            return slot_window(self.slot_at(unix_seconds), self.slot_seconds)[1]
+            return self._window(self.slot_at(unix_seconds))[1]
         except ValueError:
             return unix_seconds + self.slot_seconds
 
@@ -85,6 +100,9 @@ def parse_marks(text: str, *, source: str = MARKS_FILE) -> MarkSchedule:
     slot_seconds = data.get("slot_seconds")
     if not isinstance(slot_seconds, int) or isinstance(slot_seconds, bool) or slot_seconds <= 0:
         raise OverlayStateError(f"{source}: `slot_seconds` must be a positive integer")
+    epoch = data.get("epoch")
+    if epoch is not None and (not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0):
+        raise OverlayStateError(f"{source}: `epoch` must be a non-negative integer (unix seconds) or absent")
     entries = data.get("marks")
     if not isinstance(entries, list):
         raise OverlayStateError(f"{source}: `marks` must be a list")
@@ -92,7 +110,7 @@ def parse_marks(text: str, *, source: str = MARKS_FILE) -> MarkSchedule:
     for index, entry in enumerate(entries):
         monitor, slot, mark = _parse_mark_entry(entry, index, source)
         monitors.setdefault(monitor, {})[slot] = mark
-    return MarkSchedule(slot_seconds=slot_seconds, marks=monitors.pop(0, {}), others=monitors)
+    return MarkSchedule(slot_seconds=slot_seconds, marks=monitors.pop(0, {}), others=monitors, epoch=epoch)
 
 
 def _parse_mark_entry(entry: Any, index: int, source: str) -> tuple[int, int, int]:

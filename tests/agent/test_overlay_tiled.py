@@ -20,6 +20,7 @@ from agent.session.overlay_loop import PRINT_KEY, EventLoop
 from agent.session.overlay_render import premultiplied
 from tests.e2e.screen import current_slot, overlay_process, wait_for, write_marks, write_settings
 from tests.fixtures.display import XDisplay, start_display, stop_display
+from watermark.marks import EPOCH
 from watermark.overlay import render_tile
 
 MARK = 0x0123456789ABCDEF
@@ -148,10 +149,13 @@ def test_the_x11_overlay_process_loads_neither_qt_nor_numpy(screen: XDisplay, tm
     state = tmp_path / "state"
     state.mkdir()
     write_marks(state, 600, {current_slot(600): MARK})
+    marks = json.loads((state / "marks.json").read_text())
+    (state / "marks.json").write_text(json.dumps({**marks, "epoch": EPOCH}))  # as the agent service writes it
     write_settings(state, text="alice pc-042 {time}", opacity=0.12)
     with overlay_process(screen, state) as process:
         maps = pathlib.Path(f"/proc/{process.pid}/maps").read_text()
         threads = len(os.listdir(f"/proc/{process.pid}/task"))
     assert "libQt6" not in maps and "PySide6" not in maps
     assert "numpy" not in maps
+    assert "cryptography" not in maps, "slots are counted from the epoch in marks.json"
     assert threads == 2, "the main loop plus the RECORD key watcher"

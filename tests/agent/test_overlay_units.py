@@ -36,6 +36,20 @@ def test_marks_file_gives_the_mark_of_the_current_slot() -> None:
     assert schedule.slot_at(EPOCH + 100 * 600 + 5) == slot_for(EPOCH + 100 * 600 + 5, 600)
 
 
+def test_the_epoch_handed_over_in_marks_json_counts_slots_as_the_watermark_package_does() -> None:
+    entries = [{"slot": 100, "mark": "00000000000000ff"}]
+    plain = parse_marks(json.dumps({"slot_seconds": 600, "marks": entries}))
+    handed = parse_marks(json.dumps({"slot_seconds": 600, "epoch": EPOCH, "marks": entries}))
+    assert handed.epoch == EPOCH and plain.epoch is None
+    for when in (EPOCH + 100 * 600 - 0.5, EPOCH + 100 * 600, EPOCH + 100 * 600 + 599.9, EPOCH + 123_456.7):
+        assert handed.slot_at(when) == plain.slot_at(when) == slot_for(when, 600)
+        assert handed.next_boundary(when) == plain.next_boundary(when)
+        assert handed.slot_start(when) == plain.slot_start(when)
+        assert handed.mark_at(when) == plain.mark_at(when)
+    with pytest.raises(OverlayStateError, match="`epoch` must be a non-negative integer"):
+        parse_marks(json.dumps({"slot_seconds": 600, "epoch": "2020", "marks": []}))
+
+
 def test_a_clock_outside_the_slot_range_shows_no_mark() -> None:
     schedule = MarkSchedule(600, {0: 1})
     assert schedule.mark_at(EPOCH - 10_000) is None
