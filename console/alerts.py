@@ -2,6 +2,13 @@
 
 Each alert has a dedupe key (rule, subject, time bucket or silence episode) with a unique
 constraint; a server delivers (webhook, SIEM) only the alerts its own insert created.
+
+Webhooks are retried: a delivery that fails (network error, 5xx, 408 or 429) is due again after
+``webhook_retry_seconds``, doubling up to an hour, until ``webhook_max_attempts``. Any server's
+maintenance pass may retry; it first claims the alert with a conditional UPDATE of the due time,
+so two servers never send the same attempt. Other 4xx answers are final (a wrong URL or a
+rejected document does not get better by waiting). The receiver gets the same document each
+time; its ``id`` lets it drop a repeat.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
@@ -78,31 +85,81 @@ def _raise(session: Session, settings: Settings, rule: AlertRule, key: str, subj
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(Alert).values(
         rule_id=rule.id, dedupe_key=key[:255], subject=subject[:255], message=message[:1024],
-        severity=rule.severity, created_at=datetime.now(UTC),
+        severity=rule.severity, created_at=datetime.now(UTC), details=extra, webhook_attempts=0,
     ).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(col(Alert.id))
     alert_id = session.execute(statement).scalar_one_or_none()
     session.commit()
     if alert_id is None:
         return 0
-    document = {"id": alert_id, "rule": rule.name, "kind": rule.kind, "severity": rule.severity,
-                "message": message, "subject": subject, "created_at": datetime.now(UTC).isoformat(), **extra}
-    _deliver(session, settings, rule, alert_id, document)
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        return 0
+    try:
+        siem.forward_alert(settings, alert_document(alert, rule))
+    except OSError as exc:
+        log.warning("SIEM alert forwarding failed: %s", exc)
+    if rule.webhook_url:
+        _attempt_webhook(session, settings, alert, rule)
     return 1
 
 
-def _deliver(session: Session, settings: Settings, rule: AlertRule, alert_id: int, document: dict[str, Any]) -> None:
+def alert_document(alert: Alert, rule: AlertRule) -> dict[str, Any]:
+    """What SIEM outputs and webhooks receive; the same on every retry."""
+    return {"id": alert.id, "rule": rule.name, "kind": rule.kind, "severity": alert.severity,
+            "message": alert.message, "subject": alert.subject, "created_at": alert.created_at.isoformat(),
+            **alert.details}
+
+
+def _retry_delay(settings: Settings, attempts: int) -> timedelta:
+    return timedelta(seconds=min(3600.0, settings.webhook_retry_seconds * 2 ** max(0, attempts - 1)))
+
+
+def _attempt_webhook(session: Session, settings: Settings, alert: Alert, rule: AlertRule) -> None:
+    """One delivery attempt; records the answer and when (or whether) to try again."""
+    retry = True
     try:
-        siem.forward_alert(settings, document)
-    except OSError as exc:
-        log.warning("SIEM alert forwarding failed: %s", exc)
-    if not rule.webhook_url:
-        return
-    try:
-        status = str(httpx.post(rule.webhook_url, json=document, timeout=5).status_code)
+        code = httpx.post(str(rule.webhook_url), json=alert_document(alert, rule), timeout=5).status_code
+        status, retry = str(code), code >= 500 or code in (408, 429)
+        delivered = 200 <= code < 300
     except httpx.HTTPError as exc:
-        status = f"error: {type(exc).__name__}"
-    alert = session.get(Alert, alert_id)
-    if alert is not None:
-        alert.webhook_status = status[:64]
-        session.add(alert)
-        session.commit()
+        status, delivered = f"error: {type(exc).__name__}", False
+    alert.webhook_attempts += 1
+    alert.webhook_next_at = None
+    if not delivered:
+        if retry and alert.webhook_attempts < settings.webhook_max_attempts:
+            alert.webhook_next_at = datetime.now(UTC) + _retry_delay(settings, alert.webhook_attempts)
+            status = f"{status} (attempt {alert.webhook_attempts}, retrying)"
+        else:
+            tries = alert.webhook_attempts
+            status = f"{status} (gave up after {tries} attempt{'s' if tries != 1 else ''})"
+            log.warning("alert %s: webhook %s gave up: %s", alert.id, rule.webhook_url, status)
+    alert.webhook_status = status[:64]
+    session.add(alert)
+    session.commit()
+
+
+def retry_webhooks(engine: Engine, settings: Settings, now: datetime | None = None) -> int:
+    """Deliver the webhooks that are due again; returns how many attempts this server made."""
+    now = now or datetime.now(UTC)
+    lease = now + timedelta(seconds=60)  # a server that dies mid-attempt leaves it due again soon
+    attempts = 0
+    with Session(engine) as session:
+        due = session.execute(select(Alert.id, Alert.webhook_next_at).where(
+            col(Alert.webhook_next_at) <= now).order_by(col(Alert.webhook_next_at)).limit(100)).all()
+        for alert_id, due_at in due:
+            claimed = session.execute(update(Alert).where(
+                col(Alert.id) == alert_id, col(Alert.webhook_next_at) == due_at).values(webhook_next_at=lease))
+            session.commit()
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                continue  # another server took it
+            alert = session.get(Alert, alert_id)
+            rule = session.get(AlertRule, alert.rule_id) if alert is not None else None
+            if alert is None or rule is None or not rule.webhook_url:
+                if alert is not None:
+                    alert.webhook_next_at = None
+                    session.add(alert)
+                    session.commit()
+                continue
+            _attempt_webhook(session, settings, alert, rule)
+            attempts += 1
+    return attempts

@@ -1,4 +1,4 @@
-"""Periodic work each server does: silent-agent alerts and retention pruning.
+"""Periodic work each server does: silent-agent alerts, webhook retries and retention pruning.
 
 Safe with several servers on one database: alerts are deduplicated by the database, pruning is
 idempotent; each pass runs in a worker thread so requests are never blocked.
@@ -24,6 +24,7 @@ def maintain_once(app: FastAPI, *, prune: bool) -> None:
 
     settings = app.state.settings
     alerts.evaluate_silent(app.state.engine, settings)
+    alerts.retry_webhooks(app.state.engine, settings)
     if prune:
         with Session(app.state.engine) as session:
             deleted = prune_events(session, retention_days=settings.retention_days)

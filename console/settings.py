@@ -36,6 +36,10 @@ class Settings:
     login_window_seconds: int = 900
     login_failures_per_address: int = 5
     login_failures_per_username: int = 20
+    #: Failed webhook deliveries are retried after this many seconds, doubling up to an hour,
+    #: for at most ``webhook_max_attempts`` attempts in all.
+    webhook_retry_seconds: float = 30.0
+    webhook_max_attempts: int = 12
 
 
 def _int(name: str, default: int) -> int:
@@ -61,4 +65,6 @@ def get_settings() -> Settings:
         login_window_seconds=_int("LEAKGUARD_LOGIN_WINDOW_SECONDS", 900),
         login_failures_per_address=_int("LEAKGUARD_LOGIN_FAILURES_PER_ADDRESS", 5),
         login_failures_per_username=_int("LEAKGUARD_LOGIN_FAILURES_PER_USERNAME", 20),
+        webhook_retry_seconds=float(env("LEAKGUARD_WEBHOOK_RETRY_SECONDS", "30")),
+        webhook_max_attempts=_int("LEAKGUARD_WEBHOOK_MAX_ATTEMPTS", 12),
     )

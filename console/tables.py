@@ -198,6 +198,11 @@ class Alert(SQLModel, table=True):
     severity: str = Field(max_length=16)
     webhook_status: str | None = Field(default=None, max_length=64)
     acknowledged_by: str | None = Field(default=None, max_length=64)
+    #: Extra fields of the alert's document (user, agent_id), so a retried webhook sends the same.
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    webhook_attempts: int = 0
+    #: When the next webhook attempt is due; None when delivered, given up, or no webhook.
+    webhook_next_at: datetime | None = _ts(index=True, nullable=True)
 
 
 class Case(SQLModel, table=True):

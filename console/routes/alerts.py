@@ -41,6 +41,8 @@ class AlertOut(BaseModel):
     message: str
     severity: str
     webhook_status: str | None
+    webhook_attempts: int
+    webhook_next_at: datetime | None
     acknowledged_by: str | None
 
 
