@@ -12,7 +12,7 @@ resampled overlay is an approximation, so its gain is fitted to the capture.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import cv2
@@ -27,6 +27,8 @@ Floats = npt.NDArray[np.float32]
 RESIDUAL_SIGMA = 3.0
 ENERGY_WINDOW = 7
 ACF_WINDOW = 1024
+JPEG_BLOCK = 8
+FIT_WINDOW = 1024
 MIN_LAG, MAX_LAG = 30, 480
 LAG_PEAKS = 4
 # Screen short sides considered when listing the cell sizes an overlay can have.
@@ -84,6 +86,19 @@ def brightness(image: npt.NDArray[np.uint8]) -> Floats:
     return total.astype(np.float32)
 
 
+def fit_in_image(image: npt.NDArray[np.uint8], mark: int) -> OverlayFit | None:
+    """``fit_overlay`` on a central window of ``image`` (the overlay covers it all), placed in
+    the whole image's coordinates."""
+    h, w = image.shape[:2]
+    top, left = max(0, (h - FIT_WINDOW) // 2), max(0, (w - FIT_WINDOW) // 2)
+    window = image[top : top + FIT_WINDOW, left : left + FIT_WINDOW]
+    fit = fit_overlay(residual(brightness(window)), mark)
+    if fit is None:
+        return None
+    p = fit.period
+    return replace(fit, dy=(fit.dy - top / fit.scale) % p, dx=(fit.dx - left / fit.scale) % p)
+
+
 def fit_overlay(res: Floats, mark: int) -> OverlayFit | None:
     """The best placement of ``mark``'s overlay in the residual ``res``, or None when none fits.
 
@@ -93,10 +108,13 @@ def fit_overlay(res: Floats, mark: int) -> OverlayFit | None:
     resampled, so a neighbouring cell size is a close model too; the best correlation wins).
     """
     lags = lag_peaks(res)
-    native = [_fit_native(res, mark, s) for lag in lags for s in _screens(res.shape) if abs(_period(mark, s) - lag) < 1.0]
-    best = max((f for f in native if f is not None), key=lambda f: f.z, default=None)
-    if best is not None and best.z >= MIN_FIT_Z:
-        return best
+    best: OverlayFit | None = None
+    for lag in lags:
+        for screen in _screens(res.shape):
+            if abs(_period(mark, screen) - lag) < 1.0:
+                fit = _fit_native(res, mark, screen)
+                if fit is not None and fit.z >= MIN_FIT_Z:
+                    return fit
     for lag in lags:
         fit = _fit_scaled(res, mark, lag)
         if fit is not None and (best is None or fit.z > best.z):
@@ -117,7 +135,9 @@ def cancel_overlay(image: npt.NDArray[np.uint8], fit: OverlayFit) -> npt.NDArray
     a, ac = _place(alpha, fit, shape), 255.0 * _place(alpha * white, fit, shape)
     if _exact(fit):
         planes = [image[..., c] for c in range(3)] if image.ndim == 3 else [image]
-        exact = [np.clip(np.rint((plane - ac) / (1.0 - a)), 0, 255).astype(np.uint8) for plane in planes]
+        inverse = 1.0 / (1.0 - a)
+        offset = ac * inverse
+        exact = [np.clip(np.rint(plane * inverse - offset), 0, 255).astype(np.uint8) for plane in planes]
         return np.stack(exact, axis=2) if image.ndim == 3 else exact[0]
     channels = 3 if image.ndim == 3 else 1
     grey = np.asarray(brightness(image) / channels, dtype=np.float32)
@@ -148,12 +168,20 @@ def lag_peaks(res: Floats, count: int = LAG_PEAKS) -> list[float]:
     inner = profile[lo:hi]
     is_peak = (inner > profile[lo - 1 : hi - 1]) & (inner >= profile[lo + 1 : hi + 1]) & (inner > 0)
     lags = np.flatnonzero(is_peak) + lo
-    strongest = lags[np.argsort(profile[lags])[::-1]][:count]
-    return [_harmonic(profile, int(lag)) for lag in strongest]
+    peaks: list[float] = []
+    for lag in lags[np.argsort(profile[lags])[::-1]]:
+        # A peak whose half or third also peaks may be a multiple: both readings go on.
+        for reading in {_fundamental(profile, int(lag)), int(lag)}:
+            refined = _harmonic(profile, reading)
+            if all(abs(refined - p) > 0.004 * p for p in peaks):
+                peaks.append(refined)
+        if len(peaks) >= count:
+            break
+    return peaks[:count]
 
 
 def lag_profile(res: Floats) -> npt.NDArray[np.float64]:
-    """Normalised autocorrelation of a central window at lags (0, k) plus (k, 0).
+    """Normalised, whitened autocorrelation of a central window at lags (0, k) plus (k, 0).
 
     Each axis is the sum of the rows' (columns') own autocorrelations: 1-D transforms only.
     """
@@ -170,9 +198,29 @@ def lag_profile(res: Floats) -> npt.NDArray[np.float64]:
         padded[:, : lines.shape[1]] = lines - lines.mean(axis=1, keepdims=True)
         spectrum = cv2.dft(padded, flags=cv2.DFT_ROWS | cv2.DFT_COMPLEX_OUTPUT)
         power = np.square(spectrum[:, :, 0]).sum(axis=0) + np.square(spectrum[:, :, 1]).sum(axis=0)
-        acf = np.fft.ifft(np.sqrt(power.astype(np.float64))).real
+        magnitude = np.sqrt(power.astype(np.float64))
+        n = len(magnitude)
+        for k in range(1, JPEG_BLOCK):  # JPEG's 8-pixel block grid is not a tile period
+            centre = round(k * n / JPEG_BLOCK)
+            magnitude[centre - 1 : centre + 2] = 0.0
+        acf = np.fft.ifft(magnitude).real
         profile += acf[:size] / (acf[0] + 1e-12)
     return profile
+
+
+def _fundamental(profile: npt.NDArray[np.float64], lag: int) -> int:
+    """A peak at ``lag`` whose half or third also peaks clearly is a multiple of that period."""
+    for divisor in (3, 2):
+        sub = int(round(lag / divisor))
+        if sub - 1 >= MIN_LAG:
+            near = sub - 1 + int(np.argmax(profile[sub - 1 : sub + 2]))
+            if profile[near] >= 0.5 * profile[lag] and near == _local_max(profile, near):
+                return near
+    return lag
+
+
+def _local_max(profile: npt.NDArray[np.float64], lag: int) -> int:
+    return lag - 1 + int(np.argmax(profile[lag - 1 : lag + 2]))
 
 
 def _harmonic(profile: npt.NDArray[np.float64], lag: int) -> float:

@@ -31,9 +31,10 @@ if TYPE_CHECKING:
     from watermark.decoder import DecodeResult, Detection
 
 MAX_OUTER_MARKS = 2
-GATE_LAGS = 8
-# Lags within this fraction of a multiple of a cancelled period are that overlay's own.
-HARMONIC_TOLERANCE = 0.015
+GATE_LAGS = 6
+# Lags within this fraction of a multiple of a cancelled period are that overlay's own (what is
+# left of it after JPEG also shows as side peaks a few per cent away).
+HARMONIC_TOLERANCE = 0.05
 # Pilot z of another tile under the cancelled one. Measured (docs/watermark.md): inner pictures
 # at 0.3-0.9 of the frame give 5.9-9.8; ordinary marked screenshots, with nothing under their
 # mark, at most 4.1. Passing only costs a decode; every mark still has to pass its checks.
@@ -59,7 +60,7 @@ def _cancel_marks(rgb: npt.NDArray[np.uint8], result: DecodeResult) -> tuple[npt
     """The image with each found mark's overlay undone, and those overlays' periods in pixels."""
     image, periods = rgb, []
     for detection in result.marks[:MAX_OUTER_MARKS]:
-        fit = cancellation.fit_overlay(cancellation.residual(cancellation.brightness(image)), detection.mark)
+        fit = cancellation.fit_in_image(image, detection.mark)
         if fit is not None:
             image = cancellation.cancel_overlay(image, fit)
             periods.append(fit.period * fit.scale)
@@ -75,7 +76,8 @@ def _read_under(
     (the decoder's own regions are halves and thirds, too coarse for a small picture), then
     the whole image."""
     res = cancellation.residual(cancellation.brightness(image))
-    lags = [lag for lag in cancellation.lag_peaks(res, GATE_LAGS) if not _is_multiple(lag, periods)]
+    peaks = cancellation.lag_peaks(res, 3 * GATE_LAGS)
+    lags = [lag for lag in peaks if not _is_multiple(lag, periods)][:GATE_LAGS]
     sighting = pilot.find_tile(res, lags, MIN_GATE_Z)
     if sighting is None:
         return None
