@@ -129,11 +129,14 @@ class X11OverlayPlatform:
                 if event.type == X.KeyPress and event.detail in keycodes:
                     on_press()
 
-        if enabled:
-            record_conn.record_enable_context(context, on_reply)  # returns once stop() disables it
-        record_conn.record_free_context(context)
-        record_conn.close()
-        control_conn.close()
+        try:
+            if enabled:
+                record_conn.record_enable_context(context, on_reply)  # returns once stop() disables it
+            record_conn.record_free_context(context)
+            record_conn.close()
+            control_conn.close()
+        except Exception as exc:  # noqa: BLE001 - the X server went away; the main loop reports it
+            log.debug("key watch ended: %s", exc)
 
 
 class _Watch:

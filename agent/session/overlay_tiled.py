@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -237,6 +238,7 @@ class TiledOverlay:
         keep = {spec for view in self.views.values() if view.shown for spec in view.shown[1:] if spec}
         keep |= set(self._upcoming(now))
         self.cache.keep_only(keep)
+        self.conn.sync()  # the server has the new backgrounds before the status says so
         write_status(self.state_dir, "x11", [
             {"name": v.monitor.name, "monitor": i, "x": v.monitor.x, "y": v.monitor.y, "width": v.monitor.width,
              "height": v.monitor.height, "device_pixel_ratio": 1.0,
@@ -283,7 +285,7 @@ class TiledOverlay:
 
 def run_tiled(state_dir: pathlib.Path, stop: threading.Event) -> int:
     """The overlay on X11 until `stop` is set (by SIGTERM or SIGINT); exit status as in main()."""
-    from Xlib import display
+    from Xlib import display, error
 
     from agent.platform.overlay_x11 import X11OverlayPlatform
     from agent.platform.x11_layers import X11LayerError
@@ -295,19 +297,24 @@ def run_tiled(state_dir: pathlib.Path, stop: threading.Event) -> int:
     platform = X11OverlayPlatform(os.environ["DISPLAY"])
     overlay = TiledOverlay(state_dir, conn, platform, loop)
     stop_keys = platform.watch_print_key(lambda: loop.wake(PRINT_KEY))
+    code = 0
     try:
         overlay.start()
         log.info("overlay running on %d monitor(s), platform x11 (server-tiled)", len(overlay.views))
         loop.run(stop.is_set, overlay.on_x_events)
     except X11LayerError as exc:
         log.error("%s", exc)
-        return 3
+        code = 3
+    except (error.ConnectionClosedError, OSError) as exc:  # the X server went away: the supervisor restarts us
+        log.error("lost the X display: %s", exc)
+        code = 3
     finally:
         stop_keys()
-        overlay.stop()
-        conn.close()
+        with contextlib.suppress(error.ConnectionClosedError, OSError):
+            overlay.stop()
+            conn.close()
         loop.close()
-    return 0
+    return code
 
 
 def _stamp(path: pathlib.Path) -> tuple[int, int] | None:
