@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import multiprocessing
+import multiprocessing.pool
+import os
 import pathlib
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -55,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=2, help="leaks per content and attack")
     parser.add_argument("--unmarked", type=int, default=2000, help="unmarked leaks for false accusations")
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--procs", type=int, default=2, help="worker processes for the robustness runs")
+    parser.add_argument("--twin-every", type=int, default=1,
+                        help="decode the unmarked twin of every k-th leak (the rest are random unmarked pieces)")
     args = parser.parse_args(argv)
     corpus = build_corpus(OUT / "corpus")
     if args.quick:
@@ -64,20 +71,27 @@ def main(argv: list[str] | None = None) -> int:
     marks = {name: int(rng.integers(0, 2**63)) * 2 + 1 for name in corpus}
     overlays = {name: render_overlay(marks[name], img.shape[1], img.shape[0]) for name, img in corpus.items()}
     marked = {name: attacks.composite(overlays[name], img) for name, img in corpus.items()}
-    lines = [f"# Watermark benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC", ""]
+    lines = [f"# Watermark benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC", "",
+             f"`{' '.join(['python -m bench.watermark', *(argv if argv is not None else sys.argv[1:])])}`; "
+             f"load average at start {_load()}", ""]
     lines += invisibility_table(corpus, marked, overlays)
-    ours = robustness(corpus, marked, marks, args.trials, rng)
+    ours = robustness(corpus, marked, marks, args.trials, rng, args.procs, args.twin_every)
     ours["leak in a viewer (screenshot of screenshot)"] = viewer_attack(marked, marks, overlays, rng)
     ours["two monitors, two marks"] = two_monitors(marked, marks)
-    false_accusations = unmarked_leaks(corpus, args.unmarked - sum(t.unmarked for t in ours.values()), rng)
+    false_accusations = unmarked_leaks(corpus, args.unmarked - sum(t.unmarked for t in ours.values()), rng, args.procs)
     peers = [] if args.no_peers else load_peers()
     lines += robustness_table(ours, false_accusations, peers, corpus, args.trials, rng)
     lines += speed_table(corpus)
+    lines += [f"Load average at the end: {_load()} (2 cores, shared with other work).", ""]
     report = "\n".join(lines)
     print(report)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "report.md").write_text(report + "\n")
     return 0
+
+
+def _load() -> str:
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def invisibility_table(corpus: dict[str, np.ndarray], marked: dict[str, np.ndarray], overlays: dict[str, np.ndarray]) -> list[str]:
@@ -98,12 +112,14 @@ def pattern_scielab(rgba: np.ndarray, bg: np.ndarray) -> np.ndarray:
     """S-CIELAB of the pattern alone: the overlay over a flat screen of the content's mean colour,
     against that screen under a uniform overlay of the same mean alpha and colour (its tint)."""
     rgba = rgba[:1080, :1920]  # the pattern is periodic: a 1080p piece says it all
-    flat = np.broadcast_to(bg.reshape(-1, 3).mean(axis=0), (*rgba.shape[:2], 3))
+    # The flat screen is an 8-bit screen: both sides use the same rounded colour, so the
+    # comparison sees the pattern and not the rounding of the mean colour.
+    flat = np.broadcast_to(np.rint(bg.reshape(-1, 3).mean(axis=0)), (*rgba.shape[:2], 3))
     alpha = rgba[..., 3:4].astype(np.float64) / 255.0
     mean_alpha = float(alpha.mean())
     mean_colour = (alpha * rgba[..., :3]).mean(axis=(0, 1)) / max(mean_alpha, 1e-12)
     tinted = flat * (1.0 - mean_alpha) + mean_colour * mean_alpha
-    return scielab(attacks.composite(rgba, np.rint(flat)), tinted)
+    return scielab(attacks.composite(rgba, flat), tinted)
 
 
 def decode_marks(img: np.ndarray) -> tuple[set[int], float]:
@@ -111,23 +127,53 @@ def decode_marks(img: np.ndarray) -> tuple[set[int], float]:
     return {d.mark for d in result.marks}, result.seconds
 
 
+_SHARED: dict[str, Any] = {}  # read-only inputs of the worker processes (inherited by fork)
+
+
+def _attack_job(job: tuple[str, str, int, bool]) -> tuple[str, bool, int, float, bool | None]:
+    """One marked leak and, if ``twin``, the same attack on the unmarked screen (in a worker)."""
+    attack_name, name, seed, twin = job
+    attack = attacks.ATTACKS[attack_name]
+    found, secs = decode_marks(attack(_SHARED["marked"][name], np.random.default_rng(seed)))
+    mark = _SHARED["marks"][name]
+    if not twin:
+        return attack_name, mark in found, len(found - {mark}), secs, None
+    clean, _ = decode_marks(attack(_SHARED["corpus"][name], np.random.default_rng(seed)))
+    return attack_name, mark in found, len(found - {mark}), secs, bool(clean)
+
+
+def _pool(procs: int) -> multiprocessing.pool.Pool:
+    return multiprocessing.get_context("fork").Pool(procs)
+
+
 def robustness(corpus: dict[str, np.ndarray], marked: dict[str, np.ndarray], marks: dict[str, int],
-               trials: int, rng: np.random.Generator) -> dict[str, Tally]:
-    tallies: dict[str, Tally] = {}
-    jobs = [(a, n, t) for a in attacks.ATTACKS for n in corpus for t in range(trials)]
-    for attack_name, name, _trial in tqdm(jobs, desc="attacks (ours)", file=sys.stderr):
-        tally = tallies.setdefault(attack_name, Tally())
-        seed = int(rng.integers(2**32))
-        attack = attacks.ATTACKS[attack_name]
-        found, secs = decode_marks(attack(marked[name], np.random.default_rng(seed)))
-        tally.trials += 1
-        tally.correct += marks[name] in found
-        tally.wrong += len(found - {marks[name]})
-        tally.seconds.append(secs)
-        clean, _ = decode_marks(attack(corpus[name], np.random.default_rng(seed)))
-        tally.unmarked += 1
-        tally.accused += bool(clean)
+               trials: int, rng: np.random.Generator, procs: int = 1, twin_every: int = 1) -> dict[str, Tally]:
+    """Every attack on every screen ``trials`` times; every ``twin_every``-th leak also on the
+    unmarked screen (false accusations; the rest of the 2,000 are random unmarked pieces)."""
+    tallies: dict[str, Tally] = {name: Tally() for name in attacks.ATTACKS}
+    jobs = [(a, n, int(rng.integers(2**32)), t % twin_every == 0)
+            for a in attacks.ATTACKS for n in corpus for t in range(trials)]
+    _SHARED.update(corpus=corpus, marked=marked, marks=marks)
+    with _pool(procs) as pool:
+        results = pool.imap(_attack_job, jobs, chunksize=1)
+        for attack_name, ok, wrong, secs, accused in tqdm(results, total=len(jobs), desc="attacks (ours)", file=sys.stderr):
+            tally = tallies[attack_name]
+            tally.trials += 1
+            tally.correct += ok
+            tally.wrong += wrong
+            tally.seconds.append(secs)
+            if accused is not None:
+                tally.unmarked += 1
+                tally.accused += accused
+            _snapshot(tallies)
     return tallies
+
+
+def _snapshot(tallies: dict[str, Tally]) -> None:
+    """Partial robustness rows, rewritten as results come in (a long run can be read while it runs)."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    rows = [tally.row(name) for name, tally in tallies.items() if tally.trials]
+    (OUT / "progress.md").write_text("\n".join([f"load {_load()}", *rows]) + "\n")
 
 
 def viewer_attack(marked: dict[str, np.ndarray], marks: dict[str, int], overlays: dict[str, np.ndarray],
@@ -160,19 +206,30 @@ def two_monitors(marked: dict[str, np.ndarray], marks: dict[str, int]) -> Tally:
     return tally
 
 
-def unmarked_leaks(corpus: dict[str, np.ndarray], count: int, rng: np.random.Generator) -> Tally:
+def _unmarked_job(job: tuple[str, int, int, int, int, int, int]) -> bool:
+    name, ch, cw, y, x, kind, seed = job
+    img = _SHARED["corpus"][name]
+    piece = list(attacks.ATTACKS.values())[kind](img[y : y + ch, x : x + cw], np.random.default_rng(seed))
+    found, _ = decode_marks(piece)
+    return bool(found)
+
+
+def unmarked_leaks(corpus: dict[str, np.ndarray], count: int, rng: np.random.Generator, procs: int = 1) -> Tally:
     """Random pieces of unmarked screens, randomly attacked: any mark found is a false accusation."""
     tally = Tally()
-    names, kinds = list(corpus), list(attacks.ATTACKS.values())
-    for _ in tqdm(range(max(0, count)), desc="unmarked leaks", file=sys.stderr):
-        img = corpus[names[int(rng.integers(len(names)))]]
-        h, w = img.shape[:2]
+    names = list(corpus)
+    jobs = []
+    for _ in range(max(0, count)):
+        name = names[int(rng.integers(len(names)))]
+        h, w = corpus[name].shape[:2]
         ch, cw = int(rng.integers(min(h, 200), min(h, 480) + 1)), int(rng.integers(min(w, 200), min(w, 640) + 1))
         y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
-        piece = kinds[int(rng.integers(len(kinds)))](img[y : y + ch, x : x + cw], rng)
-        found, _ = decode_marks(piece)
-        tally.unmarked += 1
-        tally.accused += bool(found)
+        jobs.append((name, ch, cw, y, x, int(rng.integers(len(attacks.ATTACKS))), int(rng.integers(2**32))))
+    _SHARED.update(corpus=corpus)
+    with _pool(procs) as pool:
+        for accused in tqdm(pool.imap(_unmarked_job, jobs, chunksize=4), total=len(jobs), desc="unmarked leaks", file=sys.stderr):
+            tally.unmarked += 1
+            tally.accused += accused
     return tally
 
 

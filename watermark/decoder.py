@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 
 import cv2
 import numpy as np
@@ -32,6 +33,7 @@ SCREEN_Z = 4.0
 MAX_PERIODS = 4
 NEIGHBOUR_READS = 3
 PERIOD_NUDGES = (-0.002, 0.002, -0.004, 0.004)
+WHOLE_IMAGE_PERIODS = 6
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,8 @@ def decode_layer(rgb: npt.NDArray[np.uint8]) -> DecodeResult:
     if min(projected.shape) < MIN_SIDE:
         return DecodeResult(False, (), time.perf_counter() - start, 0.0)
     candidates = sync.estimate_periods(projected, PERIOD_CANDIDATES) + list(NATIVE_PERIODS)
-    for period in _screen_periods(projected, candidates):
+    screened = _screen_periods(projected, candidates)
+    for period in chain(screened, _whole_image_periods(projected, candidates, screened, found)):
         reads = _decode_period(projected, period, whole_only=bool(found))
         if reads[0].z >= MIN_PILOT_Z and all(r.mark is None for r in reads):
             reads += _nudge_period(projected, period)
@@ -92,6 +95,22 @@ def _screen_periods(projected: npt.NDArray[np.float32], periods: list[float]) ->
         if z >= SCREEN_Z:
             scored.append((z, period))
     return [period for _, period in sorted(scored, reverse=True)[:MAX_PERIODS]]
+
+
+def _whole_image_periods(
+    projected: npt.NDArray[np.float32], periods: list[float], screened: list[float], found: dict[int, float]
+) -> Iterator[float]:
+    """When nothing was found, the candidates that show the pilot over the whole image.
+
+    The screen looks at a central window only; when the mark survives only away from the centre
+    (a brightness edit clipped the middle of the page to white, a dense table fills it), the
+    whole image still shows the pilot. Lazy: runs only once the screened periods found nothing.
+    """
+    for period in sorted(set(periods) - set(screened), key=periods.index)[:WHOLE_IMAGE_PERIODS]:
+        if found:
+            return
+        if sync.align(sync.fold(sync.cut_blocks(sync.residual(_to_nominal(projected, period))))).z >= MIN_PILOT_Z:
+            yield period
 
 
 @dataclass(frozen=True)

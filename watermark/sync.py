@@ -29,6 +29,7 @@ RESIDUAL_SIGMA = 3.0
 LOCAL_WINDOW = 7
 JPEG_BLOCK = 8
 PROFILE_SIGMA = 1.5
+ENERGY_FLOOR_CAP = 150.0
 
 @dataclass(frozen=True)
 class Alignment:
@@ -43,12 +44,16 @@ def residual(channel: npt.NDArray[np.float32], sigma: float = RESIDUAL_SIGMA) ->
     """High-passed residual, locally weighted so that busy content (text edges, photos) counts less.
 
     A pixel's weight falls with the local residual energy: flat areas, where the overlay is
-    all there is, dominate; text edges, whose energy dwarfs the overlay, barely count.
+    all there is, dominate; text edges, whose energy dwarfs the overlay, barely count. The floor
+    is the energy of the quietest tenth of the image, but never above ``ENERGY_FLOOR_CAP`` (a few
+    times what the overlay alone leaves): on wall-to-wall text (a dense spreadsheet) the
+    quietest tenth is text too, and an uncapped floor weighted every pixel alike.
     """
     high = channel - cv2.GaussianBlur(channel, (0, 0), sigma)
     energy = cv2.boxFilter(high * high, -1, (LOCAL_WINDOW, LOCAL_WINDOW))
     sample = energy[::4, ::4].ravel()
-    floor = float(np.partition(sample, sample.size // 10)[sample.size // 10]) + 1e-3
+    quiet = float(np.partition(sample, sample.size // 10)[sample.size // 10])
+    floor = min(quiet, ENERGY_FLOOR_CAP) + 1e-3
     return np.asarray(high * (floor / (energy + floor)), dtype=np.float32)
 
 
