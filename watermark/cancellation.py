@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from watermark.lags import lag_peaks
 from watermark.overlay import render_tile
 from watermark.pattern import cell_size_for
 
@@ -26,11 +27,7 @@ Floats = npt.NDArray[np.float32]
 
 RESIDUAL_SIGMA = 3.0
 ENERGY_WINDOW = 7
-ACF_WINDOW = 1024
-JPEG_BLOCK = 8
 FIT_WINDOW = 1024
-MIN_LAG, MAX_LAG = 30, 480
-LAG_PEAKS = 4
 # Screen short sides considered when listing the cell sizes an overlay can have.
 SHORT_SIDES = range(200, 4401)
 SMALLEST_SCREEN = (SHORT_SIDES[0], SHORT_SIDES[0])
@@ -157,91 +154,6 @@ def _brightness_as_rgb(total: Floats) -> npt.NDArray[np.uint8]:
     rest = units - 3 * base
     rgb = np.stack([base + (rest >= 1), base + (rest >= 2), base], axis=2)
     return np.asarray(rgb, dtype=np.uint8)
-
-
-def lag_peaks(res: Floats, count: int = LAG_PEAKS) -> list[float]:
-    """The strongest peaks of the residual's autocorrelation along x and y, sub-pixel, best first."""
-    profile = lag_profile(res)
-    lo, hi = MIN_LAG, min(MAX_LAG, len(profile) - 2)
-    if hi <= lo:
-        return []
-    inner = profile[lo:hi]
-    is_peak = (inner > profile[lo - 1 : hi - 1]) & (inner >= profile[lo + 1 : hi + 1]) & (inner > 0)
-    lags = np.flatnonzero(is_peak) + lo
-    peaks: list[float] = []
-    for lag in lags[np.argsort(profile[lags])[::-1]]:
-        # A peak whose half or third also peaks may be a multiple: both readings go on.
-        for reading in {_fundamental(profile, int(lag)), int(lag)}:
-            refined = _harmonic(profile, reading)
-            if all(abs(refined - p) > 0.004 * p for p in peaks):
-                peaks.append(refined)
-        if len(peaks) >= count:
-            break
-    return peaks[:count]
-
-
-def lag_profile(res: Floats) -> npt.NDArray[np.float64]:
-    """Normalised, whitened autocorrelation of a central window at lags (0, k) plus (k, 0).
-
-    Each axis is the sum of the rows' (columns') own autocorrelations: 1-D transforms only.
-    """
-    h, w = res.shape
-    side_y, side_x = min(h, ACF_WINDOW), min(w, ACF_WINDOW)
-    top, left = (h - side_y) // 2, (w - side_x) // 2
-    win = res[top : top + side_y, left : left + side_x]
-    win = win - win.mean()
-    size = min(side_y, side_x) * 2 // 3
-    profile = np.zeros(size)
-    for lines in (win, win.T):
-        # Each line's own mean out: an edge along the whole line is not a period.
-        padded = np.zeros((lines.shape[0], 2 * lines.shape[1]), dtype=np.float32)
-        padded[:, : lines.shape[1]] = lines - lines.mean(axis=1, keepdims=True)
-        spectrum = cv2.dft(padded, flags=cv2.DFT_ROWS | cv2.DFT_COMPLEX_OUTPUT)
-        power = np.square(spectrum[:, :, 0]).sum(axis=0) + np.square(spectrum[:, :, 1]).sum(axis=0)
-        magnitude = np.sqrt(power.astype(np.float64))
-        n = len(magnitude)
-        for k in range(1, JPEG_BLOCK):  # JPEG's 8-pixel block grid is not a tile period
-            centre = round(k * n / JPEG_BLOCK)
-            magnitude[centre - 1 : centre + 2] = 0.0
-        acf = np.fft.ifft(magnitude).real
-        profile += acf[:size] / (acf[0] + 1e-12)
-    return profile
-
-
-def _fundamental(profile: npt.NDArray[np.float64], lag: int) -> int:
-    """A peak at ``lag`` whose half or third also peaks clearly is a multiple of that period."""
-    for divisor in (3, 2):
-        sub = int(round(lag / divisor))
-        if sub - 1 >= MIN_LAG:
-            near = sub - 1 + int(np.argmax(profile[sub - 1 : sub + 2]))
-            if profile[near] >= 0.5 * profile[lag] and near == _local_max(profile, near):
-                return near
-    return lag
-
-
-def _local_max(profile: npt.NDArray[np.float64], lag: int) -> int:
-    return lag - 1 + int(np.argmax(profile[lag - 1 : lag + 2]))
-
-
-def _harmonic(profile: npt.NDArray[np.float64], lag: int) -> float:
-    """The period re-measured at its highest clear multiple, where a pixel's error is divided."""
-    best = _refine(profile, lag)
-    for k in range(2, 6):
-        lo, hi = int(k * best) - k, int(k * best) + k + 1
-        if hi >= len(profile) - 1:
-            break
-        top = lo + int(np.argmax(profile[lo:hi]))
-        if profile[top] < 0.3 * profile[lag]:
-            break
-        best = _refine(profile, top) / k
-    return best
-
-
-def _refine(profile: npt.NDArray[np.float64], lag: int) -> float:
-    a, b, c = profile[lag - 1], profile[lag], profile[lag + 1]
-    denom = a - 2 * b + c
-    offset = 0.5 * (a - c) / denom if denom < 0 else 0.0
-    return float(lag + np.clip(offset, -1.0, 1.0))
 
 
 def _screens(shape: tuple[int, int]) -> list[tuple[int, int]]:

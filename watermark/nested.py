@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from watermark import cancellation, pilot
+from watermark import cancellation, lags, pilot
 
 if TYPE_CHECKING:
     from watermark.decoder import DecodeResult, Detection
@@ -51,7 +51,8 @@ def add_inner_marks(
         return result
     start = time.perf_counter()
     image, periods = _cancel_marks(rgb, result)
-    inner = _read_under(image, periods, decode_layer) if periods else None
+    known = {d.mark for d in result.marks}
+    inner = _read_under(image, periods, known, decode_layer) if periods else None
     seconds = result.seconds + time.perf_counter() - start
     return _merged(result, inner, seconds) if inner is not None else replace(result, seconds=seconds)
 
@@ -70,23 +71,38 @@ def _cancel_marks(rgb: npt.NDArray[np.uint8], result: DecodeResult) -> tuple[npt
 def _read_under(
     image: npt.NDArray[np.uint8],
     periods: list[float],
+    known: set[int],
     decode_layer: Callable[[npt.NDArray[np.uint8]], DecodeResult],
 ) -> DecodeResult | None:
     """Decode the cancelled image if another tile shows: first the rectangle where it shows
-    (the decoder's own regions are halves and thirds, too coarse for a small picture), then
-    the whole image."""
+    (the decoder's own regions are halves and thirds, too coarse for a small picture), then,
+    if that read nothing new, the whole image."""
     res = cancellation.residual(cancellation.brightness(image))
-    peaks = cancellation.lag_peaks(res, 3 * GATE_LAGS)
-    lags = [lag for lag in peaks if not _is_multiple(lag, periods)][:GATE_LAGS]
-    sighting = pilot.find_tile(res, lags, MIN_GATE_Z)
+    peaks = lags.lag_peaks(res, 3 * GATE_LAGS, centre=_busiest(res))
+    candidates = [lag for lag in peaks if not _is_multiple(lag, periods)][:GATE_LAGS]
+    sighting = pilot.find_tile(res, candidates, MIN_GATE_Z)
     if sighting is None:
         return None
     box = pilot.locate(res, sighting)
     if box is not None:
         inner = decode_layer(np.ascontiguousarray(image[box]))
-        if inner.found:
+        if any(d.mark not in known for d in inner.marks):
             return inner
     return decode_layer(image)
+
+
+def _busiest(res: npt.NDArray[np.float32]) -> tuple[int, int]:
+    """Where what is left after cancelling concentrates (the viewer around a picture is mostly
+    flat, so the cancelled residual is the picture): the median row and column of its energy."""
+    energy = np.abs(res)
+    return _weighted_median(energy.sum(axis=1)), _weighted_median(energy.sum(axis=0))
+
+
+def _weighted_median(weights: npt.NDArray[np.float32]) -> int:
+    cumulative = np.cumsum(weights, dtype=np.float64)
+    if cumulative[-1] <= 0:
+        return len(weights) // 2
+    return int(np.searchsorted(cumulative, cumulative[-1] / 2))
 
 
 def _is_multiple(lag: float, periods: list[float]) -> bool:

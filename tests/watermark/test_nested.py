@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.watermark.images import MARK, OTHER_MARK, composite, jpeg, marked, resize, text_page
-from watermark import cancellation, pilot
+from watermark import cancellation, lags, pilot
 from watermark.decoder import DecodeResult, decode_image, decode_layer
 from watermark.nested import add_inner_marks
 from watermark.overlay import render_overlay
@@ -259,7 +259,7 @@ def test_pilot_look_sees_the_inner_tile_and_where_it_is() -> None:
     fit = cancellation.fit_overlay(cancellation.residual(cancellation.brightness(capture)), OTHER_MARK)
     assert fit is not None
     res = cancellation.residual(cancellation.brightness(cancellation.cancel_overlay(capture, fit)))
-    sighting = pilot.find_tile(res, cancellation.lag_peaks(res, 8), 5.0)
+    sighting = pilot.find_tile(res, lags.lag_peaks(res, 8), 5.0)
     assert sighting is not None
     assert sighting.lag == pytest.approx(0.4 * 138, rel=0.01)
     box = pilot.locate(res, sighting)
