@@ -203,8 +203,11 @@ async def beat_phase(url: str, tokens: list[str], *, interval: float, seconds: f
     count = min(len(tokens), int(len(tokens) * seconds / interval))
 
     async def beat(k: int, due: float) -> None:
-        status, _ = await beat_pool.request("POST", "/api/v1/agents/heartbeat", f'{{"user":"user{k}"}}'.encode(),
-                                            tokens[k])
+        try:
+            status, _ = await beat_pool.request("POST", "/api/v1/agents/heartbeat", f'{{"user":"user{k}"}}'.encode(),
+                                                tokens[k])
+        except (OSError, asyncio.IncompleteReadError):
+            status = 0
         if status == 200:
             beats.seconds.append(time.perf_counter() - due)
         else:
@@ -212,7 +215,10 @@ async def beat_phase(url: str, tokens: list[str], *, interval: float, seconds: f
 
     async def batch(k: int, due: float) -> None:
         _, body = batch_body(100)
-        status, _ = await event_pool.request("POST", "/api/v1/events", body, event_tokens[k % len(event_tokens)])
+        try:
+            status, _ = await event_pool.request("POST", "/api/v1/events", body, event_tokens[k % len(event_tokens)])
+        except (OSError, asyncio.IncompleteReadError):
+            status = 0
         if status == 200:
             batches.seconds.append(time.perf_counter() - due)
         else:

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
+
+#: uvicorn closes keep-alive connections idle for 5 s; older idle ones are not reused.
+IDLE_SECONDS = 4.0
 
 
 class Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
         self.closed = False
+        self.used = time.monotonic()
 
     async def request(self, head: bytes, body: bytes) -> tuple[int, bytes]:
         self.writer.write(head + body)
@@ -31,6 +36,7 @@ class Connection:
             elif name == b"transfer-encoding":
                 raise ValueError("chunked answers are not supported by this client")
         data = await self.reader.readexactly(length) if length else b""
+        self.used = time.monotonic()
         if not keep:
             self.close()
         return status, data
@@ -55,13 +61,14 @@ class Pool:
                 f"Content-Length: {len(body)}\r\n" + (f"Authorization: Bearer {token}\r\n" if token else "")
                 + "\r\n").encode()
         async with self.slots:
-            for attempt in range(3):
-                connection = self.idle.pop() if self.idle else await self._open()
+            for attempt in range(2):
+                connection = self._reusable() if attempt == 0 else None
+                connection = connection or await self._open()
                 try:
                     answer = await connection.request(head, body)
                 except (ConnectionError, asyncio.IncompleteReadError):
                     connection.close()  # a keep-alive connection the server had closed; requests here are idempotent
-                    if attempt == 2:
+                    if attempt == 1:
                         raise
                     continue
                 if not connection.closed:
@@ -73,6 +80,14 @@ class Pool:
         body = b"" if payload is None else json.dumps(payload).encode()
         status, data = await self.request(method, path, body, token)
         return status, (json.loads(data) if data else None)
+
+    def _reusable(self) -> Connection | None:
+        while self.idle:
+            connection = self.idle.pop()
+            if time.monotonic() - connection.used < IDLE_SECONDS:
+                return connection
+            connection.close()
+        return None
 
     async def _open(self) -> Connection:
         reader, writer = await asyncio.open_connection(self.host, self.port)

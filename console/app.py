@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from console.db import make_engine
+from console.db import checkpoint_forever, make_engine
 from console.errors import install_error_handlers, unavailable
 from console.middleware import GuardMiddleware, RequestMetrics
 from console.settings import Settings, get_settings
@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     import importlib
 
     settings = settings or get_settings()
-    engine = make_engine(settings.database_url, sqlite_timeout=settings.sqlite_timeout)
+    engine = make_engine(settings.database_url, sqlite_timeout=settings.sqlite_timeout, background_checkpoints=True)
     app = FastAPI(title="leakguard console", version=__version__, lifespan=_lifespan)
     app.state.settings = settings
     app.state.engine = engine
@@ -65,8 +65,11 @@ def create_app_from_env() -> FastAPI:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     from console.maintenance import maintain_forever
 
-    task = asyncio.create_task(maintain_forever(app))
+    tasks = [asyncio.create_task(maintain_forever(app))]
+    if app.state.engine.dialect.name == "sqlite":
+        tasks.append(asyncio.create_task(checkpoint_forever(app.state.engine)))
     try:
         yield
     finally:
-        task.cancel()
+        for task in tasks:
+            task.cancel()

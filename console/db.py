@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import sqlite3
 import threading
 from typing import Any
 
@@ -14,6 +17,9 @@ WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")
 #: More connections than request threads (40), so no request ever waits for a connection while
 #: holding one another request needs.
 POOL_SIZE, POOL_OVERFLOW = 10, 50
+#: How often a server copies SQLite's write-ahead log back into the database file.
+CHECKPOINT_SECONDS = 1.0
+log = logging.getLogger(__name__)
 
 
 def normalise_url(url: str) -> str:
@@ -24,12 +30,16 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, sqlite_timeout: float = 30.0) -> Engine:
+def make_engine(url: str, *, sqlite_timeout: float = 30.0, background_checkpoints: bool = False) -> Engine:
+    """`background_checkpoints` (servers, which then run `checkpoint_forever`): SQLite's WAL is
+    never checkpointed inside a request's commit, whose fsync would hold every other writer up."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": sqlite_timeout},
                                poolclass=QueuePool, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
         event.listen(engine, "connect", _sqlite_pragmas)
+        if background_checkpoints:
+            event.listen(engine, "connect", _no_autocheckpoint)
         _serialize_writes(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
@@ -41,6 +51,32 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _no_autocheckpoint(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+
+def checkpoint_wal(engine: Engine) -> None:
+    """A PASSIVE checkpoint on a connection of its own: it copies what it can from the WAL into
+    the database file (and syncs it) without taking the write lock, so writers go on meanwhile."""
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        return
+    connection = sqlite3.connect(path, timeout=5)
+    try:
+        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    finally:
+        connection.close()
+
+
+async def checkpoint_forever(engine: Engine, seconds: float = CHECKPOINT_SECONDS) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await asyncio.to_thread(checkpoint_wal, engine)
+        except sqlite3.Error as exc:
+            log.warning("WAL checkpoint failed (will retry): %s", exc)
 
 
 def _serialize_writes(engine: Engine) -> None:
