@@ -14,12 +14,13 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Callable
 
 import cv2
 import numpy as np
 
 from tests.watermark.images import MARK, OTHER_MARK, composite, jpeg, marked, resize, text_page
-from watermark.decoder import decode_image
+from watermark.decoder import DecodeResult, decode_image, decode_layer
 from watermark.overlay import render_overlay
 
 OUTER = {
@@ -44,13 +45,13 @@ def viewer_capture(scale: float, size: tuple[int, int], dark_viewer: bool, seed:
     return composite(render_overlay(OTHER_MARK, width, height), viewer)
 
 
-def timed(img: np.ndarray) -> tuple[set[int], float, float]:
+def timed(img: np.ndarray, decode: Callable[[np.ndarray], DecodeResult] = decode_image) -> tuple[set[int], float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
-    result = decode_image(img)
+    result = decode(img)
     return {d.mark for d in result.marks}, time.process_time() - cpu, time.perf_counter() - wall
 
 
-def rates(sizes: list[tuple[int, int]]) -> None:
+def rates(sizes: list[tuple[int, int]], decode: Callable[[np.ndarray], DecodeResult]) -> None:
     print("| outer capture | " + " | ".join(f"inner {s}" for s in SCALES) + " | wrong marks |")
     print("|---|" + "---|" * (len(SCALES) + 1))
     for name, attack in OUTER.items():
@@ -59,7 +60,7 @@ def rates(sizes: list[tuple[int, int]]) -> None:
             hits = total = 0
             for size in sizes:
                 for dark in (True, False):
-                    marks, _, _ = timed(attack(viewer_capture(scale, size, dark, seed=total + 7)))
+                    marks, _, _ = timed(attack(viewer_capture(scale, size, dark, seed=total + 7)), decode)
                     hits += MARK in marks
                     wrong += len(marks - {MARK, OTHER_MARK})
                     total += 1
@@ -94,12 +95,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="1366 x 768 only")
+    parser.add_argument("--baseline", action="store_true", help="rates of the one-layer decoder only (no cancelling)")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     print(f"load average at start: {os.getloadavg()}")
-    speed(args.repeats)
-    print()
-    rates([(1366, 768)] if args.quick else [(1366, 768), (1920, 1080)])
+    sizes = [(1366, 768)] if args.quick else [(1366, 768), (1920, 1080)]
+    if args.baseline:
+        rates(sizes, decode_layer)
+    else:
+        speed(args.repeats)
+        print()
+        rates(sizes, decode_image)
     print(f"\nload average at end: {os.getloadavg()}")
 
 

@@ -59,11 +59,12 @@ class OverlayFit:
 
 def residual(grey: Floats) -> Floats:
     """High-passed brightness, weighted down where content (text edges, texture) is busy."""
-    high = _high_pass(grey)
+    high = high_pass(grey)
     return np.asarray(high * _weights(high), dtype=np.float32)
 
 
-def _high_pass(grey: Floats) -> Floats:
+def high_pass(grey: Floats) -> Floats:
+    """The brightness minus its Gaussian blur (``RESIDUAL_SIGMA``): edges, texture, overlays."""
     return np.asarray(grey - cv2.GaussianBlur(grey, (0, 0), RESIDUAL_SIGMA), dtype=np.float32)
 
 
@@ -223,9 +224,9 @@ def _exact(fit: OverlayFit) -> bool:
 def _gain(grey: Floats, push: Floats) -> float:
     """Least-squares gain of the predicted overlay against the capture, both high-passed and
     weighted alike (the capture's weights), so content does not bias it."""
-    high = _high_pass(grey)
+    high = high_pass(grey)
     weights = _weights(high)
-    model = _high_pass(push.astype(np.float32)) * weights
+    model = high_pass(push.astype(np.float32)) * weights
     denom = float(np.vdot(model, model))
     if denom <= 0:
         return 0.0

@@ -61,14 +61,15 @@ def lag_profile(res: Floats, centre: tuple[int, int] | None = None) -> npt.NDArr
         # Each line's own mean out: an edge along the whole line is not a period.
         padded = np.zeros((lines.shape[0], 2 * lines.shape[1]), dtype=np.float32)
         padded[:, : lines.shape[1]] = lines - lines.mean(axis=1, keepdims=True)
-        spectrum = cv2.dft(padded, flags=cv2.DFT_ROWS | cv2.DFT_COMPLEX_OUTPUT)
-        power = np.square(spectrum[:, :, 0]).sum(axis=0) + np.square(spectrum[:, :, 1]).sum(axis=0)
-        magnitude = np.sqrt(power.astype(np.float64))
-        n = len(magnitude)
-        for k in range(1, JPEG_BLOCK):  # JPEG's 8-pixel block grid is not a tile period
+        packed = cv2.dft(padded, flags=cv2.DFT_ROWS)  # per row: Re0, Re1, Im1, Re2, Im2, ..., Re(n/2)
+        squares = np.square(packed).sum(axis=0, dtype=np.float64)
+        n = len(squares)
+        power = np.concatenate([squares[:1], squares[1:-1:2] + squares[2:-1:2], squares[-1:]])
+        magnitude = np.sqrt(power)
+        for k in range(1, JPEG_BLOCK // 2 + 1):  # JPEG's 8-pixel block grid is not a tile period
             line = round(k * n / JPEG_BLOCK)
             magnitude[line - 1 : line + 2] = 0.0
-        acf = np.fft.ifft(magnitude).real
+        acf = np.fft.irfft(magnitude, n)
         axes.append(acf[:size] / (acf[0] + 1e-12))
     # A tile is square: it peaks along both axes. Text lines, columns, a grid's rows peak along one.
     return np.asarray(2.0 * np.minimum(axes[0], axes[1]), dtype=np.float64)

@@ -31,7 +31,11 @@ if TYPE_CHECKING:
     from watermark.decoder import DecodeResult, Detection
 
 MAX_OUTER_MARKS = 2
-GATE_LAGS = 6
+GATE_LAGS = 8
+# The look for another tile and the rectangle it finds stay in this square around where the
+# cancelled residual concentrates (a picture in a viewer; a 0.9 picture is read from part of it).
+LOOK_WINDOW = 1024
+BUSY_LEVEL = 1.0  # of R + G + B
 # Lags within this fraction of a multiple of a cancelled period are that overlay's own (what is
 # left of it after JPEG also shows as side peaks a few per cent away).
 HARMONIC_TOLERANCE = 0.05
@@ -77,25 +81,36 @@ def _read_under(
     """Decode the cancelled image if another tile shows: first the rectangle where it shows
     (the decoder's own regions are halves and thirds, too coarse for a small picture), then,
     if that read nothing new, the whole image."""
-    res = cancellation.residual(cancellation.brightness(image))
-    peaks = lags.lag_peaks(res, 3 * GATE_LAGS, centre=_busiest(res))
+    grey = cancellation.brightness(image)
+    res = cancellation.residual(grey)
+    top, left = _window(res.shape, _busiest(grey))
+    window = res[top : top + LOOK_WINDOW, left : left + LOOK_WINDOW]
+    peaks = lags.lag_peaks(window, 3 * GATE_LAGS)
     candidates = [lag for lag in peaks if not _is_multiple(lag, periods)][:GATE_LAGS]
-    sighting = pilot.find_tile(res, candidates, MIN_GATE_Z)
+    sighting = pilot.find_tile(window, candidates, MIN_GATE_Z)
     if sighting is None:
         return None
-    box = pilot.locate(res, sighting)
+    box = pilot.locate(window, sighting)
     if box is not None:
-        inner = decode_layer(np.ascontiguousarray(image[box]))
+        rows, cols = box
+        crop = image[top + rows.start : top + rows.stop, left + cols.start : left + cols.stop]
+        inner = decode_layer(np.ascontiguousarray(crop))
         if any(d.mark not in known for d in inner.marks):
             return inner
     return decode_layer(image)
 
 
-def _busiest(res: npt.NDArray[np.float32]) -> tuple[int, int]:
-    """Where what is left after cancelling concentrates (the viewer around a picture is mostly
-    flat, so the cancelled residual is the picture): the median row and column of its energy."""
-    energy = np.abs(res)
-    return _weighted_median(energy.sum(axis=1)), _weighted_median(energy.sum(axis=0))
+def _window(shape: tuple[int, int], centre: tuple[int, int]) -> tuple[int, int]:
+    """Top-left of the ``LOOK_WINDOW`` square around ``centre``, kept inside ``shape``."""
+    (h, w), (cy, cx) = shape, centre
+    return max(0, min(cy - LOOK_WINDOW // 2, h - LOOK_WINDOW)), max(0, min(cx - LOOK_WINDOW // 2, w - LOOK_WINDOW))
+
+
+def _busiest(grey: npt.NDArray[np.float32]) -> tuple[int, int]:
+    """Where the cancelled image is not flat (a viewer around a picture mostly is): the median
+    row and column of its pixels that differ from their surroundings."""
+    busy = (np.abs(cancellation.high_pass(grey)) > BUSY_LEVEL).astype(np.float32)
+    return _weighted_median(busy.sum(axis=1)), _weighted_median(busy.sum(axis=0))
 
 
 def _weighted_median(weights: npt.NDArray[np.float32]) -> int:
