@@ -33,15 +33,16 @@ if TYPE_CHECKING:
 MAX_OUTER_MARKS = 2
 GATE_LAGS = 8
 # The look for another tile and the rectangle it finds stay in this square around where the
-# cancelled residual concentrates (a picture in a viewer; a 0.9 picture is read from part of it).
+# cancelled image is busy (a picture in a viewer; a 0.9 picture is read from part of it).
 LOOK_WINDOW = 1024
 BUSY_LEVEL = 1.0  # of R + G + B
 # Lags within this fraction of a multiple of a cancelled period are that overlay's own (what is
 # left of it after JPEG also shows as side peaks a few per cent away).
 HARMONIC_TOLERANCE = 0.05
 # Pilot z of another tile under the cancelled one. Measured (docs/watermark.md): inner pictures
-# at 0.3-0.9 of the frame give 5.9-9.8; ordinary marked screenshots, with nothing under their
-# mark, at most 4.1. Passing only costs a decode; every mark still has to pass its checks.
+# at 0.3-0.5 of the frame give 8.3-11.9 (larger ones the one-layer decoder mostly reads itself);
+# ordinary marked screenshots, with nothing under their mark, at most 4.5. Passing only costs a
+# decode; every mark still has to pass its checks.
 MIN_GATE_Z = 5.0
 
 
