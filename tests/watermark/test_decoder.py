@@ -106,3 +106,18 @@ def test_decode_is_deterministic() -> None:
     img = jpeg(marked(page()), 60)
     a, b = decode_image(img), decode_image(img)
     assert a.marks == b.marks and a.confidence == b.confidence
+
+
+@pytest.mark.slow
+def test_brightness_edit_that_clips_the_centre_still_decodes_from_the_sides() -> None:
+    """Gain 1.2, offset -30 clips the white middle of the page; grey side panels keep the mark.
+
+    The period screen looks at a central window only, which is all white after the edit; the
+    whole-image fallback finds the pilot over the sides (without it: nothing found).
+    """
+    bg = page()
+    bg[:, :300] = (190, 190, 196)
+    bg[:, 1066:] = (190, 190, 196)
+    leak = np.clip(np.rint(marked(bg) * 1.2 - 30), 0, 255).astype(np.uint8)
+    assert (leak == 255).all(axis=2)[:, 400:966].mean() > 0.8
+    assert found_only(leak)

@@ -64,3 +64,16 @@ def test_overlay_is_its_tile_repeated_from_the_top_left(size: tuple[int, int]) -
     assert tile.shape[2] == 4 and th <= height and tw <= width
     ys, xs = np.mgrid[0:height, 0:width]
     assert np.array_equal(full, tile[ys % th, xs % tw])
+
+
+def test_pattern_is_nearly_two_level_with_a_dithered_alpha() -> None:
+    """Alpha is close to constant (only the colour flips) and its local mean is PEAK_ALPHA * |v|."""
+    from watermark.channel import tile_cells
+    from watermark.overlay import PEAK_ALPHA, render_tile
+    from watermark.pattern import cell_size_for, pixel_tile
+
+    alpha = render_tile(MARK, 1920, 1080)[..., 3].astype(np.float64)
+    v = pixel_tile(tile_cells(MARK), cell_size_for(1920, 1080))
+    assert np.isin(alpha, (2, 3)).mean() > 0.8
+    assert abs(alpha.mean() - PEAK_ALPHA * np.abs(v).mean()) < 0.05
+    assert 0.4 < (alpha == 3).sum() / np.isin(alpha, (2, 3)).sum() < 0.6
