@@ -1,6 +1,7 @@
 """Watermark benchmark: invisibility, robustness, false accusations and speed, with two peers.
 
-    .venv/bin/python -m bench.watermark            # full run (about 15 minutes on 2 cores)
+    .venv/bin/python -m bench.watermark            # full run (2 leaks per screen and attack)
+    .venv/bin/python -m bench.watermark --trials 7 --procs 2 --twin-every 4   # 112 per attack
     .venv/bin/python -m bench.watermark --quick    # a smoke run
 
 Corpus: bench/watermark_corpus.py (headless Chromium). Attacks: bench/watermark_attacks.py.
