@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from console.policies import PolicyEngineMissing
+from console.policies import PolicyEngineMissing, PublishContention
 from console.watermarking import WatermarkMissing
 
 log = logging.getLogger("leakguard.console")
@@ -37,5 +37,5 @@ def install_error_handlers(app: FastAPI) -> None:
     for exc_type in (OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(exc_type, _database_down)
     app.add_exception_handler(DataError, _bad_value)
-    for exc_type in (PolicyEngineMissing, WatermarkMissing):
+    for exc_type in (PolicyEngineMissing, WatermarkMissing, PublishContention):
         app.add_exception_handler(exc_type, _part_missing)

@@ -33,7 +33,7 @@ def maintain_once(app: FastAPI, *, prune: bool) -> None:
 
 
 async def maintain_forever(app: FastAPI) -> None:
-    last_prune = 0.0
+    last_prune = -PRUNE_EVERY_SECONDS  # the first pass prunes, whatever the host's uptime
     while True:
         await asyncio.sleep(app.state.settings.maintenance_seconds)
         prune = time.monotonic() - last_prune >= PRUNE_EVERY_SECONDS

@@ -8,7 +8,9 @@ old or other zone's policy cannot be replayed as the current one.
 from __future__ import annotations
 
 import hashlib
+import random
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +24,13 @@ from console.tables import Policy
 ZONE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 BUILT_IN_ZONES = ("low", "medium", "high")
 MAX_POLICY_BYTES = 1024 * 1024
+#: Racing publishers of one zone each take the next version number; the database's unique
+#: constraint admits one per round and the others retry with jittered back-off (about 2.5 s).
+PUBLISH_ATTEMPTS = 12
+
+
+class PublishContention(RuntimeError):
+    """Publishers kept racing for the next version number; the caller gets 503 and retries."""
 
 
 class PolicyInvalid(ValueError):
@@ -83,7 +92,9 @@ def publish_policy(
     constraint lets one win and the other re-reads (or retries when no version was expected)."""
     check_zone(zone)
     validate_policy_text(text, source=f"zone {zone}")
-    for _ in range(5):
+    for attempt in range(PUBLISH_ATTEMPTS):
+        if attempt:
+            time.sleep(random.uniform(0, 0.01 * 2 ** min(attempt, 6)))  # jittered: racers fall out of step
         latest = session.exec(select(func.max(Policy.version)).where(Policy.zone == zone)).one() or 0
         if expected_version is not None and latest != expected_version:
             existing = current_policy(session, zone)
@@ -97,7 +108,7 @@ def publish_policy(
             session.rollback()
             continue
         return row
-    raise RuntimeError(f"zone {zone}: could not store a new policy version under contention")
+    raise PublishContention(f"zone {zone}: too many simultaneous publishes, retry later")
 
 
 def _signed_row(session: Session, zone: str, version: int, text: str, actor: str) -> Policy:

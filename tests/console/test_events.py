@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tests.console.api import cli, http, make_events
-from tests.fixtures.consoles import ConsoleServer
+from tests.console.api import PASSWORD, bearer, cli, enroll, enroll_token, http, login, make_events
+from tests.fixtures.consoles import (
+    ConsoleServer,
+    drop_pg_database,
+    make_database_url,
+    start_console,
+    stop_console,
+)
 
 
 def _post(url: str, agent, events: list[dict]) -> dict:
@@ -60,16 +66,32 @@ def test_filters(console_server: ConsoleServer, staff, new_agent) -> None:
     assert http().get(f"{url}/api/v1/events", params={"channel": "nope"}, headers=headers).status_code == 422
 
 
-def test_retention_prunes_only_old_events(console_server: ConsoleServer, staff, new_agent) -> None:
-    url, agent = console_server.url, new_agent("retention")
-    old = make_events(30, ts=datetime.now(UTC) - timedelta(days=400))
-    recent = make_events(3)
-    _post(url, agent, old + recent)
-    reply = http().post(f"{url}/api/v1/events/prune", headers=staff.headers("admin"))
-    assert reply.status_code == 200 and reply.json()["deleted"] >= 30 and reply.json()["retention_days"] == 365
-    left = _all_pages(url, staff.headers("admin"), agent_id=agent.id, limit=1000)
-    assert sorted(i["id"] for i in left) == sorted(e["id"] for e in recent)
-    # The CLI prunes with an explicit retention, too.
-    _post(url, agent, make_events(4, ts=datetime.now(UTC) - timedelta(days=500)))
-    result = cli("prune", "--db", console_server.db_url, "--days", "450")
-    assert result.returncode == 0 and "deleted 4 events" in result.stderr, result.stderr
+def test_retention_prunes_only_old_events(console_server: ConsoleServer, tmp_path) -> None:
+    """On a database of its own whose server's periodic maintenance (which prunes too) is pushed
+    out of the way, so that what each prune deleted is exactly known."""
+    db_url = make_database_url(console_server.kind, tmp_path)
+    server = start_console(db_url, console_server.kind, tmp_path, env={"LEAKGUARD_MAINTENANCE_SECONDS": "3600"})
+    try:
+        url = server.url
+        cli("createadmin", "--db", db_url, "--username", "pruner", "--password-stdin", stdin=PASSWORD + "\n")
+        admin = bearer(login(url, "pruner"))
+        agent = enroll(url, enroll_token(db_url), hostname="retention")
+        agent_headers = bearer(str(agent["agent_token"]))
+        old = make_events(30, ts=datetime.now(UTC) - timedelta(days=400))
+        recent = make_events(3)
+        assert http().post(f"{url}/api/v1/events", headers=agent_headers, json={"events": old + recent}).status_code == 200
+        reply = http().post(f"{url}/api/v1/events/prune", headers=admin)
+        assert reply.status_code == 200 and reply.json() == {"deleted": 30, "retention_days": 365}, reply.text
+        left = _all_pages(url, admin, agent_id=agent["agent_id"], limit=1000)
+        assert sorted(i["id"] for i in left) == sorted(e["id"] for e in recent)
+        # The CLI prunes with an explicit retention, too.
+        ancient = make_events(4, ts=datetime.now(UTC) - timedelta(days=500))
+        assert http().post(f"{url}/api/v1/events", headers=agent_headers, json={"events": ancient}).status_code == 200
+        result = cli("prune", "--db", db_url, "--days", "450")
+        assert result.returncode == 0 and "deleted 4 events" in result.stderr, result.stderr
+        assert sorted(i["id"] for i in _all_pages(url, admin, agent_id=agent["agent_id"], limit=1000)) == \
+            sorted(e["id"] for e in recent)
+    finally:
+        stop_console(server)
+        if console_server.kind == "postgres":
+            drop_pg_database(db_url)
