@@ -23,9 +23,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QScreen
 
 from agent.platform.overlay_port import OverlayPlatform, Stop
-from agent.session.overlay_capture import CaptureToolWatch
-from agent.session.overlay_events import append_event, deliver_events, screen_capture_event
 from agent.session.overlay_frame import FrameSpec, compose_frame
+from agent.session.overlay_signals import ScreenshotSignals
 from agent.session.overlay_state import (
     MarkSchedule,
     OverlaySettings,
@@ -65,14 +64,13 @@ class OverlayController(QObject):
         self.shown: dict[QScreen, FrameSpec] = {}
         self._stamps: tuple[object, ...] = ()
         self._stops: list[Stop] = []
-        self._capture_tools = CaptureToolWatch(since=time.time())
-        self._last_print = 0.0
+        self.signals = ScreenshotSignals(state_dir, self.platform)
         self._armed_boundary = 0.0
         self._own_ids: frozenset[int] = frozenset()
         self._ip = local_ip()
         self._borrowed: set[int] = set()  # monitors showing monitor 0's mark (logged once each)
         self.covered.connect(self.raise_all)
-        self.print_key.connect(lambda: self.report_capture("print_key"))
+        self.print_key.connect(lambda: self.signals.report_capture("print_key"))
 
     def start(self) -> None:
         app = QGuiApplication.instance()
@@ -86,8 +84,8 @@ class OverlayController(QObject):
             self.add_screen(screen)
         self._every(TICK_MS, self.tick)
         self._every(RAISE_MS, self.reassert)
-        self._every(CAPTURE_POLL_MS, self.poll_capture_tools)
-        self._every(DELIVER_MS, self.deliver)
+        self._every(CAPTURE_POLL_MS, self.signals.poll_capture_tools)
+        self._every(DELIVER_MS, self.signals.deliver_if_pending)
         self._stops.append(self.platform.watch_stacking(self.own_window_ids, self.covered.emit))
 
     def stop(self) -> None:
@@ -248,27 +246,6 @@ class OverlayController(QObject):
             for screen, spec in self.shown.items() if screen in self.windows
         ]
         write_status(self.state_dir, self.platform.name, screens)
-
-    # -- screenshot signals ---------------------------------------------------------------
-    def poll_capture_tools(self) -> None:
-        for tool in self._capture_tools.poll():
-            self.report_capture("capture_tool", tool)
-
-    def report_capture(self, trigger: str, tool: str | None = None) -> None:
-        if trigger == "print_key":
-            if time.monotonic() - self._last_print < 1.0:  # key repeat: one event per press burst
-                return
-            self._last_print = time.monotonic()
-        title = self.platform.active_window_title()
-        now = dt.datetime.now(dt.UTC)
-        append_event(self.state_dir, screen_capture_event(trigger, window_title=title, tool=tool, now=now))
-        log.info("screen capture signal: %s %s (window %r)", trigger, tool or "", title)
-        self.deliver()
-
-    def deliver(self) -> None:
-        delivered = deliver_events(self.state_dir)
-        if delivered:
-            log.info("handed %d event(s) to the agent service", delivered)
 
 
 def _stamp(path: pathlib.Path) -> tuple[int, int] | None:

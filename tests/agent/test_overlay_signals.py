@@ -37,13 +37,16 @@ def captures(state_dir: pathlib.Path) -> list[dict[str, object]]:
     return [e for e in read_events(state_dir) if e.get("channel") == "screen_capture"]
 
 
+@pytest.mark.parametrize("overlay", ["tiled", "qt"])
 def test_printscreen_key_is_reported_with_the_active_window_title(
-    screen: XDisplay, state_dir: pathlib.Path, tmp_path: pathlib.Path
+    screen: XDisplay, state_dir: pathlib.Path, tmp_path: pathlib.Path, overlay: str
 ) -> None:
+    """Both overlays (X11 default; Qt, the Windows/macOS path) report through ScreenshotSignals."""
     xdotool = require_binary("xdotool", "xdotool")
     title = "Quarterly results - confidential"
     page = np.full((300, 400, 3), 240, np.uint8)
-    with backdrop(screen, page, 50, 50, tmp_path, title=title), overlay_process(screen, state_dir):
+    env = {"LEAKGUARD_OVERLAY": "qt"} if overlay == "qt" else {}
+    with backdrop(screen, page, 50, 50, tmp_path, title=title), overlay_process(screen, state_dir, extra_env=env):
         subprocess.run([xdotool, "key", "Print"], env=screen.env(), check=True)
         events = wait_for(lambda: captures(state_dir) or None, 5.0, "a screen_capture event")
     event = events[0]
