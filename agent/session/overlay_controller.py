@@ -25,13 +25,7 @@ from PySide6.QtGui import QGuiApplication, QScreen
 from agent.platform.overlay_port import OverlayPlatform, Stop
 from agent.session.overlay_frame import FrameSpec, compose_frame
 from agent.session.overlay_signals import ScreenshotSignals
-from agent.session.overlay_state import (
-    MarkSchedule,
-    OverlaySettings,
-    OverlayStateError,
-    read_marks,
-    read_settings,
-)
+from agent.session.overlay_state import MarkSchedule, OverlaySettings, StateFiles
 from agent.session.overlay_status import local_ip, write_status
 from agent.session.overlay_window import OverlayWindow, device_size
 from agent.session.visible import fill_placeholders, render_visible
@@ -57,12 +51,10 @@ class OverlayController(QObject):
         super().__init__()
         self.state_dir, self.platform = state_dir, platform
         self.render_invisible = render_invisible or default_invisible_renderer()
-        self.schedule: MarkSchedule | None = None
-        self.settings = OverlaySettings()
+        self.state = StateFiles(state_dir)
         self.windows: dict[QScreen, OverlayWindow] = {}
         self.frames: dict[FrameSpec, Frame] = {}
         self.shown: dict[QScreen, FrameSpec] = {}
-        self._stamps: tuple[object, ...] = ()
         self._stops: list[Stop] = []
         self.signals = ScreenshotSignals(state_dir, self.platform)
         self._armed_boundary = 0.0
@@ -71,6 +63,14 @@ class OverlayController(QObject):
         self._borrowed: set[int] = set()  # monitors showing monitor 0's mark (logged once each)
         self.covered.connect(self.raise_all)
         self.print_key.connect(lambda: self.signals.report_capture("print_key"))
+
+    @property
+    def schedule(self) -> MarkSchedule | None:
+        return self.state.schedule
+
+    @property
+    def settings(self) -> OverlaySettings:
+        return self.state.settings
 
     def start(self) -> None:
         app = QGuiApplication.instance()
@@ -228,15 +228,7 @@ class OverlayController(QObject):
 
     # -- state files ----------------------------------------------------------------------
     def reload_state(self) -> None:
-        stamps = tuple(_stamp(self.state_dir / name) for name in ("marks.json", "overlay.json"))
-        if stamps == self._stamps:
-            return
-        self._stamps = stamps
-        try:
-            self.schedule = read_marks(self.state_dir) if stamps[0] is not None else None
-            self.settings = read_settings(self.state_dir)
-        except OverlayStateError as exc:
-            log.error("keeping the previous overlay: %s", exc)
+        self.state.reload()
 
     def write_status(self) -> None:
         screens = [
@@ -247,10 +239,3 @@ class OverlayController(QObject):
         ]
         write_status(self.state_dir, self.platform.name, screens)
 
-
-def _stamp(path: pathlib.Path) -> tuple[int, int] | None:
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        return None
-    return info.st_mtime_ns, info.st_size

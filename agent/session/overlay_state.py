@@ -9,6 +9,7 @@ overlay keeps showing what it showed before.
 from __future__ import annotations
 
 import json
+import logging
 import pathlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from typing import Any
 
 MARKS_FILE = "marks.json"
 SETTINGS_FILE = "overlay.json"
+STATE_FILES = (MARKS_FILE, SETTINGS_FILE)
+log = logging.getLogger(__name__)
 MAX_VISIBLE_TEXT = 512
 MAX_MONITORS = 8
 MAX_FILE_BYTES = 4 * 1024 * 1024  # a year of 10-minute marks is ~2.5 MB of JSON
@@ -178,3 +181,36 @@ def _read_text(path: pathlib.Path) -> str:
         return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise OverlayStateError(f"{path}: cannot read ({exc})") from None
+
+
+class StateFiles:
+    """The overlay's view of `marks.json` and `overlay.json`, re-read only when either changed.
+
+    On a bad file the previous schedule and settings stay (the last good overlay keeps showing)."""
+
+    def __init__(self, state_dir: pathlib.Path) -> None:
+        self.state_dir = state_dir
+        self.schedule: MarkSchedule | None = None
+        self.settings = OverlaySettings()
+        self.stamps: tuple[object, ...] = ()
+
+    def reload(self) -> bool:
+        """Re-read the files if their size or mtime changed; True when they did."""
+        stamps = tuple(_stamp(self.state_dir / name) for name in STATE_FILES)
+        if stamps == self.stamps:
+            return False
+        self.stamps = stamps
+        try:
+            self.schedule = read_marks(self.state_dir) if stamps[0] is not None else None
+            self.settings = read_settings(self.state_dir)
+        except OverlayStateError as exc:
+            log.error("keeping the previous overlay: %s", exc)
+        return True
+
+
+def _stamp(path: pathlib.Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return info.st_mtime_ns, info.st_size

@@ -28,20 +28,13 @@ from agent.platform.x11_layers import Layer, Monitor, list_monitors
 from agent.session.overlay_loop import PRINT_KEY, EventLoop, Timer
 from agent.session.overlay_pixmaps import LayerSpec, PixmapCache
 from agent.session.overlay_signals import ScreenshotSignals
-from agent.session.overlay_state import (
-    MarkSchedule,
-    OverlaySettings,
-    OverlayStateError,
-    read_marks,
-    read_settings,
-)
+from agent.session.overlay_state import STATE_FILES, MarkSchedule, OverlaySettings, StateFiles
 from agent.session.overlay_status import local_ip, write_status
 from agent.session.visible import fill_placeholders
 
 log = logging.getLogger(__name__)
 TITLE, TEXT_TITLE = "leakguard-overlay", "leakguard-overlay-text"
 PRERENDER_SECONDS, RAISE_SECONDS, CAPTURE_POLL_SECONDS, DELIVER_SECONDS = 15.0, 5.0, 1.0, 5.0
-STATE_FILES = ("marks.json", "overlay.json")
 RAISES_PER_SECOND = 20
 
 
@@ -62,9 +55,7 @@ class TiledOverlay:
         self.state_dir, self.conn, self.platform, self.loop = state_dir, conn, platform, loop
         self.cache = PixmapCache(conn, loop, self.refresh)
         self.views: dict[str, View] = {}
-        self.schedule: MarkSchedule | None = None
-        self.settings = OverlaySettings()
-        self._stamps: tuple[object, ...] = ()
+        self.state = StateFiles(state_dir)
         self._boundary: list[Timer] = []
         self.signals = ScreenshotSignals(state_dir, platform)
         self._ip = local_ip()
@@ -74,6 +65,14 @@ class TiledOverlay:
         self._raise_fight_logged = False
 
     # -- start and stop -------------------------------------------------------------------
+    @property
+    def schedule(self) -> MarkSchedule | None:
+        return self.state.schedule
+
+    @property
+    def settings(self) -> OverlaySettings:
+        return self.state.settings
+
     def start(self) -> None:
         from Xlib import X
         from Xlib.ext import randr
@@ -245,8 +244,8 @@ class TiledOverlay:
              "mark": None if v.mark is None else f"{v.mark:016x}", "visible_text": v.text}
             for i, v in enumerate(self.views.values()) if v.shown is not None])
         unmarked = self.settings.invisible and any(v.shown and v.mark is None for v in self.views.values())
-        if unmarked and self._warned != self._stamps:
-            self._warned = self._stamps
+        if unmarked and self._warned != self.state.stamps:
+            self._warned = self.state.stamps
             known = sorted(self.schedule.marks) if self.schedule else []
             span = f"slots {known[0]}..{known[-1]}" if known else "no marks"
             log.warning("no watermark mark for the current time slot (marks.json has %s)", span)
@@ -272,16 +271,7 @@ class TiledOverlay:
 
     # -- state files ----------------------------------------------------------------------
     def reload_state(self) -> bool:
-        stamps = tuple(_stamp(self.state_dir / name) for name in STATE_FILES)
-        if stamps == self._stamps:
-            return False
-        self._stamps = stamps
-        try:
-            self.schedule = read_marks(self.state_dir) if stamps[0] is not None else None
-            self.settings = read_settings(self.state_dir)
-        except OverlayStateError as exc:
-            log.error("keeping the previous overlay: %s", exc)
-        return True
+        return self.state.reload()
 
 def run_tiled(state_dir: pathlib.Path, stop: threading.Event) -> int:
     """The overlay on X11 until `stop` is set (by SIGTERM or SIGINT); exit status as in main()."""
@@ -316,10 +306,3 @@ def run_tiled(state_dir: pathlib.Path, stop: threading.Event) -> int:
         loop.close()
     return code
 
-
-def _stamp(path: pathlib.Path) -> tuple[int, int] | None:
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        return None
-    return info.st_mtime_ns, info.st_size
