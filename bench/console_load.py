@@ -202,27 +202,23 @@ async def beat_phase(url: str, tokens: list[str], *, interval: float, seconds: f
     start = time.perf_counter()
     count = min(len(tokens), int(len(tokens) * seconds / interval))
 
-    async def beat(k: int, due: float) -> None:
+    async def timed(pool: Pool, path: str, body: bytes, token: str, timings: Timings, due: float) -> None:
+        """One request; its latency from the scheduled time, or an error (0 = no answer)."""
         try:
-            status, _ = await beat_pool.request("POST", "/api/v1/agents/heartbeat", f'{{"user":"user{k}"}}'.encode(),
-                                                tokens[k])
+            status, _ = await pool.request("POST", path, body, token)
         except (OSError, asyncio.IncompleteReadError):
             status = 0
         if status == 200:
-            beats.seconds.append(time.perf_counter() - due)
+            timings.seconds.append(time.perf_counter() - due)
         else:
-            beats.errors += 1
+            timings.errors += 1
+
+    async def beat(k: int, due: float) -> None:
+        await timed(beat_pool, "/api/v1/agents/heartbeat", f'{{"user":"user{k}"}}'.encode(), tokens[k], beats, due)
 
     async def batch(k: int, due: float) -> None:
-        _, body = batch_body(100)
-        try:
-            status, _ = await event_pool.request("POST", "/api/v1/events", body, event_tokens[k % len(event_tokens)])
-        except (OSError, asyncio.IncompleteReadError):
-            status = 0
-        if status == 200:
-            batches.seconds.append(time.perf_counter() - due)
-        else:
-            batches.errors += 1
+        await timed(event_pool, "/api/v1/events", batch_body(100)[1], event_tokens[k % len(event_tokens)], batches,
+                    due)
 
     tasks: list[asyncio.Task[None]] = []
     schedule = sorted([(interval * k / len(tokens), "beat", k) for k in range(count)]
