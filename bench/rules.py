@@ -72,14 +72,18 @@ def accuracy_table(per_type: int, seed: int) -> tuple[list[str], dict[str, objec
     documents = labelled_documents(seed, per_type, all_generators())
     texts, truth = [d[0] for d in documents], [d[1] for d in documents]
     ours = {level: score(our_spans(texts, level), truth) for level in ("low", "medium")}
+    medium_spans = our_spans(texts, "medium")
+    by_context = {flag: score([s for s, d in zip(medium_spans, documents, strict=True) if d[2] is flag],
+                              [d[1] for d in documents if d[2] is flag]) for flag in (True, False)}
     presidio = presidio_scanner()
     secrets = detect_secrets_scanner()
     peers = {"presidio": score([presidio(t) for t in texts], truth), "detect-secrets": score([secrets(t) for t in texts], truth)}
     from rules.catalog import detector_by_id
 
-    lines = ["| detector | checksum | n | ours P / R (>= low) | ours P / R (>= medium) | Presidio P / R | detect-secrets P / R |",
-             "|---|---|---|---|---|---|---|"]
-    kinds = sorted({k for _, labels in documents for k, _, _ in labels})
+    lines = ["| detector | checksum | n | ours P / R (>= low) | ours P / R (>= medium) | ours R (>= medium), "
+             "with / without context word | Presidio P / R | detect-secrets P / R |",
+             "|---|---|---|---|---|---|---|---|"]
+    kinds = sorted({k for _, labels, _ in documents for k, _, _ in labels})
     for kind in kinds:
         n = sum(1 for labels in truth for k, _, _ in labels if k == kind)
         cells = []
@@ -87,11 +91,43 @@ def accuracy_table(per_type: int, seed: int) -> tuple[list[str], dict[str, objec
             tp, fp, fn = table.get(kind, (0, 0, n))
             known = kind in table and (tp or fp)
             cells.append(f"{ratio(tp, tp + fp)} / {ratio(tp, tp + fn)}" if known else "n/a")
+        split = " / ".join(ratio(by_context[flag].get(kind, (0, 0, 0))[0], sum(by_context[flag].get(kind, (0, 0, 0))[::2]))
+                           for flag in (True, False))
+        cells.insert(2, split)
         detector = detector_by_id(kind)
         lines.append(f"| {kind} | {'yes' if detector and detector.checksum else ''} | {n} | " + " | ".join(cells) + " |")
     stray = {k: v[1] for k, v in ours["medium"].items() if k not in kinds and v[1]}
-    lines.append(f"| other detectors (false positives at >= medium) | | | {sum(stray.values())} {stray or ''} | | | |")
-    return lines, {"ours": ours, "peers": peers}
+    lines.append(f"| other detectors (false positives at >= medium) | | | {sum(stray.values())} {stray or ''} | | | | |")
+    lines += ["", *target_lines(ours, kinds)]
+    return lines, {"ours": ours, "peers": peers, "ours_medium_by_context": {str(k): v for k, v in by_context.items()}}
+
+
+#: Issue #4: "Precision and recall at least 0.98 for every checksum-validated detector".
+TARGET = 0.98
+
+
+def target_lines(ours: dict[str, dict[str, tuple[int, int, int]]], kinds: list[str]) -> list[str]:
+    """The target judged at each operating point; ">= medium" is the one it is judged at (what the
+    default policies act on)."""
+    from rules.catalog import BUILTIN_DETECTORS
+
+    checksum = [d.id for d in BUILTIN_DETECTORS if d.checksum]
+    unmeasured = [k for k in checksum if k not in kinds]
+    out = []
+    for level in ("medium", "low"):
+        missed = []
+        for kind in (k for k in checksum if k in kinds):
+            tp, fp, fn = ours[level].get(kind, (0, 0, 0))
+            precision, recall = tp / (tp + fp) if tp + fp else 0.0, tp / (tp + fn) if tp + fn else 0.0
+            if precision < TARGET or recall < TARGET:
+                missed.append(f"{kind} P {precision:.3f} R {recall:.3f}")
+        judged = " (the operating point the target is judged at: what default policies act on)" if level == "medium" else ""
+        met = len(checksum) - len(unmeasured) - len(missed)
+        out.append(f"Target P and R >= {TARGET} for every checksum detector at >= {level}{judged}: "
+                   f"{'met' if not missed and not unmeasured else 'not met'}, {met} of {len(checksum)} meet it"
+                   + (f"; missed: {', '.join(missed)}" if missed else "")
+                   + (f"; not measured: {', '.join(unmeasured)}" if unmeasured else "") + ".")
+    return out
 
 
 def worst_case(size: int) -> list[tuple[str, float]]:

@@ -30,7 +30,9 @@ CONTEXT = {
     "cn_resident_id": ["身份证号码", "身份证"], "cn_mobile": ["手机", "电话"], "cn_uscc": ["统一社会信用代码"],
     "iban": ["IBAN", "bank account"], "us_ssn": ["SSN", "social security"], "us_aba_routing": ["routing number"],
     "email": ["email", "邮箱"], "ipv4": ["server ip", "host"], "ipv6": ["server ip", "host"],
-    "br_cpf": ["CPF"], "bitcoin_address": ["btc wallet"],
+    "br_cpf": ["CPF"], "bitcoin_address": ["btc wallet"], "uk_nhs": ["NHS number", "NHS no"],
+    "sg_nric": ["NRIC", "NRIC/FIN"], "cn_hk_id": ["HKID", "香港身份證"], "cn_tw_id": ["身分證字號", "Taiwan ID"],
+    "es_dni": ["DNI", "NIE"], "in_aadhaar": ["Aadhaar", "आधार"], "ca_sin": ["SIN", "social insurance number"],
 }
 
 
@@ -98,9 +100,13 @@ def mixed_documents(total_mb: int, doc_mb: int, seed: int,
     return ["\n".join(rng.choices(pool, k=per_doc)) for _ in range(max(1, total_mb // doc_mb))]
 
 
+LabelledDocument = tuple[str, list[tuple[str, int, int]], bool]
+
+
 def labelled_documents(seed: int, per_type: int,
-                       generators: dict[str, Callable[[random.Random], str]]) -> list[tuple[str, list[tuple[str, int, int]]]]:
-    """Short documents with known sensitive values (label, start, end) and hard negatives."""
+                       generators: dict[str, Callable[[random.Random], str]]) -> list[LabelledDocument]:
+    """Short documents with known sensitive values (label, start, end) and hard negatives; the flag
+    says whether the value is named by one of its context words (every other sample) or by a random word."""
     rng = random.Random(seed)
     documents = []
     for kind in sorted(generators):
@@ -111,7 +117,7 @@ def labelled_documents(seed: int, per_type: int,
             prefix = " ".join(parts) + f" {context}: "
             labels = [(kind, len(prefix), len(prefix) + len(value))]
             tail = f" {sentence(rng, 6)} " + " ; ".join(rng.sample(hard_negatives(rng), 4)) + " " + hanzi(rng, 10)
-            documents.append((prefix + value + tail, labels))
+            documents.append((prefix + value + tail, labels, index % 2 == 0))
     return documents
 
 

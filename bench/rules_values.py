@@ -15,7 +15,7 @@ import uuid
 import zlib
 from collections.abc import Callable
 
-from rules.checksums import gb11643_valid, luhn_valid
+from rules.checksums import gb11643_valid, luhn_valid, verhoeff_valid
 
 B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 B62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
@@ -82,6 +82,40 @@ def bitcoin_address(rng: random.Random) -> str:
     return "1" * (len(raw) - len(raw.lstrip(b"\x00"))) + out
 
 
+def uk_nhs(rng: random.Random) -> str:
+    """NHS number: 9 digits and a mod-11 check digit (weights 10..2); a check of 10 is never issued."""
+    body = _digits(rng, 9)
+    check = 11 - sum(int(c) * w for c, w in zip(body, range(10, 1, -1), strict=True)) % 11
+    if check == 10:
+        return uk_nhs(rng)
+    number = body + str(0 if check == 11 else check)
+    return f"{number[:3]} {number[3:6]} {number[6:]}" if rng.random() < 0.7 else number
+
+
+def in_aadhaar(rng: random.Random) -> str:
+    """Aadhaar: 12 digits, first 2-9, Verhoeff check digit (Faker's uses Luhn, so it is not used)."""
+    body = str(rng.randint(2, 9)) + _digits(rng, 10)
+    number = next(body + d for d in string.digits if verhoeff_valid(body + d))
+    return f"{number[:4]} {number[4:8]} {number[8:]}" if rng.random() < 0.6 else number
+
+
+def sg_nric(rng: random.Random) -> str:
+    """Singapore NRIC (S, T) or FIN (F, G): 7 digits, weights 2765432, +4 for T and G, a check letter."""
+    prefix, body = rng.choice("STFG"), _digits(rng, 7)
+    total = sum(int(c) * w for c, w in zip(body, (2, 7, 6, 5, 4, 3, 2), strict=True)) + (4 if prefix in "TG" else 0)
+    letters = "JZIHGFEDCBA" if prefix in "ST" else "XWUTRQPNMLK"
+    return prefix + body + letters[total % 11]
+
+
+def hk_id(rng: random.Random) -> str:
+    """Hong Kong identity card: one or two letters, 6 digits, mod-11 check (10 is written A)."""
+    letters = "".join(rng.choice(string.ascii_uppercase) for _ in range(1 if rng.random() < 0.9 else 2))
+    body = _digits(rng, 6)
+    values = [36 if c == " " else ord(c) - 55 for c in letters.rjust(2)] + [int(c) for c in body]
+    check = (11 - sum(v * w for v, w in zip(values, range(9, 1, -1), strict=True)) % 11) % 11
+    return f"{letters}{body}({'A' if check == 10 else check})"
+
+
 def _alnum(rng: random.Random, n: int, alphabet: str = string.ascii_letters + string.digits) -> str:
     return "".join(rng.choice(alphabet) for _ in range(n))
 
@@ -105,6 +139,7 @@ def faker_generators() -> dict[str, Callable[[random.Random], str]]:
     from faker import Faker
 
     en, zh, br = Faker("en_US"), Faker("zh_CN"), Faker("pt_BR")
+    es, ca, tw = Faker("es_ES"), Faker("en_CA"), Faker("zh_TW")
 
     def seeded(fake: Faker, make: Callable[[Faker], str]) -> Callable[[random.Random], str]:
         def generate(rng: random.Random) -> str:
@@ -125,11 +160,15 @@ def faker_generators() -> dict[str, Callable[[random.Random], str]]:
         "ipv6": seeded(en, lambda f: f.ipv6()),
         "us_aba_routing": seeded(en, lambda f: f.aba()),
         "br_cpf": seeded(br, lambda f: f.cpf()),
+        "es_dni": lambda r: seeded(es, lambda f: f.nif() if r.random() < 0.7 else f.nie())(r),
+        "ca_sin": seeded(ca, lambda f: f.ssn()),
+        "cn_tw_id": seeded(tw, lambda f: f.ssn()),
     }
 
 
 def own_generators() -> dict[str, Callable[[random.Random], str]]:
-    return {"cn_uscc": cn_uscc, "cn_bank_card": cn_bank_card, "bitcoin_address": bitcoin_address}
+    return {"cn_uscc": cn_uscc, "cn_bank_card": cn_bank_card, "bitcoin_address": bitcoin_address,
+            "uk_nhs": uk_nhs, "sg_nric": sg_nric, "cn_hk_id": hk_id, "in_aadhaar": in_aadhaar}
 
 
 def all_generators() -> dict[str, Callable[[random.Random], str]]:
@@ -141,6 +180,47 @@ def mutate_check_digit(rng: random.Random, value: str) -> str:
     last = value[-1]
     pool = string.digits if last.isdigit() else string.ascii_uppercase
     return value[:-1] + rng.choice([c for c in pool if c != last])
+
+
+def cusip(rng: random.Random) -> str:
+    """An all-digit CUSIP (US security id, 9 digits like a routing number) with its own check digit."""
+    body = _digits(rng, 8)
+    total = 0
+    for index, char in enumerate(body):
+        value = int(char) * (2 if index % 2 else 1)
+        total += value // 10 + value % 10
+    return body + str((10 - total % 10) % 10)
+
+
+def nine_digit_labelled(rng: random.Random) -> str:
+    """A 9-digit number that is not a routing number, named by the word before it."""
+    return rng.choice([
+        f"QQ {rng.randint(10**8, 10**9 - 1)}", f"QQ号 {rng.randint(10**8, 10**9 - 1)}", f"CUSIP {cusip(rng)}",
+        f"case {_digits(rng, 9)}", f"ticket #{_digits(rng, 9)}", f"客户编号 {_digits(rng, 9)}",
+    ])
+
+
+def nine_digit_bare(rng: random.Random) -> str:
+    """A 9-digit number with no word before it: a size, a duration, a count (the unit comes after)."""
+    number = rng.randint(10**8, 10**9 - 1)
+    return rng.choice([f"{number} bytes", f"{number} ns", f"{number} rows", f"共 {number} 条", f"{number} 元"])
+
+
+_ROLES = ("deploy", "reader", "admin", "ci", "backup")
+
+
+def upc_a(rng: random.Random) -> str:
+    """A UPC-A barcode number: 11 digits and a check digit (odd positions weigh 3)."""
+    body = _digits(rng, 11)
+    total = sum(int(c) * (3 if i % 2 == 0 else 1) for i, c in enumerate(body))
+    return body + str((10 - total % 10) % 10)
+
+
+def twelve_digit(rng: random.Random) -> str:
+    """A 12-digit number that is not an Aadhaar: an AWS account id, a UPC-A barcode."""
+    account = _digits(rng, 12)
+    return rng.choice([f"arn:aws:iam::{account}:role/{rng.choice(_ROLES)}", f"AWS account {account}",
+                       f"UPC {upc_a(rng)}", f"{upc_a(rng)}"])
 
 
 def hard_negatives(rng: random.Random) -> list[str]:
@@ -165,4 +245,7 @@ def hard_negatives(rng: random.Random) -> list[str]:
         mutate_check_digit(rng, github_token(rng)),
         f"{rng.randint(0, 999)}-{rng.randint(0, 99):02d}-{rng.randint(0, 9999):04d}x",
         f"v{rng.randint(1, 300)}.{rng.randint(256, 999)}.{rng.randint(0, 9)}.{rng.randint(0, 9)}",
+        nine_digit_labelled(rng),
+        nine_digit_bare(rng),
+        twelve_digit(rng),
     ]

@@ -282,14 +282,35 @@ def _confidence(detector: Detector, text: str, start: int, end: int) -> float | 
     if detector.context or detector.negative:
         before = text[max(0, start - detector.window) : start].lower()
         after = text[end : end + detector.window // 2].lower()
-        has_context = any(w in before or w in after for w in detector.context)
+        has_context = any(_has_word(before, w) or _has_word(after, w) for w in detector.context)
         if detector.needs_context and not has_context:
             return None
         score += detector.boost if has_context else 0.0
         near = before[-_NEGATIVE_CHARS:]
-        if any(w in near for w in detector.negative):
+        if any(_has_word(near, w) for w in detector.negative):
             score -= detector.boost
     return round(min(0.99, max(0.05, score)), 3)
+
+
+def _latin(char: str) -> bool:
+    return char.isascii() and char.isalnum()
+
+
+def _has_word(text: str, word: str) -> bool:
+    """Whether a context or negative word occurs in `text` (lower-cased). A Latin word must start a
+    word, and one of three characters or fewer must be whole: "ach" is not in "each" or "achieve",
+    "tel" not in "hotel", but "card" is in "cards" and "expir" in "expires". Other scripts (Chinese
+    words) match anywhere, as running text has no spaces."""
+    if not word.isascii():
+        return word in text
+    short = len(word) <= 3
+    at = text.find(word)
+    while at >= 0:
+        end = at + len(word)
+        if (at == 0 or not _latin(text[at - 1])) and (not short or end == len(text) or not _latin(text[end])):
+            return True
+        at = text.find(word, at + 1)
+    return False
 
 
 def _char_start(data: bytes, offset: int) -> int:

@@ -72,8 +72,13 @@ def _uscc(value: str) -> bool:
             and gb32100_valid(value) and gb11714_valid(value[8:17]))
 
 
+#: First two digits of a routing number: Federal Reserve district 00-12, thrift 21-32, electronic 61-72,
+#: traveller's cheques 80.
+_ABA_PREFIXES = frozenset({*range(0, 13), *range(21, 33), *range(61, 73), 80})
+
+
 def _aba(value: str) -> bool:
-    return int(value[:2]) in set(range(0, 13)) | set(range(21, 33)) | set(range(61, 73)) | {80} and aba_valid(value)
+    return int(value[:2]) in _ABA_PREFIXES and aba_valid(value)
 
 
 DETECTORS: tuple[Detector, ...] = (

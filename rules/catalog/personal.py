@@ -123,7 +123,7 @@ DETECTORS: tuple[Detector, ...] = (
     Detector("br_cpf", "personal", r"\b\d{3}\.\d{3}\.\d{3}-\d{2}\b", "Brazilian CPF (two check digits)",
              0.8, _br_cpf, ("cpf",), checksum=True),
     Detector("in_aadhaar", "personal", r"\b[2-9]\d{3} ?\d{4} ?\d{4}\b", "Indian Aadhaar (Verhoeff)", 0.55,
-             _in_aadhaar, ("aadhaar", "uidai", "आधार"), checksum=True),
+             _in_aadhaar, ("aadhaar", "uidai", "आधार"), checksum=True, standalone=True),
     Detector("in_pan", "personal", r"\b[A-Z]{3}[ABCFGHLJPT][A-Z]\d{4}[A-Z]\b", "Indian PAN card", 0.6, None,
              ("pan", "income tax", "permanent account")),
     Detector("sg_nric", "personal", r"\b[STFGM]\d{7}[A-Z]\b", "Singapore NRIC/FIN (check letter)", 0.8,

@@ -86,6 +86,15 @@ CASES = [
     ("uk_nhs", "943 476 5919", None),  # needs context
     ("us_aba_routing", "routing number 021000021", "021000021"),
     ("us_aba_routing", "routing number 021000022", None),
+    ("us_aba_routing", "021000021", "021000021"),  # bare: reported, at low level (see the level test below)
+    ("us_aba_routing", "routing number 991000021", None),  # 99 is no Federal Reserve prefix
+    ("ca_sin", "SIN 130 692 544", "130 692 544"),
+    ("ca_sin", "business 130 692 544", None),  # "sin" inside a word is no context
+    ("ca_sin", "SIN 130 692 545", None),  # Luhn fails
+    ("ethereum_address", "method 0x52908400098527886E0F7030069857D2E4169EE7", None),  # "eth" inside "method"
+    ("ethereum_address", "eth 0x52908400098527886E0F7030069857D2E4169EE7", "0x52908400098527886E0F7030069857D2E4169EE7"),
+    ("in_aadhaar", "uid 234123412346", "234123412346"),
+    ("in_aadhaar", "xoxb-234123412346-1302", None),  # a part of a token, not an Aadhaar
     ("bitcoin_address", "btc 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"),
     ("bitcoin_address", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3", None),
     ("gitlab_token", "glpat-abcdefghij0123456789", "glpat-abcdefghij0123456789"),
@@ -140,6 +149,20 @@ def test_context_words_raise_confidence_and_negative_words_lower_it() -> None:
     negative = scan_text("订单号 13812345678", detectors=["cn_mobile"])[0]
     assert negative.confidence < plain.confidence < context.confidence
     assert (negative.level, plain.level, context.level) == ("low", "medium", "high")
+
+
+def test_short_context_words_count_only_as_whole_words() -> None:
+    def level(text: str, detector: str) -> str:
+        return scan_text(text, detectors=[detector])[0].level
+
+    # "ach" is a context word of routing numbers, "tel" a negative word of SSNs: not inside "each", "hotel".
+    assert (level("each 021000021", "us_aba_routing"), level("ACH 021000021", "us_aba_routing")) == ("low", "medium")
+    assert (level("hotel 123-45-6789", "us_ssn"), level("tel 123-45-6789", "us_ssn")) == ("medium", "low")
+    assert (level("hotel 13812345678", "cn_mobile"), level("tel 13812345678", "cn_mobile")) == ("medium", "high")
+    # Longer words still match inflected forms, and Chinese words match inside running text.
+    assert level("visa cards: 4111111111111111", "credit_card") == "high"
+    assert level("card expires 4111 1111 1111 1111", "credit_card") == "high"
+    assert level("客户手机13812345678", "cn_mobile") == "high"
 
 
 def test_offsets_are_characters_in_chinese_text() -> None:
