@@ -223,6 +223,12 @@ def twelve_digit(rng: random.Random) -> str:
                        f"UPC {upc_a(rng)}", f"{upc_a(rng)}"])
 
 
+def us_phone(rng: random.Random) -> str:
+    """A US phone number written 3-3-4 with spaces: the shape of a UK NHS number."""
+    number = f"{rng.randint(2, 9)}{_digits(rng, 2)} {rng.randint(2, 9)}{_digits(rng, 2)} {_digits(rng, 4)}"
+    return f"{rng.choice(['phone', 'call', 'fax', '电话'])} {number}"
+
+
 def hard_negatives(rng: random.Random) -> list[str]:
     """Strings that look sensitive but are not: ids, timestamps, hashes, failed checksums."""
     return [
@@ -248,4 +254,5 @@ def hard_negatives(rng: random.Random) -> list[str]:
         nine_digit_labelled(rng),
         nine_digit_bare(rng),
         twelve_digit(rng),
+        us_phone(rng),
     ]
