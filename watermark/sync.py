@@ -30,6 +30,8 @@ LOCAL_WINDOW = 7
 JPEG_BLOCK = 8
 PROFILE_SIGMA = 1.5
 ENERGY_FLOOR_CAP = 150.0
+FLAT_MIN_RANGE = 8.0
+FLAT_NOISE_FACTOR = 2.0
 
 @dataclass(frozen=True)
 class Alignment:
@@ -41,20 +43,46 @@ class Alignment:
 
 
 def residual(channel: npt.NDArray[np.float32], sigma: float = RESIDUAL_SIGMA) -> npt.NDArray[np.float32]:
-    """High-passed residual, locally weighted so that busy content (text edges, photos) counts less.
+    """High-passed residual: the overlay's pattern, with as little content as possible.
 
-    A pixel's weight falls with the local residual energy: flat areas, where the overlay is
-    all there is, dominate; text edges, whose energy dwarfs the overlay, barely count. The floor
-    is the energy of the quietest tenth of the image, but never above ``ENERGY_FLOOR_CAP`` (a few
-    times what the overlay alone leaves): on wall-to-wall text (a dense spreadsheet) the
-    quietest tenth is text too, and an uncapped floor weighted every pixel alike.
+    Two steps:
+
+    * **Edge-aware prediction.** Screen content is mostly flat areas cut by sharp edges (text,
+      grid lines). A pixel counts as flat when the range of its 3 x 3 neighbourhood is small
+      next to the image's own noise level (``flat_weights``); the local background is the
+      Gaussian mean of the *flat* neighbours only (normalised convolution, Knutsson & Westin
+      1993), so a white strip two pixels from a grid line is compared with white, not with a
+      blur of the line, and keeps its mark. Edge pixels themselves get (almost) no weight.
+    * **Energy weighting.** What is left is weighted down where its local energy is high
+      (photos, fine texture): flat areas, where the overlay is all there is, dominate. The floor
+      is the energy of the quietest tenth of the image, but never above ``ENERGY_FLOOR_CAP``.
     """
-    high = channel - cv2.GaussianBlur(channel, (0, 0), sigma)
+    channel = np.asarray(channel, dtype=np.float32)
+    weights = flat_weights(channel)
+    smooth = cv2.GaussianBlur(channel, (0, 0), sigma)
+    num = cv2.GaussianBlur(weights * channel, (0, 0), sigma)
+    den = cv2.GaussianBlur(weights, (0, 0), sigma)
+    background = np.where(den > 1e-3, num / np.maximum(den, 1e-3), smooth)
+    high = weights * (channel - background)
     energy = cv2.boxFilter(high * high, -1, (LOCAL_WINDOW, LOCAL_WINDOW))
     sample = energy[::4, ::4].ravel()
     quiet = float(np.partition(sample, sample.size // 10)[sample.size // 10])
     floor = min(quiet, ENERGY_FLOOR_CAP) + 1e-3
     return np.asarray(high * (floor / (energy + floor)), dtype=np.float32)
+
+
+def flat_weights(channel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Near 1 where the 3 x 3 neighbourhood is flat, near 0 on edges.
+
+    The scale is ``FLAT_NOISE_FACTOR`` times the lower-quartile 3 x 3 range of the image (its
+    noise and overlay level: JPEG noise raises it), never below ``FLAT_MIN_RANGE``; the weight
+    falls as ``1 / (1 + (range / scale)^4)``.
+    """
+    kernel = np.ones((3, 3), np.uint8)
+    spread = cv2.dilate(channel, kernel) - cv2.erode(channel, kernel)
+    sample = spread[::3, ::3].ravel()
+    scale = max(FLAT_MIN_RANGE, FLAT_NOISE_FACTOR * float(np.partition(sample, sample.size // 4)[sample.size // 4]))
+    return np.asarray(1.0 / (1.0 + (spread / scale) ** 4), dtype=np.float32)
 
 
 def estimate_periods(channel: npt.NDArray[np.float32], count: int = 3) -> list[float]:
