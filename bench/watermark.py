@@ -135,12 +135,30 @@ def _attack_job(job: tuple[str, str, int, bool]) -> tuple[str, bool, int, float,
     """One marked leak and, if ``twin``, the same attack on the unmarked screen (in a worker)."""
     attack_name, name, seed, twin = job
     attack = attacks.ATTACKS[attack_name]
-    found, secs = decode_marks(attack(_SHARED["marked"][name], np.random.default_rng(seed)))
+    leak = attack(_SHARED["marked"][name], np.random.default_rng(seed))
+    found, secs = decode_marks(leak)
     mark = _SHARED["marks"][name]
+    if attack_name == CLIPPING_ATTACK:
+        attack_name = _clip_class(name, leak, attack(_SHARED["corpus"][name], np.random.default_rng(seed)))
     if not twin:
         return attack_name, mark in found, len(found - {mark}), secs, None
     clean, _ = decode_marks(attack(_SHARED["corpus"][name], np.random.default_rng(seed)))
     return attack_name, mark in found, len(found - {mark}), secs, bool(clean)
+
+
+CLIPPING_ATTACK = "brightness/contrast"
+KEPT = f"{CLIPPING_ATTACK}: edit leaves the mark on >= half the screen"
+ERASED = f"{CLIPPING_ATTACK}: edit clips the mark off > half the screen"
+
+
+def _clip_class(name: str, leak: np.ndarray, clean_leak: np.ndarray) -> str:
+    """Whether an edit erased the mark from most of the screen: the share of pixels where the
+    marked and unmarked screens differ before the edit and no longer differ after it. Edits that
+    clip the page to pure white or black erase the mark there, whatever the decoder does."""
+    before = np.any(_SHARED["marked"][name] != _SHARED["corpus"][name], axis=-1)
+    after = np.any(leak != clean_leak, axis=-1)
+    erased = np.count_nonzero(before & ~after) / max(1, np.count_nonzero(before))
+    return ERASED if erased > 0.5 else KEPT
 
 
 def _pool(procs: int) -> multiprocessing.pool.Pool:
@@ -158,6 +176,10 @@ def robustness(corpus: dict[str, np.ndarray], marked: dict[str, np.ndarray], mar
     with _pool(procs) as pool:
         results = pool.imap(_attack_job, jobs, chunksize=1)
         for attack_name, ok, wrong, secs, accused in tqdm(results, total=len(jobs), desc="attacks (ours)", file=sys.stderr):
+            if attack_name in (KEPT, ERASED):
+                part = tallies.setdefault(attack_name, Tally())
+                part.trials, part.correct = part.trials + 1, part.correct + ok
+                attack_name = CLIPPING_ATTACK
             tally = tallies[attack_name]
             tally.trials += 1
             tally.correct += ok
