@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from watermark import sync
 from watermark.lags import lag_peaks
 from watermark.overlay import render_tile
 from watermark.pattern import cell_size_for
@@ -58,9 +59,9 @@ class OverlayFit:
 
 
 def residual(grey: Floats) -> Floats:
-    """High-passed brightness, weighted down where content (text edges, texture) is busy."""
-    high = high_pass(grey)
-    return np.asarray(high * _weights(high), dtype=np.float32)
+    """The decoder's residual (``watermark.sync.residual``): edge-aware, weighted down where
+    content (text edges, texture) is busy."""
+    return sync.residual(grey)
 
 
 def high_pass(grey: Floats) -> Floats:

@@ -2,8 +2,10 @@
 
 The tile is ``CELLS`` x ``CELLS`` cells. A keyed choice of ``PILOT_COUNT`` cells carries a fixed
 pseudo-random +-1 pilot (the decoder's synchronisation reference); the other cells carry the
-rate-1/2 codeword of ``mark (64 bits) || CRC-32 (32 bits)``, each coded bit on one or two cells,
-each cell with its own keyed sign (spreading).
+rate-1/3 codeword of ``mark (64 bits) || CRC-32 (32 bits)`` (``watermark.convolution``), each coded
+bit on one or two cells, the doubled ones spread evenly along the codeword (bunching them at its
+start, as a plain modulo would, leaves its end weak), each cell with its own keyed sign
+(spreading).
 
 The spreading key is a deployment constant, derived with SHA-256 from a fixed, domain-separated
 label (``SPREADING_LABEL``): the command-line decoder must work blind, without the console, so it
@@ -34,7 +36,7 @@ MARK_BITS = 64
 CRC_BITS = 32
 INFO_BITS = MARK_BITS + CRC_BITS
 CODED_BITS = (INFO_BITS + convolution.MEMORY) * convolution.RATE_INVERSE
-MIN_AGREEMENT = 0.70
+MIN_AGREEMENT = 0.60
 
 Floats = npt.NDArray[np.float64]
 
@@ -70,7 +72,7 @@ def layout(label: bytes = SPREADING_LABEL) -> Layout:
         pilot_signs=rng.choice([-1.0, 1.0], PILOT_COUNT),
         data_cells=data,
         data_signs=rng.choice([-1.0, 1.0], len(data)),
-        data_bit=np.arange(len(data)) % CODED_BITS,
+        data_bit=(np.arange(len(data)) * CODED_BITS) // len(data),
     )
 
 

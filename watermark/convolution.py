@@ -1,4 +1,9 @@
-"""Rate-1/2 convolutional code (K = 7, the NASA/CCSDS generators) with soft-decision Viterbi.
+"""Rate-1/3 convolutional code (K = 9, generators 557/663/711 octal, free distance 18) with
+soft-decision Viterbi.
+
+Chosen by simulation over the tile's 353 data cells (docs/watermark.md, "Channel code"): at the
+noise level where the earlier rate-1/2 K = 7 code (free distance 10) read 44 % of tiles, this one
+reads 86 %, for about 1.3 times the decoding time (256 states instead of 64).
 
 Symbols are bipolar: bit 0 is sent as +1, bit 1 as -1. Soft inputs are any real numbers whose
 sign is the hard decision and whose size is the reliability; an erased symbol is 0.
@@ -9,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-CONSTRAINT = 7
-GENERATORS = (0o171, 0o133)
+CONSTRAINT = 9
+GENERATORS = (0o557, 0o663, 0o711)
 MEMORY = CONSTRAINT - 1
 STATES = 1 << MEMORY
 RATE_INVERSE = len(GENERATORS)

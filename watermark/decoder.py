@@ -21,7 +21,7 @@ import numpy.typing as npt
 
 from watermark import channel, nested, sync
 
-MIN_PILOT_Z = 6.0
+MIN_PILOT_Z = 5.0
 MAX_NOMINAL_PIXELS = 2_500_000
 PERIOD_CANDIDATES = 4
 MIN_SIDE = 24

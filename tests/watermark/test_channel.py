@@ -24,14 +24,14 @@ def test_convolutional_round_trip(bits: list[int]) -> None:
     assert np.array_equal(convolution.decode(symbols, len(bits)), data)
 
 
-def test_corrects_four_hard_errors_anywhere() -> None:
-    """Free distance 10: any four symbol errors are corrected (the code's design limit)."""
+def test_corrects_eight_hard_errors_anywhere() -> None:
+    """Free distance 18: any eight symbol errors are corrected (the code's design limit)."""
     rng = np.random.default_rng(1)
     bits = channel.mark_bits(0x0123456789ABCDEF)
     clean = 1.0 - 2.0 * convolution.encode(bits)
     for _ in range(50):
         noisy = clean.copy()
-        noisy[rng.choice(len(clean), 4, replace=False)] *= -1
+        noisy[rng.choice(len(clean), 8, replace=False)] *= -1
         assert np.array_equal(convolution.decode(noisy, len(bits)), bits)
 
 

@@ -107,7 +107,7 @@ NOT_YET = "known limit (docs/watermark.md): too little of the inner mark survive
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "scale",
-    [pytest.param(s, marks=pytest.mark.xfail(reason=NOT_YET)) for s in (0.3, 0.5)] + [0.7, 0.8, 0.9],
+    [pytest.param(s, marks=pytest.mark.xfail(reason=NOT_YET)) for s in (0.3,)] + [0.5, 0.7, 0.8, 0.9],
 )
 def test_outer_capture_saved_as_jpeg_75(scale: float) -> None:
     marks = marks_in(jpeg(viewer_capture(scale), 75))
@@ -118,7 +118,7 @@ def test_outer_capture_saved_as_jpeg_75(scale: float) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "scale",
-    [pytest.param(s, marks=pytest.mark.xfail(reason=NOT_YET)) for s in (0.3, 0.5)] + [0.7, 0.9],
+    [pytest.param(s, marks=pytest.mark.xfail(reason=NOT_YET)) for s in (0.3,)] + [0.5, 0.7, 0.9],
 )
 def test_outer_capture_rescaled(scale: float) -> None:
     marks = marks_in(resize(viewer_capture(scale), 0.8))
