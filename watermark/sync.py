@@ -59,16 +59,19 @@ def residual(channel: npt.NDArray[np.float32], sigma: float = RESIDUAL_SIGMA) ->
     """
     channel = np.asarray(channel, dtype=np.float32)
     weights = flat_weights(channel)
-    smooth = cv2.GaussianBlur(channel, (0, 0), sigma)
     num = cv2.GaussianBlur(weights * channel, (0, 0), sigma)
     den = cv2.GaussianBlur(weights, (0, 0), sigma)
-    background = np.where(den > 1e-3, num / np.maximum(den, 1e-3), smooth)
-    high = weights * (channel - background)
-    energy = cv2.boxFilter(high * high, -1, (LOCAL_WINDOW, LOCAL_WINDOW))
+    # With no flat neighbour near (den tiny), the pixel's own weight is tiny too: no residual.
+    background = np.divide(num, den, out=channel.copy(), where=den > 1e-3)
+    high = channel - background
+    high *= weights
+    energy = np.asarray(cv2.boxFilter(high * high, -1, (LOCAL_WINDOW, LOCAL_WINDOW)), dtype=np.float32)
     sample = energy[::4, ::4].ravel()
     quiet = float(np.partition(sample, sample.size // 10)[sample.size // 10])
-    floor = min(quiet, ENERGY_FLOOR_CAP) + 1e-3
-    return np.asarray(high * (floor / (energy + floor)), dtype=np.float32)
+    floor = np.float32(min(quiet, ENERGY_FLOOR_CAP) + 1e-3)
+    energy += floor
+    high *= np.divide(floor, energy, out=energy)
+    return high
 
 
 def flat_weights(channel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -82,7 +85,11 @@ def flat_weights(channel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     spread = cv2.dilate(channel, kernel) - cv2.erode(channel, kernel)
     sample = spread[::3, ::3].ravel()
     scale = max(FLAT_MIN_RANGE, FLAT_NOISE_FACTOR * float(np.partition(sample, sample.size // 4)[sample.size // 4]))
-    return np.asarray(1.0 / (1.0 + (spread / scale) ** 4), dtype=np.float32)
+    ratio = spread * np.float32(1.0 / scale)
+    ratio *= ratio
+    ratio *= ratio
+    ratio += np.float32(1.0)
+    return np.asarray(np.reciprocal(ratio, out=ratio), dtype=np.float32)
 
 
 def estimate_periods(channel: npt.NDArray[np.float32], count: int = 3) -> list[float]:
@@ -119,13 +126,21 @@ def _window_periods(window: npt.NDArray[np.float32], count: int) -> list[float]:
 def _axis_profile(window: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
     """Whitened autocorrelation by lag, summed over the x and y axes where each is usable."""
     h, w = window.shape
-    magnitude = np.abs(np.fft.rfft2(window - window.mean(), s=(2 * h, 2 * w)))
+    padded = np.zeros((2 * h, 2 * w), dtype=np.float32)
+    padded[:h, :w] = window - window.mean()
+    spectrum = cv2.dft(padded, flags=cv2.DFT_COMPLEX_OUTPUT, nonzeroRows=h)[:, : w + 1]
+    magnitude = np.asarray(cv2.magnitude(spectrum[..., 0], spectrum[..., 1]), dtype=np.float64)
     _notch_block_grid(magnitude, 2 * h, 2 * w)
-    acf = np.fft.irfft2(magnitude, s=(2 * h, 2 * w))
-    acf /= acf[0, 0] + 1e-12
+    # Only the ACF's row 0 and column 0 are needed: each is a 1-D transform of the spectrum
+    # summed over the other axis (the half-spectrum's columns counted twice, except DC and Nyquist).
+    row0 = np.fft.irfft(magnitude.sum(axis=0), n=2 * w) / (2 * h)
+    hermitian = np.full(magnitude.shape[1], 2.0)
+    hermitian[0] = hermitian[-1] = 1.0
+    col0 = np.real(np.fft.ifft(magnitude @ hermitian)) / (2 * w)
+    scale = row0[0] + 1e-12
     lags = int(3 * MAX_PERIOD) + 2
     profile = np.zeros(lags)
-    for line, size in ((acf[0, :], w), (acf[:, 0], h)):
+    for line, size in ((row0 / scale, w), (col0 / scale, h)):
         usable = min(lags, int(size * 0.7))
         profile[:usable] += line[:usable]
     return profile
