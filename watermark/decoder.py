@@ -70,12 +70,13 @@ def decode_layer(rgb: npt.NDArray[np.uint8]) -> DecodeResult:
     miss = 0.0
     if min(projected.shape) < MIN_SIDE:
         return DecodeResult(False, (), time.perf_counter() - start, 0.0)
+    capture = _Capture(projected, sync.flat_weights(projected, sync.NATIVE_FLAT_MIN_RANGE))
     candidates = sync.estimate_periods(projected, PERIOD_CANDIDATES) + list(NATIVE_PERIODS)
-    screened = _screen_periods(projected, candidates)
-    for period in chain(screened, _whole_image_periods(projected, candidates, screened, found)):
-        reads = _decode_period(projected, period, whole_only=bool(found))
+    screened = _screen_periods(capture, candidates)
+    for period in chain(screened, _whole_image_periods(capture, candidates, screened, found)):
+        reads = _decode_period(capture, period, whole_only=bool(found))
         if reads[0].z >= MIN_PILOT_Z and all(r.mark is None for r in reads):
-            reads += _nudge_period(projected, period)
+            reads += _nudge_period(capture, period)
         for read in reads:
             if read.mark is None:
                 miss = max(miss, read.confidence)
@@ -86,19 +87,40 @@ def decode_layer(rgb: npt.NDArray[np.uint8]) -> DecodeResult:
     return DecodeResult(bool(detections), detections, time.perf_counter() - start, confidence)
 
 
-def _screen_periods(projected: npt.NDArray[np.float32], periods: list[float]) -> list[float]:
+@dataclass(frozen=True)
+class _Capture:
+    """The projected capture and its flat weights, both on the capture's own pixels.
+
+    The weights are taken before any resampling: in dense text (a spreadsheet at 1366x768) the
+    white gaps between strokes are a pixel or two wide, and shrinking the capture to the
+    nominal period first smears strokes into them, so that almost nothing counts as flat and the
+    text's own edges swamp the mark (docs/watermark.md, "Flat weights on the capture's pixels").
+    """
+
+    projected: npt.NDArray[np.float32]
+    flat: npt.NDArray[np.float32]
+
+    def central(self, side: int) -> _Capture:
+        return _Capture(sync.central(self.projected, side), sync.central(self.flat, side))
+
+    def residual(self, period: float) -> npt.NDArray[np.float32]:
+        """The residual at the nominal tile period, for a tile of ``period`` capture pixels."""
+        return sync.residual(_to_nominal(self.projected, period), weights=_to_nominal(self.flat, period))
+
+
+def _screen_periods(capture: _Capture, periods: list[float]) -> list[float]:
     """The candidate periods whose fold of a central window shows the pilot, best first."""
     scored = []
     for period in periods:
-        window = sync.central(projected, int(SCREEN_TILES * period))
-        z = sync.align(sync.fold(sync.cut_blocks(sync.residual(_to_nominal(window, period))))).z
+        window = capture.central(int(SCREEN_TILES * period))
+        z = sync.align(sync.fold(sync.cut_blocks(window.residual(period)))).z
         if z >= SCREEN_Z:
             scored.append((z, period))
     return [period for _, period in sorted(scored, reverse=True)[:MAX_PERIODS]]
 
 
 def _whole_image_periods(
-    projected: npt.NDArray[np.float32], periods: list[float], screened: list[float], found: dict[int, float]
+    capture: _Capture, periods: list[float], screened: list[float], found: dict[int, float]
 ) -> Iterator[float]:
     """When nothing was found, the candidates that show the pilot over the whole image.
 
@@ -109,7 +131,7 @@ def _whole_image_periods(
     for period in sorted(set(periods) - set(screened), key=periods.index)[:WHOLE_IMAGE_PERIODS]:
         if found:
             return
-        if sync.align(sync.fold(sync.cut_blocks(sync.residual(_to_nominal(projected, period))))).z >= MIN_PILOT_Z:
+        if sync.align(sync.fold(sync.cut_blocks(capture.residual(period)))).z >= MIN_PILOT_Z:
             yield period
 
 
@@ -120,17 +142,17 @@ class _Read:
     z: float
 
 
-def _decode_period(projected: npt.NDArray[np.float32], period: float, *, whole_only: bool) -> list[_Read]:
+def _decode_period(capture: _Capture, period: float, *, whole_only: bool) -> list[_Read]:
     """Reads of the whole image (first) and of its regions, at one tile period."""
-    blocks = sync.cut_blocks(sync.residual(_to_nominal(projected, period)))
+    blocks = sync.cut_blocks(capture.residual(period))
     regions = [(slice(None), slice(None))] if whole_only else list(_regions(blocks.shape))
     return [_decode_region(sync.fold(blocks, rows, cols)) for rows, cols in regions]
 
 
-def _nudge_period(projected: npt.NDArray[np.float32], period: float) -> list[_Read]:
+def _nudge_period(capture: _Capture, period: float) -> list[_Read]:
     """The pilot is there but the data did not check: the period may be a little off."""
     for nudge in PERIOD_NUDGES:
-        reads = _decode_period(projected, period * (1.0 + nudge), whole_only=True)
+        reads = _decode_period(capture, period * (1.0 + nudge), whole_only=True)
         if reads[0].mark is not None:
             return reads
     return []
@@ -138,12 +160,9 @@ def _nudge_period(projected: npt.NDArray[np.float32], period: float) -> list[_Re
 
 def project(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     """Brightness (R + G + B), the overlay's direction; grey images pass through."""
-    if rgb.ndim == 2:
-        return rgb.astype(np.float32)
-    if rgb.ndim != 3 or rgb.shape[2] < 3:
-        raise ValueError(f"expected an H x W x 3 image, got shape {rgb.shape}")
-    planes = rgb[..., :3].astype(np.float32)
-    return np.asarray(planes.sum(axis=2), dtype=np.float32)
+    if rgb.ndim == 2 or (rgb.ndim == 3 and rgb.shape[2] >= 3):
+        return sync.brightness(rgb)
+    raise ValueError(f"expected an H x W x 3 image, got shape {rgb.shape}")
 
 
 def _to_nominal(projected: npt.NDArray[np.float32], period: float) -> npt.NDArray[np.float32]:

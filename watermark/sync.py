@@ -30,7 +30,11 @@ LOCAL_WINDOW = 7
 JPEG_BLOCK = 8
 PROFILE_SIGMA = 1.5
 ENERGY_FLOOR_CAP = 150.0
+LIVE_ENERGY = 1e-2  # residual energy of a pixel whose neighbourhood is exactly flat (or nearly)
 FLAT_MIN_RANGE = 8.0
+# Flat weights taken on the capture's own pixels (``decoder``): JPEG noise there is not yet
+# averaged down by the resampling to the nominal period, so the floor of the scale is higher.
+NATIVE_FLAT_MIN_RANGE = 16.0
 FLAT_NOISE_FACTOR = 2.0
 
 @dataclass(frozen=True)
@@ -42,7 +46,23 @@ class Alignment:
     z: float
 
 
-def residual(channel: npt.NDArray[np.float32], sigma: float = RESIDUAL_SIGMA) -> npt.NDArray[np.float32]:
+def brightness(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    """R + G + B, the overlay's direction (it is achromatic), as float32; a grey image as it is."""
+    if image.ndim == 2:
+        return image.astype(np.float32)
+    if image.size == 0:
+        return np.zeros(image.shape[:2], np.float32)
+    planes = image[..., :3].astype(np.float32)
+    return np.asarray(cv2.transform(planes, np.ones((1, 3), np.float32)), dtype=np.float32)
+
+
+def residual(
+    channel: npt.NDArray[np.float32],
+    sigma: float = RESIDUAL_SIGMA,
+    weights: npt.NDArray[np.float32] | None = None,
+    *,
+    live_floor: bool = True,
+) -> npt.NDArray[np.float32]:
     """High-passed residual: the overlay's pattern, with as little content as possible.
 
     Two steps:
@@ -56,9 +76,13 @@ def residual(channel: npt.NDArray[np.float32], sigma: float = RESIDUAL_SIGMA) ->
     * **Energy weighting.** What is left is weighted down where its local energy is high
       (photos, fine texture): flat areas, where the overlay is all there is, dominate. The floor
       is the energy of the quietest tenth of the image, but never above ``ENERGY_FLOOR_CAP``.
+
+    ``weights`` (same shape as ``channel``) are flat weights taken elsewhere: the decoder takes
+    them on the capture's own pixels, where a one-pixel text stroke is still one pixel wide, and
+    resamples them with the image (see ``decoder``); by default they come from ``channel``.
     """
     channel = np.asarray(channel, dtype=np.float32)
-    weights = flat_weights(channel)
+    weights = flat_weights(channel) if weights is None else np.asarray(weights, dtype=np.float32)
     num = cv2.GaussianBlur(weights * channel, (0, 0), sigma)
     den = cv2.GaussianBlur(weights, (0, 0), sigma)
     # With no flat neighbour near (den tiny), the pixel's own weight is tiny too: no residual.
@@ -67,24 +91,26 @@ def residual(channel: npt.NDArray[np.float32], sigma: float = RESIDUAL_SIGMA) ->
     high *= weights
     energy = np.asarray(cv2.boxFilter(high * high, -1, (LOCAL_WINDOW, LOCAL_WINDOW)), dtype=np.float32)
     sample = energy[::4, ::4].ravel()
-    quiet = float(np.partition(sample, sample.size // 10)[sample.size // 10])
+    if live_floor:
+        sample = sample[sample > LIVE_ENERGY]
+    quiet = float(np.partition(sample, sample.size // 10)[sample.size // 10]) if sample.size else 0.0
     floor = np.float32(min(quiet, ENERGY_FLOOR_CAP) + 1e-3)
     energy += floor
     high *= np.divide(floor, energy, out=energy)
     return high
 
 
-def flat_weights(channel: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+def flat_weights(channel: npt.NDArray[np.float32], min_range: float = FLAT_MIN_RANGE) -> npt.NDArray[np.float32]:
     """Near 1 where the 3 x 3 neighbourhood is flat, near 0 on edges.
 
     The scale is ``FLAT_NOISE_FACTOR`` times the lower-quartile 3 x 3 range of the image (its
-    noise and overlay level: JPEG noise raises it), never below ``FLAT_MIN_RANGE``; the weight
+    noise and overlay level: JPEG noise raises it), never below ``min_range``; the weight
     falls as ``1 / (1 + (range / scale)^4)``.
     """
     kernel = np.ones((3, 3), np.uint8)
     spread = cv2.dilate(channel, kernel) - cv2.erode(channel, kernel)
     sample = spread[::3, ::3].ravel()
-    scale = max(FLAT_MIN_RANGE, FLAT_NOISE_FACTOR * float(np.partition(sample, sample.size // 4)[sample.size // 4]))
+    scale = max(min_range, FLAT_NOISE_FACTOR * float(np.partition(sample, sample.size // 4)[sample.size // 4]))
     ratio = spread * np.float32(1.0 / scale)
     ratio *= ratio
     ratio *= ratio

@@ -33,6 +33,19 @@ def text_page(width: int, height: int, *, dark: bool = False, seed: int = 0) -> 
     return img
 
 
+def spreadsheet(width: int, height: int, *, seed: int = 0) -> np.ndarray:
+    """A table wall to wall: grey grid lines, a number in every cell (the decoder's hardest page)."""
+    img = np.full((height, width, 3), 255, dtype=np.uint8)
+    rng = np.random.default_rng(seed)
+    for y in range(0, height, 21):
+        img[y] = (208, 210, 214)
+        for x in range(0, width, 84):
+            img[:, x] = (208, 210, 214)
+            text = f"{rng.integers(0, 10**6):,}.{rng.integers(0, 100):02d}"
+            cv2.putText(img, text, (x + 4, y + 15), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (32, 33, 36), 1, cv2.LINE_AA)
+    return img
+
+
 def marked(bg: np.ndarray, mark: int = MARK) -> np.ndarray:
     h, w = bg.shape[:2]
     return composite(render_overlay(mark, w, h), bg)
