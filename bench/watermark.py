@@ -46,13 +46,19 @@ class Tally:
     wrong: int = 0
     unmarked: int = 0
     accused: int = 0
+    traceless: int | None = None  # leaks identical, bit for bit, to the unmarked twin's (None: not checked)
     seconds: list[float] = field(default_factory=list)
 
     def row(self, name: str) -> str:
         rate = 100.0 * self.correct / max(1, self.trials)
         fa = f"{self.accused}/{self.unmarked}" if self.unmarked else "-"
         secs = f"{statistics.mean(self.seconds):.2f}" if self.seconds else "-"
-        return f"| {name} | {self.trials} | {rate:.1f}% | {self.wrong} | {fa} | {secs} |"
+        same = "-" if self.traceless is None else str(self.traceless)
+        return f"| {name} | {self.trials} | {rate:.1f}% | {self.wrong} | {fa} | {secs} | {same} |"
+
+    def rate_with_trace(self) -> float:
+        """Decode rate over the leaks that still differ from their unmarked twin."""
+        return 100.0 * self.correct / max(1, self.trials - (self.traceless or 0))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,19 +138,24 @@ def decode_marks(img: np.ndarray) -> tuple[set[int], float]:
 _SHARED: dict[str, Any] = {}  # read-only inputs of the worker processes (inherited by fork)
 
 
-def _attack_job(job: tuple[str, str, int, bool]) -> tuple[str, bool, int, float, bool | None]:
-    """One marked leak and, if ``twin``, the same attack on the unmarked screen (in a worker)."""
+def _attack_job(job: tuple[str, str, int, bool]) -> tuple[str, bool, int, float, bool | None, bool]:
+    """One marked leak and, if ``twin``, the same attack on the unmarked screen (in a worker).
+
+    The last item says whether the leak is identical, bit for bit, to the unmarked twin's: then
+    it carries no trace of the mark at all (a flat white screen pushed to pure white)."""
     attack_name, name, seed, twin = job
     attack = attacks.ATTACKS[attack_name]
     leak = attack(_SHARED["marked"][name], np.random.default_rng(seed))
+    clean_leak = attack(_SHARED["corpus"][name], np.random.default_rng(seed))
+    traceless = leak.shape == clean_leak.shape and bool(np.array_equal(leak, clean_leak))
     found, secs = decode_marks(leak)
     mark = _SHARED["marks"][name]
     if attack_name == CLIPPING_ATTACK:
-        attack_name = _clip_class(name, leak, attack(_SHARED["corpus"][name], np.random.default_rng(seed)))
+        attack_name = _clip_class(name, leak, clean_leak)
     if not twin:
-        return attack_name, mark in found, len(found - {mark}), secs, None
-    clean, _ = decode_marks(attack(_SHARED["corpus"][name], np.random.default_rng(seed)))
-    return attack_name, mark in found, len(found - {mark}), secs, bool(clean)
+        return attack_name, mark in found, len(found - {mark}), secs, None, traceless
+    clean, _ = decode_marks(clean_leak)
+    return attack_name, mark in found, len(found - {mark}), secs, bool(clean), traceless
 
 
 CLIPPING_ATTACK = "brightness/contrast"
@@ -170,20 +181,22 @@ def robustness(corpus: dict[str, np.ndarray], marked: dict[str, np.ndarray], mar
                trials: int, rng: np.random.Generator, procs: int = 1, twin_every: int = 1) -> dict[str, Tally]:
     """Every attack on every screen ``trials`` times; every ``twin_every``-th leak also on the
     unmarked screen (false accusations; the rest of the 2,000 are random unmarked pieces)."""
-    tallies: dict[str, Tally] = {name: Tally() for name in attacks.ATTACKS}
+    tallies: dict[str, Tally] = {name: Tally(traceless=0) for name in attacks.ATTACKS}
     jobs = [(a, n, int(rng.integers(2**32)), t % twin_every == 0)
             for a in attacks.ATTACKS for n in corpus for t in range(trials)]
     _SHARED.update(corpus=corpus, marked=marked, marks=marks)
     with _pool(procs) as pool:
         results = pool.imap(_attack_job, jobs, chunksize=1)
-        for attack_name, ok, wrong, secs, accused in tqdm(results, total=len(jobs), desc="attacks (ours)", file=sys.stderr):
+        for attack_name, ok, wrong, secs, accused, traceless in tqdm(results, total=len(jobs), desc="attacks (ours)", file=sys.stderr):
             if attack_name in (KEPT, ERASED):
-                part = tallies.setdefault(attack_name, Tally())
+                part = tallies.setdefault(attack_name, Tally(traceless=0))
                 part.trials, part.correct = part.trials + 1, part.correct + ok
+                part.traceless = (part.traceless or 0) + traceless
                 attack_name = CLIPPING_ATTACK
             tally = tallies[attack_name]
             tally.trials += 1
             tally.correct += ok
+            tally.traceless = (tally.traceless or 0) + traceless
             tally.wrong += wrong
             tally.seconds.append(secs)
             if accused is not None:
@@ -259,17 +272,22 @@ def unmarked_leaks(corpus: dict[str, np.ndarray], count: int, rng: np.random.Gen
 
 def robustness_table(ours: dict[str, Tally], extra: Tally, peers: list[Peer], corpus: dict[str, np.ndarray],
                      trials: int, rng: np.random.Generator) -> list[str]:
-    header = ["| attack | leaks | decoded | wrong marks | false accusations (unmarked) | decode s |", "|---|---|---|---|---|---|"]
+    header = ["| attack | leaks | decoded | wrong marks | false accusations (unmarked) | decode s | "
+              "leaks identical to the unmarked twin's (no trace of the mark) |", "|---|---|---|---|---|---|---|"]
     rows = ["## Robustness: leakguard", "", *header]
     rows += [tally.row(name) for name, tally in ours.items()]
     screenshot = [t for n, t in ours.items() if n in attacks.ATTACKS]
     average = statistics.mean(100.0 * t.correct / max(1, t.trials) for t in screenshot)
+    with_trace = statistics.mean(t.rate_with_trace() for t in screenshot)
+    traceless = sum(t.traceless or 0 for t in screenshot)
     accused = sum(t.accused for t in ours.values()) + extra.accused
     unmarked = sum(t.unmarked for t in ours.values()) + extra.unmarked
     wrong = sum(t.wrong for t in ours.values())
     rows += ["", f"Average decode rate over the {len(screenshot)} screenshot attacks: **{average:.2f}%**; "
              f"wrong marks: **{wrong}**; false accusations: **{accused} of {unmarked}** unmarked leaks "
-             f"({extra.unmarked} of them random pieces of unmarked screens, randomly attacked).", ""]
+             f"({extra.unmarked} of them random pieces of unmarked screens, randomly attacked). "
+             f"Over the leaks that still differ from their unmarked twin (leaving out {traceless} that are "
+             f"identical to it bit for bit, so carry no trace of any mark): **{with_trace:.2f}%**.", ""]
     for peer in peers:
         rows += [f"## Robustness: {peer.name} (same attacks; it cannot say 'no mark', so every failed decode "
                  "is a wrong claim)", "", "| content | PSNR dB |", "|---|---|"]

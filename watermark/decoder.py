@@ -28,6 +28,7 @@ MIN_SIDE = 24
 # Periods of an unscaled screenshot (cell sizes 6..16 px): always screened, because busy periodic
 # content (spreadsheet grids) can hide the tile's own autocorrelation peak.
 NATIVE_PERIODS = tuple(float(channel.CELLS * cell) for cell in range(6, 17))
+SAME_PERIOD = 0.001
 SCREEN_TILES = 5
 SCREEN_Z = 4.0
 MAX_PERIODS = 4
@@ -71,7 +72,7 @@ def decode_layer(rgb: npt.NDArray[np.uint8]) -> DecodeResult:
     if min(projected.shape) < MIN_SIDE:
         return DecodeResult(False, (), time.perf_counter() - start, 0.0)
     capture = _Capture(projected, sync.flat_weights(projected, sync.NATIVE_FLAT_MIN_RANGE))
-    candidates = sync.estimate_periods(projected, PERIOD_CANDIDATES) + list(NATIVE_PERIODS)
+    candidates = _candidates(sync.estimate_periods(projected, PERIOD_CANDIDATES))
     screened = _screen_periods(capture, candidates)
     for period in chain(screened, _whole_image_periods(capture, candidates, screened, found)):
         reads = _decode_period(capture, period, whole_only=bool(found))
@@ -106,6 +107,20 @@ class _Capture:
     def residual(self, period: float) -> npt.NDArray[np.float32]:
         """The residual at the nominal tile period, for a tile of ``period`` capture pixels."""
         return sync.residual(_to_nominal(self.projected, period), weights=_to_nominal(self.flat, period))
+
+
+def _candidates(estimated: list[float]) -> list[float]:
+    """The estimated periods, in their order, then the native ones not yet among them.
+
+    An estimate within ``SAME_PERIOD`` of a native period is taken as that period (exact for an
+    unscaled screenshot): screening and decoding both would otherwise repeat its work.
+    """
+    candidates: list[float] = []
+    for period in [*estimated, *NATIVE_PERIODS]:
+        native = next((n for n in NATIVE_PERIODS if abs(period - n) <= SAME_PERIOD * n), period)
+        if native not in candidates:
+            candidates.append(native)
+    return candidates
 
 
 def _screen_periods(capture: _Capture, periods: list[float]) -> list[float]:

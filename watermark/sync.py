@@ -83,8 +83,8 @@ def residual(
     """
     channel = np.asarray(channel, dtype=np.float32)
     weights = flat_weights(channel) if weights is None else np.asarray(weights, dtype=np.float32)
-    num = cv2.GaussianBlur(weights * channel, (0, 0), sigma)
-    den = cv2.GaussianBlur(weights, (0, 0), sigma)
+    num = gaussian_blur(weights * channel, sigma)
+    den = gaussian_blur(weights, sigma)
     # With no flat neighbour near (den tiny), the pixel's own weight is tiny too: no residual.
     background = np.divide(num, den, out=channel.copy(), where=den > 1e-3)
     high = channel - background
@@ -98,6 +98,16 @@ def residual(
     energy += floor
     high *= np.divide(floor, energy, out=energy)
     return high
+
+
+def gaussian_blur(values: npt.NDArray[np.float32], sigma: float) -> npt.NDArray[np.float32]:
+    """Gaussian blur with the kernel cut at 3 sigma (0.3 % of its mass left out per axis).
+
+    OpenCV's own choice for float images, 4 sigma, takes about 2.5 times as long at sigma 3,
+    and the blur runs twice per residual, once for every candidate period.
+    """
+    size = 2 * int(np.ceil(3.0 * sigma)) + 1
+    return np.asarray(cv2.GaussianBlur(values, (size, size), sigma), dtype=np.float32)
 
 
 def flat_weights(channel: npt.NDArray[np.float32], min_range: float = FLAT_MIN_RANGE) -> npt.NDArray[np.float32]:
