@@ -81,9 +81,7 @@ def _weights(high: Floats) -> Floats:
     return np.asarray(floor / (energy + floor), dtype=np.float32)
 
 
-def brightness(image: npt.NDArray[np.uint8]) -> Floats:
-    """R + G + B (the overlay is achromatic); a grey image as it is (``watermark.sync.brightness``)."""
-    return sync.brightness(image)
+brightness = sync.brightness  # R + G + B (the overlay is achromatic); a grey image as it is
 
 
 def fit_in_image(image: npt.NDArray[np.uint8], mark: int) -> OverlayFit | None:

@@ -75,7 +75,12 @@ def residual(
       blur of the line, and keeps its mark. Edge pixels themselves get (almost) no weight.
     * **Energy weighting.** What is left is weighted down where its local energy is high
       (photos, fine texture): flat areas, where the overlay is all there is, dominate. The floor
-      is the energy of the quietest tenth of the image, but never above ``ENERGY_FLOOR_CAP``.
+      is the energy of the quietest tenth of the pixels that have any residual at all, but never
+      above ``ENERGY_FLOOR_CAP``. Pixels with none (a page clipped to pure white by a brightness
+      edit, blocks JPEG coded flat) say nothing about the noise; counted, they pulled the floor
+      to zero and the weighting became a division by the local energy, which drowned the mark
+      kept in the unclipped rest (docs/watermark.md, "Residual floor"). With
+      ``live_floor=False`` every pixel counts, as before (``watermark.cancellation`` wants that).
 
     ``weights`` (same shape as ``channel``) are flat weights taken elsewhere: the decoder takes
     them on the capture's own pixels, where a one-pixel text stroke is still one pixel wide, and
