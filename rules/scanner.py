@@ -17,9 +17,11 @@ from typing import Protocol
 import re2
 
 from rules.byte_offsets import ByteOffsets
+from rules.context import confidence, names
 from rules.detector import Detector
 from rules.finding import DEFAULT_DIGEST_KEY, Finding, digest_value, level_for, redact
 from rules.keywords import KeywordList, KeywordMatcher
+from rules.tables import TableIndex
 
 #: Measured on the mixed corpus: an RE2 set pass over 32 KiB windows runs about 1.5x as fast as over
 #: 8 KiB ones (less per-call and overlap cost), and per-detector regexes are a small share either way.
@@ -37,8 +39,6 @@ CANDIDATE_BYTES = 1024
 _MAX_MEM = 256 << 20
 #: How far before a chunk a context word may sit (the detectors' window, in UTF-8 bytes).
 _CONTEXT_BYTES = 3 * 64
-#: Negative words count only just before the hit ("order 4111...", "订单号 138..."), where they label it.
-_NEGATIVE_CHARS = 24
 RawHit = tuple[int, int, int]  # (detector index, byte start, byte end)
 
 
@@ -109,6 +109,32 @@ class _Budget:
         return index in self.truncated
 
 
+class _ScanState:
+    """What one scan carries along: the text, its bytes, the caps, and the lazily built table and
+    context-word lookups."""
+
+    def __init__(self, text: str, key: bytes, detectors: int) -> None:
+        self.text, self.key = text, key
+        self.offsets = ByteOffsets(text)
+        self.budget = _Budget(detectors, len(self.offsets.data))
+        self.tables = TableIndex(self.offsets.data)
+        self._first_context: dict[int, int | None] = {}  # detector -> first context word, if seen
+        self._searched: dict[int, int] = {}  # detector -> bytes searched for it so far
+
+    def context_before(self, index: int, context: re2._Regexp, pos: int) -> bool:
+        """Whether a context word of the detector occurs anywhere before byte `pos`: without one,
+        no table header above can name its candidates either. Each byte is searched once."""
+        first = self._first_context.get(index)
+        if first is None:
+            searched = self._searched.get(index, 0)
+            if searched < pos:
+                match = context.search(self.offsets.data, searched, pos)
+                self._searched[index] = max(0, pos - _CONTEXT_BYTES)  # a word may cross `pos`
+                first = None if match is None else int(match.start())
+                self._first_context[index] = first
+        return first is not None and first < pos
+
+
 class Scanner:
     """Compiled detectors and keyword lists; immutable and safe to share."""
 
@@ -118,6 +144,8 @@ class Scanner:
         self._regexes = [compile_pattern(d.pattern) for d in self.detectors]
         #: For detectors that need a context word: one regex of their words, to skip chunks without any.
         self._context = [_context_regex(d) if d.needs_context and d.context else None for d in self.detectors]
+        #: Detectors whose context or negative words may also stand in a table's column header.
+        self._by_column = [bool(d.context or d.negative) for d in self.detectors]
         words = [("" if k.case_sensitive else "(?i)") + re2.escape(w) for k in self.keywords.lists for w in k.words if w]
         self._lanes = _lanes(self.detectors, words)
 
@@ -127,9 +155,8 @@ class Scanner:
 
     def scan_report(self, text: str, *, key: bytes = DEFAULT_DIGEST_KEY) -> ScanResult:
         """Like `scan`, and also says which detectors were capped on this text."""
-        offsets = ByteOffsets(text)
-        data = offsets.data
-        budget = _Budget(len(self.detectors), len(data))
+        state = _ScanState(text, key, len(self.detectors))
+        data = state.offsets.data
         view = memoryview(data)  # windows without copying the bytes
         findings: list[Finding] = []
         keyword_windows: list[tuple[int, int]] = []
@@ -138,26 +165,23 @@ class Scanner:
             end = _char_start(data, min(len(data), start + CHUNK_BYTES))
             if end <= start:
                 continue
-            window = view[start : end + OVERLAP_BYTES]
-            hits, keyword_hit = self._chunk_hits(data, window, start, end, budget)
+            hits, keyword_hit = self._chunk_hits(state, view[start : end + OVERLAP_BYTES], start, end)
             for index, bstart, bend in sorted(hits, key=lambda h: h[1]):
-                if index < 0:  # no context word near enough: `_judge` would say no, only count it
-                    if budget.findings[~index] <= 0:
-                        budget.truncated.add(~index)
-                    continue
-                finding = self._judge(index, text, offsets.chars(bstart), offsets.chars(bend), key, budget)
+                finding = self._judge(state, index, bstart, bend)
                 if finding is not None:
                     findings.append(finding)
             if keyword_hit:
-                char_start = offsets.chars(start)
+                char_start = state.offsets.chars(start)
                 keyword_windows.append((char_start, char_start + end - start + OVERLAP_BYTES))
         findings.extend(self._keyword_findings(text, keyword_windows, key))
         findings = self._drop_yielding(findings)
         findings.sort(key=lambda f: (f.start, f.detector))
-        return ScanResult(findings, tuple(self.detectors[i].id for i in sorted(budget.truncated)))
+        return ScanResult(findings, tuple(self.detectors[i].id for i in sorted(state.budget.truncated)))
 
-    def _chunk_hits(self, data: bytes, window: memoryview, start: int, end: int,
-                    budget: _Budget) -> tuple[list[RawHit], bool]:
+    def _chunk_hits(self, state: _ScanState, window: memoryview, start: int, end: int) -> tuple[list[RawHit], bool]:
+        """Candidate hits of one chunk; a detector that needs a context word gets ``~index`` for
+        candidates with none near, which only a table header can still rescue."""
+        data, budget = state.offsets.data, state.budget
         hits: list[RawHit] = []
         keyword_hit = False
         for regex_set, members in self._lanes:
@@ -168,7 +192,8 @@ class Scanner:
                     continue
                 context = self._context[index]
                 if budget.exhausted(index) or (context is not None and context.search(
-                        data, max(0, start - _CONTEXT_BYTES), end + OVERLAP_BYTES) is None):
+                        data, max(0, start - _CONTEXT_BYTES), end + OVERLAP_BYTES) is None
+                        and not state.context_before(index, context, start)):
                     continue
                 near = None if context is None else _ContextWords(self.detectors[index], context, data, start, end)
                 for match_start, match_end in _spans(self._regexes[index], data, start, end + OVERLAP_BYTES):
@@ -182,20 +207,33 @@ class Scanner:
                         break
         return hits, keyword_hit
 
-    def _judge(self, index: int, text: str, start: int, end: int, key: bytes, budget: _Budget) -> Finding | None:
+    def _judge(self, state: _ScanState, index: int, bstart: int, bend: int) -> Finding | None:
+        """A finding for a candidate (byte offsets), or None. ``~index``: no context word near, so
+        only a table column header naming the detector can make it one."""
+        header_only = index < 0
+        index = ~index if header_only else index
+        budget = state.budget
         if budget.findings[index] <= 0:
             budget.truncated.add(index)
             return None
         detector = self.detectors[index]
+        header = None
+        if header_only:
+            header = state.tables.header(bstart, bend)
+            if not header or not names(header, detector.context):
+                return None
+        text = state.text
+        start, end = state.offsets.chars(bstart), state.offsets.chars(bend)
         value = text[start:end]
         if detector.validate is not None and not detector.validate(value):
             return None
-        confidence = _confidence(detector, text, start, end)
-        if confidence is None:
+        if not header_only and self._by_column[index]:
+            header = state.tables.header(bstart, bend)
+        level = confidence(detector, text, start, end, header)
+        if level is None:
             return None
         budget.findings[index] -= 1
-        return Finding(detector.id, start, end, confidence, level_for(confidence), redact(value),
-                       digest_value(value, key))
+        return Finding(detector.id, start, end, level, level_for(level), redact(value), digest_value(value, state.key))
 
     def _drop_yielding(self, findings: list[Finding]) -> list[Finding]:
         """Remove findings that lie inside a finding of a detector they yield to."""
@@ -264,53 +302,6 @@ class _ContextWords:
 
 def _context_regex(detector: Detector) -> re2._Regexp:
     return compile_pattern("(?i)(?:" + "|".join(re2.escape(w) for w in detector.context) + ")")
-
-
-def _glued(text: str, start: int, end: int) -> bool:
-    """Part of a longer identifier such as ``SKU-13812345678`` or ``id_4111111111111111``."""
-    before = text[max(0, start - 2) : start]
-    after = text[end : end + 2]
-    return (before[-1:] in ("_", "/") or (len(before) == 2 and before[1] == "-" and before[0].isalpha())
-            or after[:1] in ("_",) or (len(after) == 2 and after[0] == "-" and after[1].isalnum()))
-
-
-def _confidence(detector: Detector, text: str, start: int, end: int) -> float | None:
-    """Base score, raised by a context word near the hit and lowered by a negative one."""
-    if detector.standalone and _glued(text, start, end):
-        return None
-    score = detector.score
-    if detector.context or detector.negative:
-        before = text[max(0, start - detector.window) : start].lower()
-        after = text[end : end + detector.window // 2].lower()
-        has_context = any(_has_word(before, w) or _has_word(after, w) for w in detector.context)
-        if detector.needs_context and not has_context:
-            return None
-        score += detector.boost if has_context else 0.0
-        near = before[-_NEGATIVE_CHARS:]
-        if any(_has_word(near, w) for w in detector.negative):
-            score -= detector.boost
-    return round(min(0.99, max(0.05, score)), 3)
-
-
-def _latin(char: str) -> bool:
-    return char.isascii() and char.isalnum()
-
-
-def _has_word(text: str, word: str) -> bool:
-    """Whether a context or negative word occurs in `text` (lower-cased). A Latin word must start a
-    word, and one of three characters or fewer must be whole: "ach" is not in "each" or "achieve",
-    "tel" not in "hotel", but "card" is in "cards" and "expir" in "expires". Other scripts (Chinese
-    words) match anywhere, as running text has no spaces."""
-    if not word.isascii():
-        return word in text
-    short = len(word) <= 3
-    at = text.find(word)
-    while at >= 0:
-        end = at + len(word)
-        if (at == 0 or not _latin(text[at - 1])) and (not short or end == len(text) or not _latin(text[end])):
-            return True
-        at = text.find(word, at + 1)
-    return False
 
 
 def _char_start(data: bytes, offset: int) -> int:

@@ -72,12 +72,15 @@ def _uscc(value: str) -> bool:
             and gb32100_valid(value) and gb11714_valid(value[8:17]))
 
 
-#: First two digits of a routing number: Federal Reserve district 00-12, thrift 21-32, electronic 61-72,
-#: traveller's cheques 80.
+#: First two digits of a routing number: 00 US government, 01-12 the Federal Reserve districts,
+#: 21-32 thrift institutions, 61-72 electronic transaction identifiers, 80 traveller's cheques.
 _ABA_PREFIXES = frozenset({*range(0, 13), *range(21, 33), *range(61, 73), 80})
 
 
 def _aba(value: str) -> bool:
+    """3-7-1 check digit, and the first two digits in 00-12, 21-32, 61-72 or 80
+    (en.wikipedia.org/wiki/ABA_routing_transit_number; the ranges follow the 12 Federal Reserve
+    districts: 01-12 primary, +20 thrift, +60 electronic)."""
     return int(value[:2]) in _ABA_PREFIXES and aba_valid(value)
 
 

@@ -12,6 +12,8 @@ from rules.checksums import (
 )
 from rules.detector import Detector
 
+#: Days per month, February 29 allowed (a CHI number's DDMMYY has no century).
+_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _CN_MOBILE_PREFIXES = frozenset(
     ["130", "131", "132", "133", "134", "135", "136", "137", "138", "139", "145", "146", "147", "148", "149", "150", "151", "152", "153", "155", "156", "157", "158", "159", "162", "165", "166", "167", "170", "171", "172", "173", "174", "175", "176", "177", "178", "180", "181", "182", "183", "184", "185", "186", "187", "188", "189", "190", "191", "192", "193", "195", "196", "197", "198", "199"]
 )
@@ -57,11 +59,30 @@ def _sg_nric(value: str) -> bool:
     return letters[total % 11] == value[8]
 
 
+def _nhs_issued(number: str) -> bool:
+    """Whether a 10-digit number lies in a range the UK's three health services issue.
+
+    England, Wales and the Isle of Man issue 400 000 000-499 999 999 and 600 000 000-799 999 999,
+    England also 3xx xxx xxxx, Northern Ireland's H&C numbers 320 000 001-399 999 999, and
+    Scotland's CHI numbers (010 100 0000-311 299 9999) start with the birth date as DDMMYY; 999
+    is the test range, never issued (en.wikipedia.org/wiki/NHS_number, "Format, number ranges,
+    and check characters"; NHS Data Dictionary, "Community Health Index Number",
+    datadictionary.nhs.uk/attributes/community_health_index_number.html). All three share the
+    modulus 11 check digit.
+    """
+    if number[0] in "3467":
+        return True
+    day, month = int(number[:2]), int(number[2:4])
+    return number[0] in "012" and 1 <= month <= 12 and 1 <= day <= _DAYS_IN_MONTH[month - 1]
+
+
 def _uk_nhs(value: str) -> bool:
     number = digits_only(value)
+    if len(number) != 10 or not _nhs_issued(number):
+        return False
     check = 11 - mod11_weighted(number[:9], (10, 9, 8, 7, 6, 5, 4, 3, 2))
     check = 0 if check == 11 else check
-    return len(number) == 10 and check != 10 and check == int(number[9])
+    return check != 10 and check == int(number[9])
 
 
 def _es_dni(value: str) -> bool:
@@ -82,11 +103,17 @@ def _br_cpf(value: str) -> bool:
 
 
 def _in_aadhaar(value: str) -> bool:
+    """12 digits, Verhoeff check digit, never starting with 0 or 1 (UIDAI, "A UID Numbering
+    Scheme", 2010, uidai.gov.in/UID_PDF/Working_Papers/A_UID_Numbering_Scheme.pdf, as cited by
+    python-stdnum's ``in.aadhaar``; en.wikipedia.org/wiki/Aadhaar)."""
     number = digits_only(value)
     return len(number) == 12 and number[0] not in "01" and verhoeff_valid(number)
 
 
 def _ca_sin(value: str) -> bool:
+    """Luhn over 9 digits; the first digit is the region of registration, and 0 (not assigned)
+    and 8 (business numbers) never start a person's SIN; 9 is issued to temporary residents
+    (en.wikipedia.org/wiki/Social_insurance_number)."""
     number = digits_only(value)
     return number[0] not in "08" and luhn_valid(number)
 

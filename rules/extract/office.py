@@ -57,7 +57,7 @@ def office_text(data: bytes, kind: str, budget: Budget, what: str) -> str:
         root = parse_xml(read_member(archive, info, budget, what), f"{what}/{info.filename}")
         is_sheet = kind == "xlsx" and "worksheets/" in info.filename
         texts.append(_sheet_text(root, shared) if is_sheet else element_text(root, _PARAGRAPHS))
-    return "\n".join(texts)
+    return ("\n\n" if kind == "xlsx" else "\n").join(texts)  # each sheet its own table
 
 
 def _shared_strings(archive: zipfile.ZipFile, budget: Budget, what: str) -> list[str]:
@@ -69,23 +69,60 @@ def _shared_strings(archive: zipfile.ZipFile, budget: Budget, what: str) -> list
     return [element_text(item).strip() for item in root if _local(item.tag) == "si"]
 
 
+#: Empty cells inserted at most before a cell, so that it keeps its column (a cell at column XFD
+#: must not turn 20 bytes of XML into 16,384 tabs).
+_MAX_GAP_CELLS = 1024
+
+
 def _sheet_text(root: Element, shared: list[str]) -> str:
-    """Rows as lines, cells separated by tabs; shared strings resolved."""
-    lines = []
+    """Rows as lines, cells separated by tabs, each cell in its column (empty cells are not stored
+    in the file, so gaps are filled); shared strings resolved. Skipped rows become one blank line,
+    which ends a table (`rules.tables`) as it does on screen; a row with one cell in a wider sheet
+    keeps a tab, as a CSV export keeps its commas."""
+    lines: list[str] = []
+    previous = 0
     for row in root.iter():
         if _local(row.tag) != "row":
             continue
-        cells = []
+        number = _int(row.get("r"), previous + 1)
+        if lines and number > previous + 1:
+            lines.append("")
+        previous = number
+        cells: list[str] = []
         for cell in row:
-            kind, value = cell.get("t"), next((c.text for c in cell if _local(c.tag) == "v"), None)
-            if kind == "s" and value is not None and value.isdigit() and int(value) < len(shared):
-                cells.append(shared[int(value)])
-            elif kind == "inlineStr":
-                cells.append(element_text(cell).strip())
-            elif value is not None:
-                cells.append(value)
+            value = _cell_value(cell, shared)
+            if value is None:
+                continue
+            column = _column_index(cell.get("r"))
+            if len(cells) < column <= len(cells) + _MAX_GAP_CELLS:
+                cells.extend([""] * (column - len(cells)))
+            cells.append(value)
         lines.append("\t".join(cells))
+    if any("\t" in line for line in lines):  # a one-cell row of a wider sheet stays a row of its table
+        lines = [line + "\t" if line and "\t" not in line else line for line in lines]
     return "\n".join(lines)
+
+
+def _cell_value(cell: Element, shared: list[str]) -> str | None:
+    kind, value = cell.get("t"), next((c.text for c in cell if _local(c.tag) == "v"), None)
+    if kind == "s" and value is not None and value.isdigit() and int(value) < len(shared):
+        return shared[int(value)]
+    if kind == "inlineStr":
+        return element_text(cell).strip()
+    return value
+
+
+def _column_index(reference: str | None) -> int:
+    """0 for ``A7``, 27 for ``AB7``; -1 when the cell has no reference (then it follows the last)."""
+    letters = "".join(ch for ch in (reference or "")[:4] if "A" <= ch <= "Z")
+    index = 0
+    for ch in letters:
+        index = index * 26 + ord(ch) - 64
+    return index - 1
+
+
+def _int(text: str | None, default: int) -> int:
+    return int(text) if text is not None and text.isdigit() and len(text) < 8 else default
 
 
 def _local(tag: object) -> str:

@@ -27,22 +27,37 @@ def docx(paragraphs: list[str]) -> bytes:
     return _package({"word/document.xml": f'<?xml version="1.0"?><w:document {W}><w:body>{body}</w:body></w:document>'})
 
 
-def xlsx(rows: list[list[str]]) -> bytes:
-    strings = [cell for row in rows for cell in row]
-    shared = "".join(f"<si><t>{escape(s)}</t></si>" for s in strings)
-    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-    cells, index = [], 0
+def _column_letters(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _sheet_xml(rows: list[list[str]], strings: list[str], ns: str) -> str:
+    """Rows of shared-string cells with real references (``B7``); empty cells and empty rows are
+    left out, as Excel does, so a reader must place cells by reference."""
+    out = []
     for r, row in enumerate(rows, 1):
-        row_cells = []
-        for _ in row:
-            row_cells.append(f'<c r="A{r}" t="s"><v>{index}</v></c>')
-            index += 1
-        cells.append(f'<row r="{r}">{"".join(row_cells)}</row>')
-    return _package({
-        "xl/workbook.xml": f"<workbook {ns}/>",
-        "xl/sharedStrings.xml": f"<sst {ns}>{shared}</sst>",
-        "xl/worksheets/sheet1.xml": f"<worksheet {ns}><sheetData>{''.join(cells)}</sheetData></worksheet>",
-    })
+        cells = []
+        for c, value in enumerate(row):
+            if value:
+                strings.append(value)
+                cells.append(f'<c r="{_column_letters(c)}{r}" t="s"><v>{len(strings) - 1}</v></c>')
+        if cells:
+            out.append(f'<row r="{r}">{"".join(cells)}</row>')
+    return f"<worksheet {ns}><sheetData>{''.join(out)}</sheetData></worksheet>"
+
+
+def xlsx(rows: list[list[str]], *more_sheets: list[list[str]]) -> bytes:
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    strings: list[str] = []
+    sheets = {f"xl/worksheets/sheet{i}.xml": _sheet_xml(sheet, strings, ns)
+              for i, sheet in enumerate((rows, *more_sheets), 1)}
+    shared = "".join(f"<si><t>{escape(s)}</t></si>" for s in strings)
+    return _package({"xl/workbook.xml": f"<workbook {ns}/>", "xl/sharedStrings.xml": f"<sst {ns}>{shared}</sst>", **sheets})
 
 
 def pptx(slides: list[str]) -> bytes:

@@ -82,8 +82,9 @@ CASES = [
     ("br_cpf", "CPF 529.982.247-26", None),
     ("es_dni", "DNI 12345678Z", "12345678Z"),
     ("es_dni", "DNI 12345678A", None),
-    ("uk_nhs", "NHS number 943 476 5919", "943 476 5919"),
-    ("uk_nhs", "943 476 5919", None),  # needs context
+    ("uk_nhs", "NHS number 450 557 7104", "450 557 7104"),
+    ("uk_nhs", "450 557 7104", None),  # needs context
+    ("uk_nhs", "NHS number 943 476 5919", None),  # check digit right, but no 9xx number is issued
     ("us_aba_routing", "routing number 021000021", "021000021"),
     ("us_aba_routing", "routing number 021000022", None),
     ("us_aba_routing", "021000021", "021000021"),  # bare: reported, at low level (see the level test below)
@@ -214,6 +215,6 @@ def test_dense_input_is_capped_and_reported() -> None:
 def test_context_word_just_before_a_chunk_boundary_counts() -> None:
     from rules.scanner import CHUNK_BYTES
 
-    text = "x" * (CHUNK_BYTES - 12) + " NHS number " + "943 476 5919"
+    text = "x" * (CHUNK_BYTES - 12) + " NHS number " + "450 557 7104"
     found = [text[f.start : f.end] for f in scan_text(text, detectors=["uk_nhs"])]
-    assert found == ["943 476 5919"]
+    assert found == ["450 557 7104"]

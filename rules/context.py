@@ -1,0 +1,78 @@
+"""How sure a hit is: the detector's score, raised by a context word and lowered by a negative one.
+
+A context word counts within the detector's window around the hit or, for a cell of a table, in
+the header cell of its column (`rules.tables`); in a table the window stops at the row's ends, so
+the header of a neighbouring column or a cell of another row does not name the hit.
+"""
+
+from __future__ import annotations
+
+from rules.detector import Detector
+
+#: Negative words count only just before the hit ("order 4111...", "订单号 138..."), where they label it.
+NEGATIVE_CHARS = 24
+
+
+def confidence(detector: Detector, text: str, start: int, end: int, header: str | None = None) -> float | None:
+    """Base score, raised by a context word near the hit (or in its column's `header`) and lowered
+    by a negative word right before it (or in the header). `header` is None outside tables."""
+    if detector.standalone and _glued(text, start, end):
+        return None
+    score = detector.score
+    if detector.context or detector.negative:
+        before, after = _window(text, start, end, detector.window, header is not None)
+        has_context = any(_has_word(before, w) or _has_word(after, w) for w in detector.context)
+        if header and not has_context:
+            has_context = any(_has_word(header, w) for w in detector.context)
+        if detector.needs_context and not has_context:
+            return None
+        score += detector.boost if has_context else 0.0
+        near = before[-NEGATIVE_CHARS:]
+        if any(_has_word(near, w) for w in detector.negative) or (
+                header and any(_has_word(header, w) for w in detector.negative)):
+            score -= detector.boost
+    return round(min(0.99, max(0.05, score)), 3)
+
+
+def names(header: str, words: tuple[str, ...]) -> bool:
+    """Whether a (lower-cased) header cell holds one of `words`."""
+    return any(_has_word(header, w) for w in words)
+
+
+def _window(text: str, start: int, end: int, window: int, in_row: bool) -> tuple[str, str]:
+    """Lower-cased text before and after the hit; within the row only for a table cell."""
+    low, high = max(0, start - window), end + window // 2
+    if in_row:
+        low = text.rfind("\n", low, start) + 1 or low
+        newline = text.find("\n", end, high)
+        high = high if newline < 0 else newline
+    return text[low:start].lower(), text[end:high].lower()
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    """Part of a longer identifier such as ``SKU-13812345678`` or ``id_4111111111111111``."""
+    before = text[max(0, start - 2) : start]
+    after = text[end : end + 2]
+    return (before[-1:] in ("_", "/") or (len(before) == 2 and before[1] == "-" and before[0].isalpha())
+            or after[:1] in ("_",) or (len(after) == 2 and after[0] == "-" and after[1].isalnum()))
+
+
+def _latin(char: str) -> bool:
+    return char.isascii() and char.isalnum()
+
+
+def _has_word(text: str, word: str) -> bool:
+    """Whether a context or negative word occurs in `text` (lower-cased). A Latin word must start a
+    word, and one of three characters or fewer must be whole: "ach" is not in "each" or "achieve",
+    "tel" not in "hotel", but "card" is in "cards" and "expir" in "expires". Other scripts (Chinese
+    words) match anywhere, as running text has no spaces."""
+    if not word.isascii():
+        return word in text
+    short = len(word) <= 3
+    at = text.find(word)
+    while at >= 0:
+        end = at + len(word)
+        if (at == 0 or not _latin(text[at - 1])) and (not short or end == len(text) or not _latin(text[end])):
+            return True
+        at = text.find(word, at + 1)
+    return False

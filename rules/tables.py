@@ -1,0 +1,205 @@
+"""Column headers of delimited tables, so that a cell is judged by the name of its column.
+
+Short numbers with one check digit (routing numbers, NHS numbers, SINs) leak mostly as table
+exports: CSV, TSV and spreadsheets, which extraction turns into one line per row with the cells
+separated by tabs. There the word that names a value sits in the header row, often thousands of
+rows above, far outside any proximity window. `TableIndex.header` finds, for a hit that forms a
+whole cell, the header cell of its column.
+
+What counts as a table: a run of consecutive lines that each contain its delimiter (tab, comma,
+semicolon or pipe); a blank line or a line without the delimiter ends the run, and its first line
+is the header. A table therefore has at least two columns, and a second table later in the text
+(after a title line or a blank line) has its own header. Quoted cells (``"Smith, John"``) are
+honoured; a quoted cell that spans lines is not.
+
+Cost: nothing happens until a hit forms a whole cell (a few byte tests on each side). After that
+every byte is looked at a bounded number of times: line starts and column counts move forward with
+the hits (which arrive in text order), the search for a run's first line goes backwards in growing
+windows and stops where the previous hit's run is known, and a header row is parsed once per table.
+A cell more than `MAX_ROW_BYTES` into its row or past column `MAX_COLUMNS` gets no header, which
+bounds the work on hostile input (a row of a million columns).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+
+import re2
+
+#: Columns of a header that are read; cells further right get no header.
+MAX_COLUMNS = 1024
+#: Bytes of a row (and of a header row) that are read; cells further right get no header.
+MAX_ROW_BYTES = 64 * 1024
+#: A header cell longer than this is a sentence, not the name of a column.
+MAX_LABEL_CHARS = 80
+#: Spaces skipped between a cell's value and its delimiter or quote.
+_MAX_PADDING = 8
+_DELIMITERS = frozenset(b"\t,;|")
+_LINE_ENDS = frozenset(b"\r\n")
+_SPACE, _QUOTE, _NEWLINE = 0x20, 0x22, 0x0A
+#: Lines without the delimiter (blank ones included): they end a run.
+_BREAKS = {d: re2.compile(b"(?m)^[^" + re2.escape(bytes([d])) + b"\n]*$") for d in _DELIMITERS}
+#: Quoted stretches of a row, removed before its delimiters are counted (``""`` inside quotes too).
+#: Python's `re`: its `sub` runs in C (re2's is Python per match); the pattern cannot backtrack.
+_QUOTED = re.compile(b'"[^"\n]*"')
+
+
+@dataclass(slots=True)
+class _Run:
+    """A run of delimited lines: where it starts (its header line) and its latest known line."""
+
+    start: int
+    last_line: int
+    header: tuple[str, ...] | None = None
+
+
+class TableIndex:
+    """Header cells of the tables in one text's UTF-8 bytes, found lazily as hits arrive in order."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._searched = 0  # every newline before this offset has been seen...
+        self._line = 0  # ...and this is the start of the line that holds offset `_searched`
+        self._row = (-1, -1, 0, 0)  # (delimiter, line start, cell start counted up to, column there)
+        self._runs: dict[int, _Run] = {}
+
+    def header(self, start: int, end: int) -> str | None:
+        """The lower-cased header cell of the column whose cell is ``data[start:end]`` (give or
+        take spaces and quotes around it); ``""`` for a table cell whose column has no header
+        cell; ``None`` when the hit is no cell of a table with a header row above it."""
+        cell = self._cell(start, end)
+        if cell is None:
+            return None
+        delimiter, cell_start = cell
+        line = self._line_start(start)
+        if line == 0 or cell_start - line > MAX_ROW_BYTES:
+            return None
+        run = self._run(delimiter, line)
+        if run is None:
+            return None
+        column = self._column(delimiter, line, cell_start)
+        if column is None:
+            return None
+        if run.header is None:
+            run.header = self._parse_header(delimiter, run.start)
+        return run.header[column] if column < len(run.header) else ""
+
+    def _cell(self, start: int, end: int) -> tuple[int, int] | None:
+        """(delimiter, cell start) when ``data[start:end]`` is a whole cell of a delimited row."""
+        data = self.data
+        left = _skip_back(data, start - 1)
+        right = _skip_forward(data, end)
+        before = data[left] if left >= 0 else _NEWLINE
+        after = data[right] if right < len(data) else _NEWLINE
+        if before in _DELIMITERS and (after == before or after in _LINE_ENDS):
+            return before, left + 1
+        if before == _NEWLINE and after in _DELIMITERS:
+            return after, left + 1
+        return None
+
+    def _line_start(self, pos: int) -> int:
+        if pos >= self._searched:
+            newline = self.data.rfind(b"\n", self._searched, pos)
+            if newline >= 0:
+                self._line = newline + 1
+            self._searched = pos
+            return self._line
+        if pos >= self._line:
+            return self._line
+        return self.data.rfind(b"\n", 0, pos) + 1  # out of order: not cached
+
+    def _run(self, delimiter: int, line: int) -> _Run | None:
+        """The run that holds the line starting at `line`, if that line is not its first."""
+        run = self._runs.get(delimiter)
+        if run is None or line < run.last_line:
+            run = None
+        if run is None or line > run.last_line:
+            floor = 0 if run is None else run.last_line
+            start = self._run_start(delimiter, line, floor)
+            if start is None:
+                start = floor if run is None else run.start
+            if run is None or start != run.start:
+                run = _Run(start, line)
+                self._runs[delimiter] = run
+            run.last_line = line
+        return run if run.start < line else None
+
+    def _run_start(self, delimiter: int, line: int, floor: int) -> int | None:
+        """Start of the line after the nearest line above `line` that ends a run, looking no
+        higher than `floor` (a line start); None when there is none down to `floor`."""
+        pattern, data = _BREAKS[delimiter], self.data
+        end, size = line - 1, 1024  # `end`: the newline that ends the line above
+        while end >= floor:
+            lo = floor
+            if end - size > floor:
+                newline = data.rfind(b"\n", floor, end - size)
+                lo = newline + 1 if newline >= 0 else floor
+            last = None
+            for last in pattern.finditer(data, lo, end):  # noqa: B007 (only the last one matters)
+                pass
+            if last is not None:
+                return int(last.end()) + 1
+            if lo == floor:
+                return None
+            end, size = lo - 1, size * 4
+        return None
+
+    def _column(self, delimiter: int, line: int, cell_start: int) -> int | None:
+        """Column of the cell starting at `cell_start`, counted on from the row's previous hit."""
+        row_delimiter, row_line, counted_to, column = self._row
+        if (row_delimiter, row_line) != (delimiter, line) or cell_start < counted_to:
+            counted_to, column = line, 0
+        if column >= MAX_COLUMNS:
+            return None
+        segment = self.data[counted_to:cell_start]
+        if b'"' in segment:
+            if segment.count(b'"') % 2:
+                return None  # the hit sits inside a quoted cell
+            segment = _QUOTED.sub(b"", segment)
+        column += segment.count(bytes([delimiter]))
+        self._row = (delimiter, line, cell_start, column)
+        return column if column < MAX_COLUMNS else None
+
+    def _parse_header(self, delimiter: int, start: int) -> tuple[str, ...]:
+        end = self.data.find(b"\n", start, start + MAX_ROW_BYTES)
+        raw = self.data[start : end if end >= 0 else start + MAX_ROW_BYTES]
+        pieces = raw.split(bytes([delimiter]), MAX_COLUMNS)
+        raw = bytes([delimiter]).join(pieces[:MAX_COLUMNS])
+        text = raw.decode("utf-8", "replace").rstrip("\r")
+        try:
+            cells = next(csv.reader([text], delimiter=chr(delimiter)), [])
+        except csv.Error:
+            cells = text.split(chr(delimiter))
+        return tuple(_label(cell) for cell in cells[:MAX_COLUMNS])
+
+
+def _label(cell: str) -> str:
+    label = cell.strip().strip('"\ufeff').strip().lower()
+    return label if len(label) <= MAX_LABEL_CHARS else ""
+
+
+def _skip_back(data: bytes, index: int) -> int:
+    """Index of the byte before a cell's value: spaces and an opening quote skipped."""
+    index = _spaces_back(data, index)
+    return _spaces_back(data, index - 1) if index >= 0 and data[index] == _QUOTE else index
+
+
+def _skip_forward(data: bytes, index: int) -> int:
+    index = _spaces_forward(data, index)
+    return _spaces_forward(data, index + 1) if index < len(data) and data[index] == _QUOTE else index
+
+
+def _spaces_back(data: bytes, index: int) -> int:
+    stop = index - _MAX_PADDING
+    while index >= 0 and index > stop and data[index] == _SPACE:
+        index -= 1
+    return index
+
+
+def _spaces_forward(data: bytes, index: int) -> int:
+    stop = index + _MAX_PADDING
+    while index < len(data) and index < stop and data[index] == _SPACE:
+        index += 1
+    return index
