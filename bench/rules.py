@@ -86,20 +86,26 @@ def accuracy_table(per_type: int, seed: int) -> tuple[list[str], dict[str, objec
     kinds = sorted({k for _, labels, _ in documents for k, _, _ in labels})
     for kind in kinds:
         n = sum(1 for labels in truth for k, _, _ in labels if k == kind)
-        cells = []
-        for table in (ours["low"], ours["medium"], peers["presidio"], peers["detect-secrets"]):
-            tp, fp, fn = table.get(kind, (0, 0, n))
-            known = kind in table and (tp or fp)
-            cells.append(f"{ratio(tp, tp + fp)} / {ratio(tp, tp + fn)}" if known else "n/a")
-        split = " / ".join(ratio(by_context[flag].get(kind, (0, 0, 0))[0], sum(by_context[flag].get(kind, (0, 0, 0))[::2]))
-                           for flag in (True, False))
-        cells.insert(2, split)
+        cells = [pr_cell(table, kind, n) for table in (ours["low"], ours["medium"], peers["presidio"], peers["detect-secrets"])]
+        cells.insert(2, recall_split(by_context, (True, False), kind))
         detector = detector_by_id(kind)
         lines.append(f"| {kind} | {'yes' if detector and detector.checksum else ''} | {n} | " + " | ".join(cells) + " |")
     stray = {k: v[1] for k, v in ours["medium"].items() if k not in kinds and v[1]}
     lines.append(f"| other detectors (false positives at >= medium) | | | {sum(stray.values())} {stray or ''} | | | | |")
     lines += ["", *target_lines(ours, kinds)]
     return lines, {"ours": ours, "peers": peers, "ours_medium_by_context": {str(k): v for k, v in by_context.items()}}
+
+
+Counts = dict[str, tuple[int, int, int]]
+
+
+def pr_cell(table: Counts, kind: str, n: int) -> str:
+    tp, fp, fn = table.get(kind, (0, 0, n))
+    return f"{ratio(tp, tp + fp)} / {ratio(tp, tp + fn)}" if kind in table and (tp or fp) else "n/a"
+
+
+def recall_split(parts: dict[object, Counts], keys: tuple[object, ...], kind: str) -> str:
+    return " / ".join(ratio(parts[key].get(kind, (0, 0, 0))[0], sum(parts[key].get(kind, (0, 0, 0))[::2])) for key in keys)
 
 
 #: Issue #4: "Precision and recall at least 0.98 for every checksum-validated detector".
@@ -191,34 +197,43 @@ def index_speeds(documents: list[str]) -> list[tuple[str, float]]:
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--mb", type=int, default=200, help="size of the throughput corpus")
-    parser.add_argument("--per-type", type=int, default=200, help="labelled samples per detector type")
-    parser.add_argument("--peer-mb", type=float, default=1.0, help="corpus slice for the (slow) peers")
-    args = parser.parse_args()
-    generators = all_generators()
+def speed_rows(mb: int, peer_mb: float) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
+    """Throughput of ours and the peers on the mixed corpus, and the fingerprint/EDM speeds."""
+    from bench.rules_peers import detect_secrets_scanner, presidio_scanner
+
     started = time.perf_counter()
-    documents = mixed_documents(args.mb, 8, 11, generators)
+    documents = mixed_documents(mb, 8, 11, all_generators())
     print(f"corpus: {sum(len(d.encode()) for d in documents) / 1e6:.0f} MB in {len(documents)} documents, "
           f"generated in {time.perf_counter() - started:.1f} s")
     pack = default_pack_scanner()
     every = scanner_for()
-    peer_slice = [documents[0][: int(args.peer_mb * 1_000_000)]]
-    from bench.rules_peers import detect_secrets_scanner, presidio_scanner
-
+    peer_slice = [documents[0][: int(peer_mb * 1_000_000)]]
     speeds = [
         (f"leakguard, default pack ({len(pack.detectors)} detectors + keywords)", throughput(pack.scan, documents)),  # type: ignore[attr-defined]
         (f"leakguard, all {len(every.detectors)} built-in detectors", throughput(every.scan, documents)),
         ("Presidio pattern recognizers (spaCy blank en)", throughput(presidio_scanner(), peer_slice)),
         ("detect-secrets (9 plugins)", throughput(detect_secrets_scanner(), peer_slice)),
     ]
-    indexes = index_speeds(documents)
+    return speeds, index_speeds(documents)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mb", type=int, default=200, help="size of the throughput corpus")
+    parser.add_argument("--per-type", type=int, default=200, help="labelled samples per detector type")
+    parser.add_argument("--peer-mb", type=float, default=1.0, help="corpus slice for the (slow) peers")
+    parser.add_argument("--labelled-only", action="store_true", help="only the precision/recall tables")
+    args = parser.parse_args()
+    speeds, indexes = ([], []) if args.labelled_only else speed_rows(args.mb, args.peer_mb)
     accuracy, raw = accuracy_table(args.per_type, 5)
-    worst = worst_case(1_000_000)
-    load = policy_load_ms(500)
+    from bench.rules_tabular import tabular_table
+
+    tabular, raw_tabular = tabular_table(args.per_type, 7)
+    worst = [] if args.labelled_only else worst_case(1_000_000)
+    load = None if args.labelled_only else policy_load_ms(500)
     print(f"\n## leakguard rules benchmark ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, one core, CPU time)\n")
-    print("| scanner | MB/s |\n|---|---|")
+    if speeds:
+        print("| scanner | MB/s |\n|---|---|")
     for name, speed in speeds:
         print(f"| {name} | {speed:.2f} |")
     for name, speed in indexes:
@@ -227,16 +242,23 @@ def main() -> None:
     print(f"\nPrecision / recall on {args.per_type} labelled samples per type (prose EN/ZH, half with context words, "
           "each with 4 hard negatives):\n")
     print("\n".join(accuracy))
-    print("\n| adversarial input (1 MB) | ms per MB |\n|---|---|")
+    print(f"\nPrecision / recall on the tabular slice ({args.per_type} labelled cells per type in CSV/TSV tables whose "
+          "header names the type in English or Chinese; hard-negative columns; tables naming nothing sensitive):\n")
+    print("\n".join(tabular))
+    if worst:
+        print("\n| adversarial input (1 MB) | ms per MB |\n|---|---|")
     for name, ms in worst:
         print(f"| {name} | {ms:.1f} |")
-    print(f"\nPolicy load, 500 rules + 20 custom regex detectors + 5 keyword lists: {load[0]:.1f} ms CPU, "
-          f"{load[1]:.1f} ms wall (median of 7); reading alone: line-based {load[2]:.1f} ms, libyaml "
-          f"{load[3]:.1f} ms CPU")
+    if load is not None:
+        print(f"\nPolicy load, 500 rules + 20 custom regex detectors + 5 keyword lists: {load[0]:.1f} ms CPU, "
+              f"{load[1]:.1f} ms wall (median of 7); reading alone: line-based {load[2]:.1f} ms, libyaml "
+              f"{load[3]:.1f} ms CPU")
     OUT.mkdir(exist_ok=True)
-    (OUT / "rules.json").write_text(json.dumps({"throughput": speeds, "worst_ms_per_mb": worst, "policy_load_ms": load,
-                                                "accuracy": {k: {kk: dict(vv) for kk, vv in v.items()} for k, v in raw.items()}},
-                                               indent=1, default=str))
+    name = "rules_labelled.json" if args.labelled_only else "rules.json"
+    (OUT / name).write_text(json.dumps({"throughput": speeds, "worst_ms_per_mb": worst, "policy_load_ms": load,
+                                        "accuracy": {k: {kk: dict(vv) for kk, vv in v.items()} for k, v in raw.items()},
+                                        "tabular": {k: {str(kk): dict(vv) for kk, vv in v.items()} for k, v in raw_tabular.items()}},
+                                       indent=1, default=str))
 
 
 if __name__ == "__main__":

@@ -82,13 +82,30 @@ def bitcoin_address(rng: random.Random) -> str:
     return "1" * (len(raw) - len(raw.lstrip(b"\x00"))) + out
 
 
-def uk_nhs(rng: random.Random) -> str:
-    """NHS number: 9 digits and a mod-11 check digit (weights 10..2); a check of 10 is never issued."""
-    body = _digits(rng, 9)
+def _nhs_check(body: str) -> int:
     check = 11 - sum(int(c) * w for c, w in zip(body, range(10, 1, -1), strict=True)) % 11
-    if check == 10:
+    return 0 if check == 11 else check
+
+
+def _issued_nhs(body: str) -> str:
+    """The body moved into an issued range (3xx, 4xx, 6xx, 7xx: England, Wales, Isle of Man and
+    Northern Ireland; see `rules.catalog.personal._nhs_issued`) without touching the RNG, so that the
+    corpus around it stays the same; the last body digit moves on until the check is not 10."""
+    body = "3467"[int(body[0]) % 4] + body[1:]
+    while _nhs_check(body) == 10:
+        body = body[:8] + str((int(body[8]) + 1) % 10)
+    return body
+
+
+def uk_nhs(rng: random.Random) -> str:
+    """NHS number: 9 digits in an issued range and a mod-11 check digit (weights 10..2); a check of
+    10 is never issued. (Before 2026-12-04 the body was any 9 digits: about half of those numbers
+    lie in ranges no UK health service issues.)"""
+    body = _digits(rng, 9)
+    if _nhs_check(body) == 10:
         return uk_nhs(rng)
-    number = body + str(0 if check == 11 else check)
+    body = _issued_nhs(body)
+    number = body + str(_nhs_check(body))
     return f"{number[:3]} {number[3:6]} {number[6:]}" if rng.random() < 0.7 else number
 
 

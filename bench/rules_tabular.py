@@ -1,0 +1,72 @@
+"""Precision and recall on the tabular slice of the labelled corpus (`bench.rules_tables`), printed
+by `bench.rules` next to the prose table: per detector, split by the header's language, with the
+misses explained (a header name no detector word matches, or a detector's per-text candidate cap)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from bench.rules import TARGET, Counts, Span, our_spans, overlaps, pr_cell, recall_split, score, target_lines
+from bench.rules_values import all_generators
+from rules.detectors import scanner_for
+
+
+def capped_misses(texts: list[str], truth: list[list[Span]], found: list[list[Span]]) -> str:
+    """Missed values in tables where their detector reached its per-text candidate cap."""
+    scanner = scanner_for()
+    misses: dict[str, int] = defaultdict(int)
+    for text, labels, spans in zip(texts, truth, found, strict=True):
+        missed = [kind for kind, start, end in labels
+                  if not any(k == kind and overlaps((s, e), (start, end)) for k, s, e in spans)]
+        capped = set(scanner.scan_report(text).truncated) if missed else set()
+        for kind in missed:
+            misses[kind] += kind in capped
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(misses.items()) if v)
+    return f"Misses (>= medium) in tables where the detector reached its candidate cap: {counts or 'none'}."
+
+
+def recall_by_header(documents: list[tuple[str, list[Span], str, str]], found: list[list[Span]],
+                     medium: Counts) -> list[str]:
+    """For checksum detectors under the target: recall (>= medium) per header name."""
+    from rules.catalog import detector_by_id
+
+    hits: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for (_, labels, _, header), spans in zip(documents, found, strict=True):
+        for kind, start, end in labels:
+            hits[kind, header][0] += any(k == kind and overlaps((s, e), (start, end)) for k, s, e in spans)
+            hits[kind, header][1] += 1
+    out = []
+    for kind in sorted({k for k, _ in hits}):
+        tp, fp, fn = medium.get(kind, (0, 0, 0))
+        detector = detector_by_id(kind)
+        if detector and detector.checksum and (tp / max(1, tp + fn) < TARGET or tp / max(1, tp + fp) < TARGET):
+            names = [f'"{h}" {v[0]}/{v[1]}' for (k, h), v in sorted(hits.items()) if k == kind]
+            out.append(f"Recall of {kind} by header (>= medium): {', '.join(names)}.")
+    return out
+
+
+def tabular_table(per_type: int, seed: int) -> tuple[list[str], dict[str, object]]:
+    """P/R on the tabular slice (`bench.rules_tables`), recall split by the header's language."""
+    from bench.rules_tables import tabular_documents
+    from rules.catalog import detector_by_id
+
+    documents = tabular_documents(seed, per_type, all_generators())
+    texts, truth = [d[0] for d in documents], [d[1] for d in documents]
+    ours = {level: score(our_spans(texts, level), truth) for level in ("low", "medium")}
+    medium = our_spans(texts, "medium")
+    by_language: dict[object, Counts] = {lang: score([s for s, d in zip(medium, documents, strict=True) if d[2] == lang],
+                                                     [d[1] for d in documents if d[2] == lang]) for lang in ("en", "zh")}
+    lines = ["| detector | checksum | n | ours P / R (>= low) | ours P / R (>= medium) | "
+             "ours R (>= medium), English / Chinese header |", "|---|---|---|---|---|---|"]
+    kinds = sorted({k for labels in truth for k, _, _ in labels})
+    for kind in kinds:
+        n = sum(1 for labels in truth for k, _, _ in labels if k == kind)
+        detector = detector_by_id(kind)
+        lines.append(f"| {kind} | {'yes' if detector and detector.checksum else ''} | {n} | {pr_cell(ours['low'], kind, n)} | "
+                     f"{pr_cell(ours['medium'], kind, n)} | {recall_split(by_language, ('en', 'zh'), kind)} |")
+    stray = {k: v[1] for k, v in ours["medium"].items() if k not in kinds and v[1]}
+    lines.append(f"| other detectors (false positives at >= medium) | | | {sum(stray.values())} {stray or ''} | | |")
+    size = sum(len(t.encode()) for t in texts) / 1e6
+    lines += ["", f"{len(documents)} tables, {size:.1f} MB. {capped_misses(texts, truth, medium)}",
+              *recall_by_header(documents, medium, ours["medium"]), *target_lines(ours, kinds)]
+    return lines, {"ours": ours, "ours_medium_by_language": by_language}
