@@ -1,98 +1,98 @@
 """Same-run A/B of scan throughput: this checkout's `rules` against an older one, alternating.
 
 Speeds on the shared machine move by a third with the load, so a before/after comparison must be
-made in one run: worker processes that import the old or the new `rules` package take turns on the
-same corpora (the mixed 200 MB corpus's first `--mb` megabytes, and the tabular slice of the
-labelled corpus), each warming its scanners first. The old package comes from
-``git archive <commit> rules | tar -x -C DIR``.
+made in one run. The old package (from ``git archive <commit> rules | tar -x -C DIR``) is copied
+under the name ``rules_old`` (its own imports rewritten), so both live in one process and take
+turns on the same corpora, warm: the first `--mb` megabytes of the mixed 200 MB corpus, and the
+tabular slice of the labelled corpus. Findings are counted too, to show what changed.
 
-    python -m bench.rules_ab --base DIR [--mb 24] [--rounds 3]
+    python -m bench.rules_ab --base DIR [--mb 24] [--rounds 5]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import pickle
+import importlib
+import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+
+def renamed_copy(base: Path, folder: Path) -> None:
+    """`base`/rules copied to `folder`/rules_old with its imports pointing at itself."""
+    target = folder / "rules_old"
+    shutil.copytree(base / "rules", target)
+    for path in target.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        text = text.replace("from rules.", "from rules_old.").replace("import rules.", "import rules_old.")
+        path.write_text(text.replace('"rules.packs"', '"rules_old.packs"'), encoding="utf-8")
 
 
-def write_corpora(folder: Path, mb: int) -> None:
+def pack_scanner(package: str) -> Any:
+    """The default pack's selection (as `bench.rules.default_pack_scanner`) from either package."""
+    detectors: ModuleType = importlib.import_module(f"{package}.detectors")
+    policy: ModuleType = importlib.import_module(f"{package}.policy")
+    policies = [policy.load_policy(policy.default_policy_text(zone)) for zone in ("low", "medium", "high")]
+    keywords = {k.id: k for p in policies for k in p.keywords}
+    ids = {d for p in policies for d in p.detector_ids()} - {"fingerprint", "edm"} - set(keywords)
+    return detectors.scanner_for(sorted(ids), tuple(keywords.values()))
+
+
+def mb_per_s(scanner: Any, documents: list[str]) -> float:
+    size = sum(len(d.encode()) for d in documents) / 1e6
+    started = time.process_time()
+    for document in documents:
+        scanner.scan(document)
+    return size / (time.process_time() - started)
+
+
+def main() -> None:
     from bench.rules_corpus import mixed_documents
     from bench.rules_tables import tabular_documents
     from bench.rules_values import all_generators
 
-    generators = all_generators()
-    mixed = mixed_documents(200, 8, 11, generators)[: max(1, mb // 8)]
-    tables = [d[0] for d in tabular_documents(7, 200, generators)]
-    (folder / "corpora.pickle").write_bytes(pickle.dumps({"mixed": mixed, "tables": tables}))
-
-
-def worker(folder: Path) -> None:
-    """Runs inside the old or the new tree: MB/s (CPU) per scanner and corpus, as one JSON line."""
-    from bench.rules import default_pack_scanner, throughput
-    from rules.detectors import scanner_for
-
-    corpora = pickle.loads((folder / "corpora.pickle").read_bytes())
-    scanners = {"default pack": default_pack_scanner(), "all detectors": scanner_for()}
-    out: dict[str, float | int] = {}
-    for name, scanner in scanners.items():
-        scanner.scan(corpora["mixed"][0][:2_000_000])  # type: ignore[attr-defined]  # build the DFA
-        for corpus, documents in corpora.items():
-            out[f"{name}, {corpus}"] = throughput(scanner.scan, documents)  # type: ignore[attr-defined]
-        out[f"{name}, findings on mixed"] = sum(len(scanner.scan(d)) for d in corpora["mixed"])  # type: ignore[attr-defined]
-    print(json.dumps(out))
-
-
-def run(tree: Path, folder: Path) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPATH": ""}
-    done = subprocess.run([sys.executable, "-m", "bench.rules_ab", "--worker", str(folder)], cwd=tree, env=env,
-                          capture_output=True, text=True, check=True)
-    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
-def old_tree(base: Path, folder: Path) -> Path:
-    """A directory where `bench` is this checkout's and `rules` the old one."""
-    tree = folder / "old"
-    tree.mkdir()
-    (tree / "bench").symlink_to(REPO / "bench")
-    (tree / "rules").symlink_to(base.resolve() / "rules")
-    return tree
-
-
-def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--base", type=Path, help="folder holding the old `rules` package")
+    parser.add_argument("--base", type=Path, required=True, help="folder holding the old `rules` package")
     parser.add_argument("--mb", type=int, default=24)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    if args.worker:
-        worker(args.worker)
-        return
-    with tempfile.TemporaryDirectory() as name:
-        folder = Path(name)
-        write_corpora(folder, args.mb)
-        trees = {"before": old_tree(args.base, folder), "after": REPO}
-        results: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
-        for number in range(args.rounds):
-            for label in (("before", "after") if number % 2 == 0 else ("after", "before")):
-                results[label].append(run(trees[label], folder))
-                print(f"round {number + 1} {label}: {results[label][-1]}", flush=True)
-    print("\n| scanner, corpus (MB/s CPU, or a count) | before: median (range) | after: median (range) |\n|---|---|---|")
-    for key in results["after"][0]:
-        digits = 0 if "findings" in key else 1
-        cells = [f"{statistics.median(r[key] for r in results[label]):.{digits}f} "
-                 f"({min(r[key] for r in results[label]):.{digits}f}-{max(r[key] for r in results[label]):.{digits}f})"
-                 for label in ("before", "after")]
-        print(f"| {key} | {cells[0]} | {cells[1]} |")
+    generators = all_generators()
+    corpora = {"mixed": mixed_documents(args.mb, 8, 11, generators),
+               "tables": [d[0] for d in tabular_documents(7, 200, generators)]}
+    with tempfile.TemporaryDirectory() as folder:
+        renamed_copy(args.base, Path(folder))
+        sys.path.insert(0, folder)
+        all_old = importlib.import_module("rules_old.detectors").scanner_for()
+        scanners = {("default pack", "before"): pack_scanner("rules_old"), ("default pack", "after"): pack_scanner("rules"),
+                    ("all detectors", "before"): all_old,
+                    ("all detectors", "after"): importlib.import_module("rules.detectors").scanner_for()}
+        report(scanners, corpora, args.rounds)
+
+
+def report(scanners: dict[tuple[str, str], Any], corpora: dict[str, list[str]], rounds: int) -> None:
+    for scanner in scanners.values():  # warm: DFAs built, caches filled
+        for documents in corpora.values():
+            mb_per_s(scanner, documents[:2])
+    speeds: dict[tuple[str, str, str], list[float]] = {}
+    for number in range(rounds):
+        for (name, label), scanner in sorted(scanners.items(), reverse=number % 2 == 1):
+            for corpus, documents in corpora.items():
+                speeds.setdefault((name, corpus, label), []).append(mb_per_s(scanner, documents))
+    print(f"\n{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {rounds} rounds alternating, MB/s of CPU time\n")
+    print("| scanner, corpus | before: median (range) | after: median (range) | findings before / after |\n|---|---|---|---|")
+    for name in ("default pack", "all detectors"):
+        for corpus, documents in corpora.items():
+            cells = []
+            for label in ("before", "after"):
+                values = speeds[name, corpus, label]
+                cells.append(f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f})")
+            found = [sum(len(scanners[name, label].scan(d)) for d in documents) for label in ("before", "after")]
+            print(f"| {name}, {corpus} | {cells[0]} | {cells[1]} | {found[0]} / {found[1]} |")
 
 
 if __name__ == "__main__":

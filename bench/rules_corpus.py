@@ -132,6 +132,25 @@ def adversarial_inputs(size: int) -> dict[str, str]:
         "dense e-mail": fill("a@b.co "), "at signs": fill("a@"), "hex": fill("deadbeef"), "colons": fill("f:"),
         "base64": fill("eyJhbGciOiJIUzI1NiJ9"), "dashes": fill("1-"), "CJK": fill("身份证号码"),
         "random bytes": "".join(random.Random(7).choice(string.printable) for _ in range(size)),
+        **hostile_tables(size),
+    }
+
+
+def hostile_tables(size: int) -> dict[str, str]:
+    """Tables built to make the column-header lookup (`rules.tables`) slow: a million columns,
+    thousands of tiny tables, quotes everywhere, delimiters changing every line, no header at all."""
+    def fill(unit: str, head: str = "") -> str:
+        return (head + unit * (size // len(unit.encode()) + 1))[:size]
+
+    routing = "021000021"
+    return {
+        "table: a million columns": fill(f"{routing},", "routing," * (size // 24) + "\n"),
+        "table: header row of a million commas": fill(f"{routing},450 557 7104,146 454 285\n", "NHS number" + "," * (size // 3) + "\n"),
+        "table: tiny ragged tables": fill("".join(f"routing,SIN\n{routing}{',' * i}\n\n" for i in range(7))),
+        "table: quoted cells": fill(f'"a,b","c"",d",{routing}\n', "x,y,routing\n"),
+        "table: quotes only": fill('"' * 40 + f",{routing}\n", "routing,x\n"),
+        "table: delimiter changes every line": fill("".join(f"routing{d}x\n{routing}{d}1\n" for d in ",;\t|")),
+        "table: tall, header far above": fill(f"{routing}\t450 557 7104\t146 454 285\n", "routing\tNHS number\tSIN\n"),
     }
 
 

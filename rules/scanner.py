@@ -118,21 +118,21 @@ class _ScanState:
         self.offsets = ByteOffsets(text)
         self.budget = _Budget(detectors, len(self.offsets.data))
         self.tables = TableIndex(self.offsets.data)
-        self._first_context: dict[int, int | None] = {}  # detector -> first context word, if seen
-        self._searched: dict[int, int] = {}  # detector -> bytes searched for it so far
+        self._headers: tuple[int, list[tuple[int, int]]] = (-1, [])  # (chunk start, its headers above)
+        self._named: dict[tuple[int, int], bool] = {}  # (header start, detector) -> a word of it there
 
-    def context_before(self, index: int, context: re2._Regexp, pos: int) -> bool:
-        """Whether a context word of the detector occurs anywhere before byte `pos`: without one,
-        no table header above can name its candidates either. Each byte is searched once."""
-        first = self._first_context.get(index)
-        if first is None:
-            searched = self._searched.get(index, 0)
-            if searched < pos:
-                match = context.search(self.offsets.data, searched, pos)
-                self._searched[index] = max(0, pos - _CONTEXT_BYTES)  # a word may cross `pos`
-                first = None if match is None else int(match.start())
-                self._first_context[index] = first
-        return first is not None and first < pos
+    def header_names(self, index: int, context: re2._Regexp, pos: int) -> bool:
+        """Whether the text at byte `pos` lies in a table whose header row (above it) holds a
+        context word of the detector: then its cells there may be named although no word is near."""
+        if self._headers[0] != pos:
+            self._headers = (pos, self.tables.headers_over(pos))
+        for start, end in self._headers[1]:
+            named = self._named.get((start, index))
+            if named is None:
+                named = self._named[start, index] = context.search(self.offsets.data, start, end) is not None
+            if named:
+                return True
+        return False
 
 
 class Scanner:
@@ -191,21 +191,38 @@ class Scanner:
                     keyword_hit = True
                     continue
                 context = self._context[index]
-                if budget.exhausted(index) or (context is not None and context.search(
-                        data, max(0, start - _CONTEXT_BYTES), end + OVERLAP_BYTES) is None
-                        and not state.context_before(index, context, start)):
+                if budget.exhausted(index):
                     continue
-                near = None if context is None else _ContextWords(self.detectors[index], context, data, start, end)
-                for match_start, match_end in _spans(self._regexes[index], data, start, end + OVERLAP_BYTES):
-                    if match_start >= end:
-                        break
-                    near_context = near is None or near.around(match_start, match_end)
-                    hits.append((index if near_context else ~index, match_start, match_end))
-                    budget.candidates[index] -= 1
-                    if budget.candidates[index] <= 0:
-                        budget.truncated.add(index)
-                        break
+                if context is None:
+                    self._candidates(state, index, None, start, end, hits)
+                elif context.search(data, max(0, start - _CONTEXT_BYTES), end + OVERLAP_BYTES) is not None:
+                    near = _ContextWords.find(self.detectors[index], context, data, start, end)
+                    self._candidates(state, index, near, start, end, hits)
+                elif state.header_names(index, context, start):
+                    self._candidates(state, index, _NO_WORDS, start, end, hits)
         return hits, keyword_hit
+
+    def _candidates(self, state: _ScanState, index: int, near: _ContextWords | None, start: int, end: int,
+                    hits: list[RawHit]) -> None:
+        """A detector's candidates in one chunk. With `near` (it needs a context word), those with
+        no word near get ``~index`` if a table header may still name them: a word of the detector
+        earlier in the chunk in a line with a delimiter, or a table reaching into the chunk whose
+        header above holds one;
+        the others are only counted."""
+        budget = state.budget
+        for match_start, match_end in _spans(self._regexes[index], state.offsets.data, start, end + OVERLAP_BYTES):
+            if match_start >= end:
+                break
+            if near is None or near.around(match_start, match_end):
+                hits.append((index, match_start, match_end))
+            elif near.header_before(state.tables, match_start) or state.header_names(index, self._context[index], start):
+                hits.append((~index, match_start, match_end))
+            elif budget.findings[index] <= 0:
+                budget.truncated.add(index)
+            budget.candidates[index] -= 1
+            if budget.candidates[index] <= 0:
+                budget.truncated.add(index)
+                break
 
     def _judge(self, state: _ScanState, index: int, bstart: int, bend: int) -> Finding | None:
         """A finding for a candidate (byte offsets), or None. ``~index``: no context word near, so
@@ -219,7 +236,7 @@ class Scanner:
         detector = self.detectors[index]
         header = None
         if header_only:
-            header = state.tables.header(bstart, bend)
+            header = state.tables.header(bstart, bend, self._context[index])
             if not header or not names(header, detector.context):
                 return None
         text = state.text
@@ -289,15 +306,31 @@ class _ContextWords:
     a longer one is not reported by the regex separately).
     """
 
-    def __init__(self, detector: Detector, context: re2._Regexp, data: bytes, start: int, end: int) -> None:
+    def __init__(self, starts: list[int], before: int = 0, after: int = 0) -> None:
+        self.starts, self.before, self.after = starts, before, after
+        self._headers: list[int] | None = None  # starts of the lines with a word and a delimiter
+
+    @classmethod
+    def find(cls, detector: Detector, context: re2._Regexp, data: bytes, start: int, end: int) -> _ContextWords:
         longest = max(len(w.encode("utf-8")) for w in detector.context)
-        self.before, self.after = 4 * detector.window + longest, 4 * (detector.window // 2)
-        low, high = max(0, start - self.before), end + OVERLAP_BYTES + self.after
-        self.starts = [word_start for word_start, _ in _spans(context, data, low, high)]
+        before, after = 4 * detector.window + longest, 4 * (detector.window // 2)
+        low, high = max(0, start - before), end + OVERLAP_BYTES + after
+        return cls([word_start for word_start, _ in _spans(context, data, low, high)], before, after)
 
     def around(self, start: int, end: int) -> bool:
         index = bisect_left(self.starts, start - self.before)
         return index < len(self.starts) and self.starts[index] <= end + self.after
+
+    def header_before(self, tables: TableIndex, start: int) -> bool:
+        """Whether a word sits before `start` in a line with a delimiter: a header row above it,
+        perhaps. Words in prose or logs do not count, so their candidates skip the table lookup."""
+        if self._headers is None:
+            self._headers = [line for line in map(tables.delimited_line, self.starts) if line is not None]
+        return bool(self._headers) and self._headers[0] < start
+
+
+#: For a chunk with no context word at all, which a table header above may still name.
+_NO_WORDS = _ContextWords([])
 
 
 def _context_regex(detector: Detector) -> re2._Regexp:

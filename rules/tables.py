@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import re2
 
@@ -34,6 +34,8 @@ MAX_COLUMNS = 1024
 MAX_ROW_BYTES = 64 * 1024
 #: A header cell longer than this is a sentence, not the name of a column.
 MAX_LABEL_CHARS = 80
+#: Lines above a hit read one at a time before the search for its run's start goes by windows.
+_LINES_READ = 16
 #: Spaces skipped between a cell's value and its delimiter or quote.
 _MAX_PADDING = 8
 _DELIMITERS = frozenset(b"\t,;|")
@@ -41,6 +43,7 @@ _LINE_ENDS = frozenset(b"\r\n")
 _SPACE, _QUOTE, _NEWLINE = 0x20, 0x22, 0x0A
 #: Lines without the delimiter (blank ones included): they end a run.
 _BREAKS = {d: re2.compile(b"(?m)^[^" + re2.escape(bytes([d])) + b"\n]*$") for d in _DELIMITERS}
+_ANY_DELIMITER = re2.compile(b"[\t,;|]")
 #: Quoted stretches of a row, removed before its delimiters are counted (``""`` inside quotes too).
 #: Python's `re`: its `sub` runs in C (re2's is Python per match); the pattern cannot backtrack.
 _QUOTED = re.compile(b'"[^"\n]*"')
@@ -53,6 +56,8 @@ class _Run:
     start: int
     last_line: int
     header: tuple[str, ...] | None = None
+    #: Whether the header row holds a word of a detector's context regex (by the regex's id).
+    named: dict[int, bool] = field(default_factory=dict)
 
 
 class TableIndex:
@@ -65,10 +70,11 @@ class TableIndex:
         self._row = (-1, -1, 0, 0)  # (delimiter, line start, cell start counted up to, column there)
         self._runs: dict[int, _Run] = {}
 
-    def header(self, start: int, end: int) -> str | None:
+    def header(self, start: int, end: int, words: re2._Regexp | None = None) -> str | None:
         """The lower-cased header cell of the column whose cell is ``data[start:end]`` (give or
         take spaces and quotes around it); ``""`` for a table cell whose column has no header
-        cell; ``None`` when the hit is no cell of a table with a header row above it."""
+        cell; ``None`` when the hit is no cell of a table with a header row above it, or when
+        `words` is given and the header row holds none of them (then nothing is parsed)."""
         cell = self._cell(start, end)
         if cell is None:
             return None
@@ -77,7 +83,9 @@ class TableIndex:
         if line == 0 or cell_start - line > MAX_ROW_BYTES:
             return None
         run = self._run(delimiter, line)
-        if run is None:
+        if run.start == line:
+            return None  # the first line of its run: nothing above names it
+        if words is not None and not self._names(run, words):
             return None
         column = self._column(delimiter, line, cell_start)
         if column is None:
@@ -85,6 +93,14 @@ class TableIndex:
         if run.header is None:
             run.header = self._parse_header(delimiter, run.start)
         return run.header[column] if column < len(run.header) else ""
+
+    def _names(self, run: _Run, words: re2._Regexp) -> bool:
+        named = run.named.get(id(words))
+        if named is None:
+            end = self.data.find(b"\n", run.start, run.start + MAX_ROW_BYTES)
+            named = run.named[id(words)] = words.search(self.data, run.start, end if end >= 0 else
+                                                        run.start + MAX_ROW_BYTES) is not None
+        return named
 
     def _cell(self, start: int, end: int) -> tuple[int, int] | None:
         """(delimiter, cell start) when ``data[start:end]`` is a whole cell of a delimited row."""
@@ -110,8 +126,35 @@ class TableIndex:
             return self._line
         return self.data.rfind(b"\n", 0, pos) + 1  # out of order: not cached
 
-    def _run(self, delimiter: int, line: int) -> _Run | None:
-        """The run that holds the line starting at `line`, if that line is not its first."""
+    def delimited_line(self, pos: int) -> int | None:
+        """Start of the line holding byte `pos` if that line has a delimiter (it may head a
+        table); None otherwise or when it is longer than `MAX_ROW_BYTES` around `pos`."""
+        newline = self.data.rfind(b"\n", max(0, pos - MAX_ROW_BYTES), pos)
+        start = newline + 1 if newline >= 0 else 0
+        if newline < 0 and pos > MAX_ROW_BYTES:
+            return None
+        end = self.data.find(b"\n", pos, pos + MAX_ROW_BYTES)
+        end = pos + MAX_ROW_BYTES if end < 0 else end
+        return start if _ANY_DELIMITER.search(self.data, start, end) is not None else None
+
+    def headers_over(self, pos: int) -> list[tuple[int, int]]:
+        """(start, end) of the header rows of the tables that the line holding byte `pos` belongs
+        to, one per delimiter in it: a chunk of text that starts there may hold cells named by a
+        header far above it. Call with `pos` not before any earlier call's or hit's offset."""
+        line = self._line_start(pos)
+        end = self.data.find(b"\n", pos, pos + MAX_ROW_BYTES)
+        end = pos + MAX_ROW_BYTES if end < 0 else end
+        low = max(line, pos - MAX_ROW_BYTES)
+        headers = []
+        for delimiter in _DELIMITERS:
+            if self.data.find(bytes([delimiter]), low, end) >= 0:
+                start = self._run(delimiter, line).start
+                header_end = self.data.find(b"\n", start, start + MAX_ROW_BYTES)
+                headers.append((start, start + MAX_ROW_BYTES if header_end < 0 else header_end))
+        return headers
+
+    def _run(self, delimiter: int, line: int) -> _Run:
+        """The run that holds the line starting at `line`."""
         run = self._runs.get(delimiter)
         if run is None or line < run.last_line:
             run = None
@@ -124,13 +167,29 @@ class TableIndex:
                 run = _Run(start, line)
                 self._runs[delimiter] = run
             run.last_line = line
-        return run if run.start < line else None
+        return run
 
     def _run_start(self, delimiter: int, line: int, floor: int) -> int | None:
         """Start of the line after the nearest line above `line` that ends a run, looking no
-        higher than `floor` (a line start); None when there is none down to `floor`."""
-        pattern, data = _BREAKS[delimiter], self.data
-        end, size = line - 1, 1024  # `end`: the newline that ends the line above
+        higher than `floor` (a line start); None when there is none down to `floor`. The first
+        lines above are read one by one (a hit outside any table stops there); a long run is then
+        searched backwards in windows that grow fourfold."""
+        data, separator = self.data, bytes([delimiter])
+        end = line - 1  # the newline that ends the line above
+        for _ in range(_LINES_READ):
+            if end < floor:
+                return None
+            newline = data.rfind(b"\n", floor, end)
+            above = newline + 1 if newline >= 0 else floor
+            if data.find(separator, above, end) < 0:
+                return end + 1
+            if above == floor:
+                return None
+            end = above - 1
+        return self._search_back(delimiter, end, floor)
+
+    def _search_back(self, delimiter: int, end: int, floor: int) -> int | None:
+        pattern, data, size = _BREAKS[delimiter], self.data, 4096
         while end >= floor:
             lo = floor
             if end - size > floor:

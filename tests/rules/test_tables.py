@@ -12,7 +12,8 @@ from tests.rules import samples
 ROUTING = "021000021"  # valid 3-7-1 check digit, Federal Reserve district 02
 NHS = "450 557 7104"  # mod 11, England's 4xx range
 SIN = "146 454 285"  # Luhn, first digit 1
-FILLER = "".join(f"Alice {i},Main St {i},2025-01-{i % 28 + 1:02d}\n" for i in range(5000))
+ROWS = [f"Alice {i},Main St {i},2025-01-{i % 28 + 1:02d}\n" for i in range(5000)]
+FILLER = "".join(ROWS)
 
 
 def far_below(header: str, row: str, sep: str = ",") -> str:
@@ -56,6 +57,12 @@ CASES = [
     ("needs context: phone header", far_below("phone,name,date", f"{NHS},Bob,2025-02-01"), "uk_nhs", []),
     ("needs context: SIN in a TSV", far_below("Name\tSIN\tDate", f"Bob\t{SIN}\t2025-02-01", "\t"), "ca_sin",
      ["medium"]),
+    ("needs context: header 200 rows above, same chunk",
+     "NHS number,name,date\n" + "".join(ROWS[:200]) + f"{NHS},Bob,2025-02-01\n", "uk_nhs", ["medium"]),
+    ("needs context: a word in prose above names no column",
+     "Our NHS policy changed.\nname,phone\n" + "".join(ROWS[:200]) + f"Bob,{NHS}\n", "uk_nhs", []),
+    ("date of birth column, 5,000 rows below", "name,date of birth,city\n" + FILLER.replace("2025-01-", "Leeds ")
+     + "Bob,1990-03-07,Leeds\n", "date_of_birth", ["medium"]),
     ("Chinese header", far_below("姓名,手机号码,日期", "张三,13812345678,2025-02-01"), "cn_mobile", ["high"]),
     ("Chinese negative header", far_below("姓名,订单号,日期", "张三,13812345678,2025-02-01"), "cn_mobile", ["low"]),
 ]
