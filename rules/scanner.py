@@ -16,11 +16,11 @@ from typing import Protocol
 
 import re2
 
-from rules.byte_offsets import ByteOffsets
 from rules.context import confidence, names
 from rules.detector import Detector
 from rules.finding import DEFAULT_DIGEST_KEY, Finding, digest_value, level_for, redact
 from rules.keywords import KeywordList, KeywordMatcher
+from rules.scan_state import MAX_FINDINGS, ScanState
 from rules.tables import TableIndex
 
 #: Measured on the mixed corpus: an RE2 set pass over 32 KiB windows runs about 1.5x as fast as over
@@ -31,11 +31,6 @@ OVERLAP_BYTES = 1024
 #: Patterns per RE2 set: the 52 built-ins and a few keyword lists fit in one; this only splits very
 #: large custom selections, whose single DFA would outgrow its memory budget.
 SET_SIZE = 80
-#: After this many findings of one detector in one text, further ones are only counted as "truncated".
-MAX_FINDINGS = 500
-#: Candidate hits checked per detector: this many plus one per CANDIDATE_BYTES of text.
-MAX_CANDIDATES = 1000
-CANDIDATE_BYTES = 1024
 _MAX_MEM = 256 << 20
 #: How far before a chunk a context word may sit (the detectors' window, in UTF-8 bytes).
 _CONTEXT_BYTES = 3 * 64
@@ -97,44 +92,6 @@ def _lanes(detectors: Sequence[Detector], keyword_patterns: Sequence[str]) -> li
             for i in range(0, len(patterns), SET_SIZE)]
 
 
-class _Budget:
-    """Per-scan caps on candidates and findings for each detector."""
-
-    def __init__(self, count: int, size: int) -> None:
-        self.candidates = [MAX_CANDIDATES + size // CANDIDATE_BYTES] * count
-        self.findings = [MAX_FINDINGS] * count
-        self.truncated: set[int] = set()
-
-    def exhausted(self, index: int) -> bool:
-        return index in self.truncated
-
-
-class _ScanState:
-    """What one scan carries along: the text, its bytes, the caps, and the lazily built table and
-    context-word lookups."""
-
-    def __init__(self, text: str, key: bytes, detectors: int) -> None:
-        self.text, self.key = text, key
-        self.offsets = ByteOffsets(text)
-        self.budget = _Budget(detectors, len(self.offsets.data))
-        self.tables = TableIndex(self.offsets.data)
-        self._headers: tuple[int, list[tuple[int, int]]] = (-1, [])  # (chunk start, its headers above)
-        self._named: dict[tuple[int, int], bool] = {}  # (header start, detector) -> a word of it there
-
-    def header_names(self, index: int, context: re2._Regexp, pos: int) -> bool:
-        """Whether the text at byte `pos` lies in a table whose header row (above it) holds a
-        context word of the detector: then its cells there may be named although no word is near."""
-        if self._headers[0] != pos:
-            self._headers = (pos, self.tables.headers_over(pos))
-        for start, end in self._headers[1]:
-            named = self._named.get((start, index))
-            if named is None:
-                named = self._named[start, index] = context.search(self.offsets.data, start, end) is not None
-            if named:
-                return True
-        return False
-
-
 class Scanner:
     """Compiled detectors and keyword lists; immutable and safe to share."""
 
@@ -155,7 +112,7 @@ class Scanner:
 
     def scan_report(self, text: str, *, key: bytes = DEFAULT_DIGEST_KEY) -> ScanResult:
         """Like `scan`, and also says which detectors were capped on this text."""
-        state = _ScanState(text, key, len(self.detectors))
+        state = ScanState(text, key, len(self.detectors))
         data = state.offsets.data
         view = memoryview(data)  # windows without copying the bytes
         findings: list[Finding] = []
@@ -178,7 +135,7 @@ class Scanner:
         findings.sort(key=lambda f: (f.start, f.detector))
         return ScanResult(findings, tuple(self.detectors[i].id for i in sorted(state.budget.truncated)))
 
-    def _chunk_hits(self, state: _ScanState, window: memoryview, start: int, end: int) -> tuple[list[RawHit], bool]:
+    def _chunk_hits(self, state: ScanState, window: memoryview, start: int, end: int) -> tuple[list[RawHit], bool]:
         """Candidate hits of one chunk; a detector that needs a context word gets ``~index`` for
         candidates with none near, which only a table header can still rescue."""
         data, budget = state.offsets.data, state.budget
@@ -202,13 +159,12 @@ class Scanner:
                     self._candidates(state, index, _NO_WORDS, start, end, hits)
         return hits, keyword_hit
 
-    def _candidates(self, state: _ScanState, index: int, near: _ContextWords | None, start: int, end: int,
+    def _candidates(self, state: ScanState, index: int, near: _ContextWords | None, start: int, end: int,
                     hits: list[RawHit]) -> None:
         """A detector's candidates in one chunk. With `near` (it needs a context word), those with
         no word near get ``~index`` if a table header may still name them: a word of the detector
         earlier in the chunk in a line with a delimiter, or a table reaching into the chunk whose
-        header above holds one;
-        the others are only counted."""
+        header above holds one; the others are only counted."""
         budget = state.budget
         for match_start, match_end in _spans(self._regexes[index], state.offsets.data, start, end + OVERLAP_BYTES):
             if match_start >= end:
@@ -224,7 +180,7 @@ class Scanner:
                 budget.truncated.add(index)
                 break
 
-    def _judge(self, state: _ScanState, index: int, bstart: int, bend: int) -> Finding | None:
+    def _judge(self, state: ScanState, index: int, bstart: int, bend: int) -> Finding | None:
         """A finding for a candidate (byte offsets), or None. ``~index``: no context word near, so
         only a table column header naming the detector can make it one."""
         header_only = index < 0
