@@ -69,9 +69,10 @@ def _shared_strings(archive: zipfile.ZipFile, budget: Budget, what: str) -> list
     return [element_text(item).strip() for item in root if _local(item.tag) == "si"]
 
 
-#: Empty cells inserted at most before a cell, so that it keeps its column (a cell at column XFD
-#: must not turn 20 bytes of XML into 16,384 tabs).
-_MAX_GAP_CELLS = 1024
+#: Empty cells a sheet may have filled in: this many plus 8 per stored cell, so that its text stays
+#: within a few times its XML (a cell at column XFD must not turn 20 bytes into 16,384 tabs).
+_FILL_CELLS = 1024
+_FILL_PER_CELL = 8
 
 
 def _sheet_text(root: Element, shared: list[str]) -> str:
@@ -80,7 +81,7 @@ def _sheet_text(root: Element, shared: list[str]) -> str:
     which ends a table (`rules.tables`) as it does on screen; a row with one cell in a wider sheet
     keeps a tab, as a CSV export keeps its commas."""
     lines: list[str] = []
-    previous = 0
+    previous, allowance = 0, _FILL_CELLS
     for row in root.iter():
         if _local(row.tag) != "row":
             continue
@@ -93,9 +94,11 @@ def _sheet_text(root: Element, shared: list[str]) -> str:
             value = _cell_value(cell, shared)
             if value is None:
                 continue
-            column = _column_index(cell.get("r"))
-            if len(cells) < column <= len(cells) + _MAX_GAP_CELLS:
-                cells.extend([""] * (column - len(cells)))
+            allowance += _FILL_PER_CELL
+            gap = _column_index(cell.get("r")) - len(cells)
+            if 0 < gap <= allowance:
+                cells.extend([""] * gap)
+                allowance -= gap
             cells.append(value)
         lines.append("\t".join(cells))
     if any("\t" in line for line in lines):  # a one-cell row of a wider sheet stays a row of its table

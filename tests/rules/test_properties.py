@@ -9,7 +9,9 @@ from rules.detectors import scan_text
 from rules.extract import Limits, extract
 
 PIECES = st.sampled_from(["4111111111111111", "11010519491231002X", "a@b.co", " ", "-", "中文", "\n", "AKIA",
-                          "eyJ", "://u:p@h", "1.2.3.4", "62", "\ud800", "é"])
+                          "eyJ", "://u:p@h", "1.2.3.4", "62", "\ud800", "é",
+                          # tables: delimiters, quotes, header words, short numbers (rules.tables)
+                          ",", "\t", ";", "|", '"', "\r\n", "routing", "NHS number", "021000021", "450 557 7104"])
 
 
 @settings(max_examples=150, deadline=None)
@@ -30,3 +32,15 @@ def test_extract_never_raises(data: bytes, name: str) -> None:
         result = extract(prefix + data, name, limits=Limits(max_expanded_bytes=1 << 20))
         assert result.status in ("ok", "unscannable", "encrypted")
         assert (result.reason is None) == (result.status == "ok")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(PIECES, st.text(max_size=20)), max_size=60))
+def test_column_headers_never_fail(parts: list[str]) -> None:
+    from rules.tables import TableIndex
+
+    data = "".join(parts).encode("utf-8", "surrogatepass")
+    index = TableIndex(data)
+    for start in range(0, len(data), 7):
+        header = index.header(start, min(len(data), start + 9))
+        assert header is None or isinstance(header, str)

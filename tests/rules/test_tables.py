@@ -121,3 +121,12 @@ def test_hostile_wide_and_ragged_tables_stay_bounded() -> None:
     assert near and set(near) == {"medium"}  # columns within MAX_COLUMNS are named
     assert set(far) <= {"low"}  # beyond it, no header is read
     assert "us_aba_routing" in result.truncated  # and the per-text caps still hold
+
+
+def test_xlsx_far_columns_do_not_blow_up_the_text() -> None:
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rows = "".join(f'<row r="{r}"><c r="XFD{r}" t="inlineStr"><is><t>x</t></is></c></row>' for r in range(1, 2001))
+    data = samples._package({"xl/workbook.xml": f"<workbook {ns}/>",
+                             "xl/worksheets/sheet1.xml": f"<worksheet {ns}><sheetData>{rows}</sheetData></worksheet>"})
+    text = extract(data, "wide.xlsx").text
+    assert text.count("x") == 2000 and len(text) < 60_000  # not 2,000 x 16,384 tabs
