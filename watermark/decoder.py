@@ -13,13 +13,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import chain
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from watermark import channel, nested, sync
+from watermark import channel, context, nested, sync
+from watermark.pattern import cell_size_for
 
 MIN_PILOT_Z = 5.0
 MAX_NOMINAL_PIXELS = 2_500_000
@@ -35,6 +35,8 @@ MAX_PERIODS = 4
 NEIGHBOUR_READS = 3
 PERIOD_NUDGES = (-0.002, 0.002, -0.004, 0.004)
 WHOLE_IMAGE_PERIODS = 6
+CONTEXT_MAX_SIDE = 1080
+CLIPPED_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -73,11 +75,7 @@ def decode_layer(rgb: npt.NDArray[np.uint8]) -> DecodeResult:
         return DecodeResult(False, (), time.perf_counter() - start, 0.0)
     capture = _Capture(projected, sync.flat_weights(projected, sync.NATIVE_FLAT_MIN_RANGE))
     candidates = _candidates(sync.estimate_periods(projected, PERIOD_CANDIDATES))
-    screened = _screen_periods(capture, candidates)
-    for period in chain(screened, _whole_image_periods(capture, candidates, screened, found)):
-        reads = _decode_period(capture, period, whole_only=bool(found))
-        if reads[0].z >= MIN_PILOT_Z and all(r.mark is None for r in reads):
-            reads += _nudge_period(capture, period)
+    for reads in _reads(capture, candidates, found):
         for read in reads:
             if read.mark is None:
                 miss = max(miss, read.confidence)
@@ -109,6 +107,13 @@ class _Capture:
         return sync.residual(_to_nominal(self.projected, period), weights=_to_nominal(self.flat, period))
 
 
+@dataclass(frozen=True)
+class _Read:
+    mark: int | None
+    confidence: float
+    z: float
+
+
 def _candidates(estimated: list[float]) -> list[float]:
     """The estimated periods, in their order, then the native ones not yet among them.
 
@@ -123,6 +128,33 @@ def _candidates(estimated: list[float]) -> list[float]:
     return candidates
 
 
+def _reads(capture: _Capture, candidates: list[float], found: dict[int, float]) -> Iterator[list[_Read]]:
+    """Reads, cheapest and likeliest first; the fallbacks run only while ``found`` is empty.
+
+    1. The candidate periods whose fold of a central window shows the pilot.
+    2. Nothing found: the first few of the rest, folded over the whole image.
+    3. Still nothing, and much of the image clipped: the screened periods and the native ones
+       (``_context_periods``) on the context residual (``watermark.context``), which reads the
+       mark off text strokes when a brightness edit clipped the page itself.
+    """
+    screened = _screen_periods(capture, candidates)
+    for period in screened:
+        yield _period_reads(capture, capture.residual(period), period, whole_only=bool(found))
+    rest = [p for p in candidates if p not in screened]
+    for period, res in _whole_image_periods(capture, rest[:WHOLE_IMAGE_PERIODS], found):
+        yield _period_reads(capture, res, period, whole_only=False)
+    if not found and _clipped(capture.projected):
+        yield from _context_reads(capture, screened + _context_periods(rest, capture.projected.shape), found)
+
+
+def _clipped(projected: npt.NDArray[np.float32]) -> bool:
+    """Whether ``CLIPPED_SHARE`` of the pixels sit at the image's darkest or brightest value:
+    what an edit that clips the page leaves (an unclipped marked page has its mark there)."""
+    sample = projected[::2, ::2]
+    extreme = max(np.count_nonzero(sample == sample.min()), np.count_nonzero(sample == sample.max()))
+    return bool(extreme >= CLIPPED_SHARE * sample.size)
+
+
 def _screen_periods(capture: _Capture, periods: list[float]) -> list[float]:
     """The candidate periods whose fold of a central window shows the pilot, best first."""
     scored = []
@@ -134,40 +166,81 @@ def _screen_periods(capture: _Capture, periods: list[float]) -> list[float]:
     return [period for _, period in sorted(scored, reverse=True)[:MAX_PERIODS]]
 
 
+def _context_periods(candidates: list[float], shape: tuple[int, int]) -> list[float]:
+    """The native periods among ``candidates`` that a screen at least as large as the capture has.
+
+    Clipped pages are read off their glyphs, which only an unscaled screenshot keeps sharp, and
+    an unscaled screenshot's period is a native one; a crop comes from a larger screen, whose
+    cells are no smaller. (A clipped page gives a dozen estimates from its text lines, none at
+    its tile.)
+    """
+    own = channel.CELLS * cell_size_for(shape[1], shape[0])
+    return [p for p in NATIVE_PERIODS if p >= own and p in candidates]
+
+
 def _whole_image_periods(
-    capture: _Capture, periods: list[float], screened: list[float], found: dict[int, float]
-) -> Iterator[float]:
-    """When nothing was found, the candidates that show the pilot over the whole image.
+    capture: _Capture, periods: list[float], found: dict[int, float]
+) -> Iterator[tuple[float, npt.NDArray[np.float32]]]:
+    """The periods that show the pilot over the whole image, with their residuals; lazy, and
+    only while nothing is found.
 
     The screen looks at a central window only; when the mark survives only away from the centre
     (a brightness edit clipped the middle of the page to white, a dense table fills it), the
-    whole image still shows the pilot. Lazy: runs only once the screened periods found nothing.
+    whole image still shows the pilot.
     """
-    for period in sorted(set(periods) - set(screened), key=periods.index)[:WHOLE_IMAGE_PERIODS]:
+    for period in periods:
         if found:
             return
-        if sync.align(sync.fold(sync.cut_blocks(capture.residual(period)))).z >= MIN_PILOT_Z:
-            yield period
+        res = capture.residual(period)
+        if sync.align(sync.fold(sync.cut_blocks(res))).z >= MIN_PILOT_Z:
+            yield period, res
 
 
-@dataclass(frozen=True)
-class _Read:
-    mark: int | None
-    confidence: float
-    z: float
+def _context_reads(capture: _Capture, periods: list[float], found: dict[int, float]) -> Iterator[list[_Read]]:
+    """Reads of the context residual at each period whose whole fold shows the pilot.
+
+    Captures larger than ``CONTEXT_MAX_SIDE`` on their short side are halved first (area): a
+    HiDPI screen's glyphs and cells are twice as large, and the residual costs a quarter.
+    """
+    projected, shrink = capture.projected, 1
+    while min(projected.shape) > CONTEXT_MAX_SIDE:
+        half = (projected.shape[1] // 2, projected.shape[0] // 2)
+        projected = np.asarray(cv2.resize(projected, half, interpolation=cv2.INTER_AREA), dtype=np.float32)
+        shrink *= 2
+    res = context.context_residual(projected)
+    for period in periods:
+        if found:
+            return
+        pixels = period / shrink
+        if pixels.is_integer():  # an unscaled screenshot: fold first, resample the tile only
+            blocks = sync.cut_blocks(res, int(pixels))
+        else:
+            blocks = sync.cut_blocks(_to_nominal(res, pixels))
+        if sync.align(sync.fold(blocks)).z >= MIN_PILOT_Z:
+            yield _block_reads(blocks, whole_only=False)
 
 
-def _decode_period(capture: _Capture, period: float, *, whole_only: bool) -> list[_Read]:
-    """Reads of the whole image (first) and of its regions, at one tile period."""
-    blocks = sync.cut_blocks(capture.residual(period))
+def _period_reads(
+    capture: _Capture, res: npt.NDArray[np.float32], period: float, *, whole_only: bool
+) -> list[_Read]:
+    """Reads of the whole image (first) and of its regions from ``res``, the residual at
+    ``period``; when the pilot is there but no read checks, the period may be a little off."""
+    reads = _block_reads(sync.cut_blocks(res), whole_only=whole_only)
+    if reads[0].z >= MIN_PILOT_Z and all(r.mark is None for r in reads):
+        reads += _nudge_period(capture, period)
+    return reads
+
+
+def _block_reads(blocks: sync.Blocks, *, whole_only: bool) -> list[_Read]:
+    """Reads of all blocks (first) and, unless ``whole_only``, of each region of them."""
     regions = [(slice(None), slice(None))] if whole_only else list(_regions(blocks.shape))
     return [_decode_region(sync.fold(blocks, rows, cols)) for rows, cols in regions]
 
 
 def _nudge_period(capture: _Capture, period: float) -> list[_Read]:
-    """The pilot is there but the data did not check: the period may be a little off."""
     for nudge in PERIOD_NUDGES:
-        reads = _decode_period(capture, period * (1.0 + nudge), whole_only=True)
+        nudged = period * (1.0 + nudge)
+        reads = _block_reads(sync.cut_blocks(capture.residual(nudged)), whole_only=True)
         if reads[0].mark is not None:
             return reads
     return []

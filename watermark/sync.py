@@ -268,9 +268,14 @@ class Blocks:
         return self.sums.shape[0], self.sums.shape[1]
 
 
-def cut_blocks(res: npt.NDArray[np.float32]) -> Blocks:
-    """Cut ``res`` into ``NOMINAL_PERIOD`` blocks (the last row and column may be partial)."""
-    p = NOMINAL_PERIOD
+def cut_blocks(res: npt.NDArray[np.float32], period: int = NOMINAL_PERIOD) -> Blocks:
+    """Cut ``res`` into blocks of ``period`` pixels (the last row and column may be partial).
+
+    At another period than the nominal one (a residual on the capture's own pixels, cut at an
+    unscaled screenshot's whole-pixel period), ``fold`` resamples each folded tile instead of
+    the whole residual being resampled first.
+    """
+    p = period
     h, w = res.shape
     nby, nbx = -(-h // p), -(-w // p)
     padded = np.zeros((nby * p, nbx * p), dtype=np.float32)
@@ -285,8 +290,19 @@ def fold(blocks: Blocks, rows: slice = slice(None), cols: slice = slice(None)) -
     """Mean over every tile period of a rectangle of blocks (cells never seen stay 0)."""
     total = blocks.sums[rows, cols].sum(axis=(0, 1), dtype=np.float64)
     seen = np.outer(blocks.rows_seen[rows].sum(axis=0), blocks.cols_seen[cols].sum(axis=0))
-    tile = np.where(seen > 0, total / np.maximum(seen, 1.0), 0.0)
-    return _detrend(tile)
+    tile = _detrend(np.where(seen > 0, total / np.maximum(seen, 1.0), 0.0))
+    return tile if tile.shape[0] == NOMINAL_PERIOD else _resample_tile(tile, NOMINAL_PERIOD)
+
+
+def _resample_tile(tile: npt.NDArray[np.float64], side: int) -> npt.NDArray[np.float64]:
+    """A periodic tile resampled to ``side`` x ``side`` by cutting (or padding) its spectrum."""
+    spectrum = np.fft.fftshift(np.fft.fft2(tile))
+    out = np.zeros((side, side), np.complex128)
+    n = min(side, tile.shape[0])
+    src, dst = (tile.shape[0] - n + 1) // 2, (side - n + 1) // 2
+    out[dst : dst + n, dst : dst + n] = spectrum[src : src + n, src : src + n]
+    scale = (side / tile.shape[0]) ** 2
+    return np.asarray(np.real(np.fft.ifft2(np.fft.ifftshift(out))) * scale, dtype=np.float64)
 
 
 def _detrend(tile: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

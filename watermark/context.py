@@ -1,0 +1,127 @@
+"""Context residual: predict each pixel from the pixels whose surroundings look the same.
+
+The decoder's usual residual (``sync.residual``) compares a pixel with the *flat* pixels around
+it, so edges, text strokes and anti-aliased rims get no weight. That is right while flat areas
+carry the mark, and wrong when they do not: a brightness edit that clips a white page to 255
+erases the mark from the page and leaves it only on glyphs and on the grey rims around them
+(docs/watermark.md, "Clipped pages"). There, no pixel has a flat neighbour to be compared with.
+
+Text repeats itself, though: the same glyph, at the same sub-pixel offset, shows the same
+pixels wherever it is drawn, and each copy sits at a different place under the tile. So a
+pixel is predicted by the mean of all pixels whose 3 x 3 surroundings (the ring of eight,
+without the pixel itself) fall in the same coarse brightness bins: a non-local mean over
+identical contexts (Buades, Coll & Morel 2005, with exact matching instead of weights). The
+content's own value cancels; what stays is the mark, because the copies are spread over the
+tile. Photos and video rarely repeat a context exactly, and a pixel whose context is unique gets
+no residual, so they add little noise.
+
+The ring is binned on its marked values, so a ring near a bin edge is put into one context or
+the next by the mark itself, and those contexts then hold the mark in their means; two binnings
+half a bin apart, each pixel taking the one that keeps its ring farthest from an edge, keep most
+of it (measured in the docs and in ``tests/watermark/test_context.py``). A pixel is never
+compared with itself (leave-one-out), and a pixel whose context has no other member, or whose
+hash slot another context shares, gets no residual: nothing is ever compared with unrelated
+pixels, so an unmarked image's residual is noise, never a pattern.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+# Bin width on the brightness scale (R + G + B, 0..765): about 11 levels per channel. Coarser
+# bins put more copies in each context, finer ones keep contexts purer; 32 read best (docs).
+CONTEXT_STEP = 32
+# Residuals beyond this (R + G + B) are content, not mark (the mark is a few levels per channel).
+CONTEXT_CLIP = 30.0
+_LEVELS = 1024  # brightness is rounded to whole levels for binning: 0..765 for R + G + B
+_BIN_BITS = 5
+_TABLE_BITS = 20
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_CHECK_MULTIPLIER = np.uint64(0xD6E8FEB86659FD93)
+
+
+def context_residual(channel: npt.NDArray[np.float32], step: int = CONTEXT_STEP) -> npt.NDArray[np.float32]:
+    """Each pixel minus the mean of the other pixels with the same binned 3 x 3 ring.
+
+    Two binnings, the second shifted by half a bin; each pixel takes the one in which its ring
+    is farthest from a bin edge. A ring on a bin edge (a grey grid line after an edit) would be
+    put into one context or another by the mark itself, and then each context's mean holds
+    the mark and cancels it; in the other binning the same ring is half a bin from any edge.
+
+    Contexts are hashed into a table of 2^20 slots, so the cost is a few ``bincount`` passes,
+    linear in the pixels; a slot shared by two contexts gives its pixels no residual.
+    The one-pixel border, which has no full ring, gets no residual.
+    """
+    if not 1 <= step < _LEVELS // 2:
+        raise ValueError(f"step must be 1..{_LEVELS // 2 - 1} levels, got {step}")
+    values = np.asarray(channel, dtype=np.float32)
+    res = np.zeros(values.shape[:2], np.float32)
+    if values.ndim != 2 or min(values.shape) < 3:
+        return res
+    levels = np.clip(np.rint(values), 0, _LEVELS - 1).astype(np.intp)
+    centre = values[1:-1, 1:-1].ravel().astype(np.float64)
+    count, others, margin = _context_means(levels, centre, step, 0)
+    shifted_count, shifted_others, shifted_margin = _context_means(levels, centre, step, step // 2)
+    use_shifted = shifted_margin > margin
+    count[use_shifted] = shifted_count[use_shifted]
+    others[use_shifted] = shifted_others[use_shifted]
+    inner = np.where(count > 1, centre - others, 0.0)
+    res[1:-1, 1:-1] = np.clip(inner, -CONTEXT_CLIP, CONTEXT_CLIP).reshape(values.shape[0] - 2, values.shape[1] - 2)
+    return res
+
+
+def _context_means(
+    levels: npt.NDArray[np.intp], centre: npt.NDArray[np.float64], step: int, offset: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int16]]:
+    """Per inner pixel: how many pixels share its context, the mean of the others' values, and
+    how far (in levels) its ring is from the nearest bin edge.
+
+    A slot that two different contexts hashed to is found by a second hash of the key, which
+    then varies within the slot; its pixels count as alone (no residual), so a photo's unique
+    contexts are not compared with unrelated pixels that happen to share their slot.
+    """
+    shifted = np.arange(_LEVELS) + offset
+    bin_of = np.minimum(shifted // step, (1 << _BIN_BITS) - 1).astype(np.uint64)
+    edge_of = np.minimum(shifted % step, step - shifted % step).astype(np.int16)
+    slots, check, margin = _context_slots(bin_of[levels], edge_of[levels])
+    size = 1 << _TABLE_BITS
+    count = np.asarray(np.bincount(slots, minlength=size), dtype=np.int64)
+    # Exact: the checks are whole numbers under 2^24, so a slot's mean is exactly each member's
+    # check when all agree, and not that of at least one member when two contexts share it.
+    mean_check = np.bincount(slots, weights=check, minlength=size) / np.maximum(count, 1)
+    count[np.bincount(slots, weights=check != mean_check[slots], minlength=size) > 0] = 0
+    members = count[slots]
+    others = np.asarray(np.bincount(slots, weights=centre, minlength=size)[slots], dtype=np.float64)
+    others -= centre
+    others /= np.maximum(members - 1, 1)
+    return members, others, margin
+
+
+def _context_slots(
+    bins: npt.NDArray[np.uint64], edge: npt.NDArray[np.int16]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.int16]]:
+    """Every inner pixel's binned ring of eight neighbours (5 bits each) as a table slot and a
+    check value under 2^24 (two independent hashes of the same 40-bit key), and the ring's smallest
+    distance to a bin edge.
+
+    The ring is the row above and the row below (three pixels each, packed once for the whole
+    image) and the two side pixels.
+    """
+    b = np.uint64(_BIN_BITS)
+    triple = bins[:, :-2] << (b + b)
+    triple |= bins[:, 1:-1] << b
+    triple |= bins[:, 2:]
+    key = triple[:-2] << (b * np.uint64(5))
+    key |= triple[2:] << (b + b)
+    key |= bins[1:-1, :-2] << b
+    key |= bins[1:-1, 2:]
+    check = (key * _CHECK_MULTIPLIER) >> np.uint64(40)
+    key *= _GOLDEN
+    key >>= np.uint64(64 - _TABLE_BITS)
+    row_edge = np.minimum(edge[:, :-2], edge[:, 1:-1])
+    np.minimum(row_edge, edge[:, 2:], out=row_edge)
+    margin = np.minimum(row_edge[:-2], row_edge[2:])
+    np.minimum(margin, edge[1:-1, :-2], out=margin)
+    np.minimum(margin, edge[1:-1, 2:], out=margin)
+    return key.view(np.intp).ravel(), check.ravel().astype(np.float64), margin.ravel()
