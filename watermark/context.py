@@ -26,6 +26,7 @@ pixels, so an unmarked image's residual is noise, never a pattern.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -50,8 +51,9 @@ def context_residual(channel: npt.NDArray[np.float32], step: int = CONTEXT_STEP)
     the mark and cancels it; in the other binning the same ring is half a bin from any edge.
 
     Contexts are hashed into a table of 2^20 slots, so the cost is a few ``bincount`` passes,
-    linear in the pixels; a slot shared by two contexts gives its pixels no residual.
-    The one-pixel border, which has no full ring, gets no residual.
+    linear in the pixels; a slot shared by two contexts gives its pixels no residual. Pixels in
+    a patch clipped to the image's darkest or brightest value, and the one-pixel border, which
+    has no full ring, get none either.
     """
     if not 1 <= step < _LEVELS // 2:
         raise ValueError(f"step must be 1..{_LEVELS // 2 - 1} levels, got {step}")
@@ -59,23 +61,48 @@ def context_residual(channel: npt.NDArray[np.float32], step: int = CONTEXT_STEP)
     res = np.zeros(values.shape[:2], np.float32)
     if values.ndim != 2 or min(values.shape) < 3:
         return res
-    levels = np.clip(np.rint(values), 0, _LEVELS - 1).astype(np.intp)
-    centre = values[1:-1, 1:-1].ravel().astype(np.float64)
-    count, others, margin = _context_means(levels, centre, step, 0)
-    shifted_count, shifted_others, shifted_margin = _context_means(levels, centre, step, step // 2)
+    live = _live_pixels(values)
+    levels = np.clip(np.rint(values), 0, _LEVELS - 1).astype(np.intp).ravel()
+    centre = values.ravel()[live].astype(np.float64)
+    rings = _ring_offsets(values.shape[1])
+    count, others, margin = _context_means(levels, live, rings, centre, step, 0)
+    shifted_count, shifted_others, shifted_margin = _context_means(levels, live, rings, centre, step, step // 2)
     use_shifted = shifted_margin > margin
     count[use_shifted] = shifted_count[use_shifted]
     others[use_shifted] = shifted_others[use_shifted]
-    inner = np.where(count > 1, centre - others, 0.0)
-    res[1:-1, 1:-1] = np.clip(inner, -CONTEXT_CLIP, CONTEXT_CLIP).reshape(values.shape[0] - 2, values.shape[1] - 2)
+    res.ravel()[live] = np.clip(np.where(count > 1, centre - others, 0.0), -CONTEXT_CLIP, CONTEXT_CLIP)
     return res
 
 
+def _live_pixels(values: npt.NDArray[np.float32]) -> npt.NDArray[np.intp]:
+    """Flat indices of the pixels that take part in contexts: not on the border, and not in a
+    3 x 3 patch that sits wholly at the image's darkest or brightest value.
+
+    Such patches are what a clipping edit left (or plain white or black paper): they carry no
+    mark, and on a clipped page they are most of the pixels and would be most of the work.
+    """
+    kernel = np.ones((3, 3), np.uint8)
+    clipped = (cv2.erode(values, kernel) == values.max()) | (cv2.dilate(values, kernel) == values.min())
+    clipped[[0, -1], :] = True
+    clipped[:, [0, -1]] = True
+    return np.flatnonzero(~clipped)
+
+
+def _ring_offsets(width: int) -> tuple[int, ...]:
+    """Flat-index offsets of the eight neighbours, row above, then the sides, then row below."""
+    return (-width - 1, -width, -width + 1, -1, 1, width - 1, width, width + 1)
+
+
 def _context_means(
-    levels: npt.NDArray[np.intp], centre: npt.NDArray[np.float64], step: int, offset: int
+    levels: npt.NDArray[np.intp],
+    live: npt.NDArray[np.intp],
+    rings: tuple[int, ...],
+    centre: npt.NDArray[np.float64],
+    step: int,
+    offset: int,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int16]]:
-    """Per inner pixel: how many pixels share its context, the mean of the others' values, and
-    how far (in levels) its ring is from the nearest bin edge.
+    """Per live pixel (``centre`` holds their values): how many live pixels share its context,
+    the mean of the others' values, and how far (in levels) its ring is from a bin edge.
 
     A slot that two different contexts hashed to is found by a second hash of the key, which
     then varies within the slot; its pixels count as alone (no residual), so a photo's unique
@@ -84,7 +111,7 @@ def _context_means(
     shifted = np.arange(_LEVELS) + offset
     bin_of = np.minimum(shifted // step, (1 << _BIN_BITS) - 1).astype(np.uint64)
     edge_of = np.minimum(shifted % step, step - shifted % step).astype(np.int16)
-    slots, check, margin = _context_slots(bin_of[levels], edge_of[levels])
+    slots, check, margin = _context_slots(bin_of[levels], edge_of[levels], live, rings)
     size = 1 << _TABLE_BITS
     count = np.asarray(np.bincount(slots, minlength=size), dtype=np.int64)
     # Exact: the checks are whole numbers under 2^24, so a slot's mean is exactly each member's
@@ -99,29 +126,19 @@ def _context_means(
 
 
 def _context_slots(
-    bins: npt.NDArray[np.uint64], edge: npt.NDArray[np.int16]
+    bins: npt.NDArray[np.uint64], edge: npt.NDArray[np.int16], live: npt.NDArray[np.intp], rings: tuple[int, ...]
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.int16]]:
-    """Every inner pixel's binned ring of eight neighbours (5 bits each) as a table slot and a
-    check value under 2^24 (two independent hashes of the same 40-bit key), and the ring's smallest
-    distance to a bin edge.
-
-    The ring is the row above and the row below (three pixels each, packed once for the whole
-    image) and the two side pixels.
-    """
-    b = np.uint64(_BIN_BITS)
-    triple = bins[:, :-2] << (b + b)
-    triple |= bins[:, 1:-1] << b
-    triple |= bins[:, 2:]
-    key = triple[:-2] << (b * np.uint64(5))
-    key |= triple[2:] << (b + b)
-    key |= bins[1:-1, :-2] << b
-    key |= bins[1:-1, 2:]
+    """Every live pixel's binned ring of eight neighbours (5 bits each) as a table slot and a
+    check value under 2^24 (two independent hashes of the same 40-bit key), and the ring's
+    smallest distance to a bin edge."""
+    key = np.zeros(live.size, np.uint64)
+    margin = np.full(live.size, np.iinfo(np.int16).max, np.int16)
+    for ring in rings:
+        neighbour = live + ring
+        key <<= np.uint64(_BIN_BITS)
+        key |= bins[neighbour]
+        np.minimum(margin, edge[neighbour], out=margin)
     check = (key * _CHECK_MULTIPLIER) >> np.uint64(40)
     key *= _GOLDEN
     key >>= np.uint64(64 - _TABLE_BITS)
-    row_edge = np.minimum(edge[:, :-2], edge[:, 1:-1])
-    np.minimum(row_edge, edge[:, 2:], out=row_edge)
-    margin = np.minimum(row_edge[:-2], row_edge[2:])
-    np.minimum(margin, edge[1:-1, :-2], out=margin)
-    np.minimum(margin, edge[1:-1, 2:], out=margin)
-    return key.view(np.intp).ravel(), check.ravel().astype(np.float64), margin.ravel()
+    return key.view(np.intp), check.astype(np.float64), margin
