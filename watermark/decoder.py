@@ -148,8 +148,9 @@ def _reads(capture: _Capture, candidates: list[float], found: dict[int, float]) 
 
 
 def _clipped(projected: npt.NDArray[np.float32]) -> bool:
-    """Whether ``CLIPPED_SHARE`` of the pixels sit at the image's darkest or brightest value:
-    what an edit that clips the page leaves (an unclipped marked page has its mark there)."""
+    """Whether ``CLIPPED_SHARE`` of the pixels sit at the image's darkest or brightest value, as
+    an edit that clips a page leaves them (so do plain white or black pages; photos, video and
+    gradients do not, and skip the context residual)."""
     sample = projected[::2, ::2]
     extreme = max(np.count_nonzero(sample == sample.min()), np.count_nonzero(sample == sample.max()))
     return bool(extreme >= CLIPPED_SHARE * sample.size)
