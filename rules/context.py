@@ -7,10 +7,16 @@ the header of a neighbouring column or a cell of another row does not name the h
 
 from __future__ import annotations
 
+import re
+
 from rules.detector import Detector
 
 #: Negative words count only just before the hit ("order 4111...", "订单号 138..."), where they label it.
 NEGATIVE_CHARS = 24
+#: Words around a column's name that do not change what it names: "UID No.", "No. NAS", "CHI number".
+_NUMBER_WORDS = ("number", "num", "nr", "no", "n°")
+_CJK_SUFFIXES = ("号码", "编号", "号")
+_SEPARATORS = re.compile(r"[\s_.#:/()\-]+")
 
 
 def confidence(detector: Detector, text: str, start: int, end: int, header: str | None = None) -> float | None:
@@ -23,7 +29,7 @@ def confidence(detector: Detector, text: str, start: int, end: int, header: str 
         before, after = _window(text, start, end, detector.window, header is not None)
         has_context = any(_has_word(before, w) or _has_word(after, w) for w in detector.context)
         if header and not has_context:
-            has_context = any(_has_word(header, w) for w in detector.context)
+            has_context = names_column(header, detector)
         if detector.needs_context and not has_context:
             return None
         score += detector.boost if has_context else 0.0
@@ -34,9 +40,28 @@ def confidence(detector: Detector, text: str, start: int, end: int, header: str 
     return round(min(0.99, max(0.05, score)), 3)
 
 
-def names(header: str, words: tuple[str, ...]) -> bool:
-    """Whether a (lower-cased) header cell holds one of `words`."""
-    return any(_has_word(header, w) for w in words)
+def names_column(header: str, detector: Detector) -> bool:
+    """Whether a (lower-cased) header cell names the detector's type: a context word anywhere in
+    it, or one of its header-only `column_names` as the whole cell ("RTN", "UID No.", but not
+    "user uid": a short abbreviation names the column only when it is the column's name)."""
+    if any(_has_word(header, w) for w in detector.context):
+        return True
+    return bool(detector.column_names) and column_label(header) in detector.column_names
+
+
+def column_label(header: str) -> str:
+    """A header cell reduced to the name it gives: separators become single spaces, and one
+    "No" / "Number" word before or after it, or a "号" / "号码" / "编号" suffix, is dropped."""
+    words = _SEPARATORS.sub(" ", header).split()
+    if len(words) > 1 and words[-1] in _NUMBER_WORDS:
+        words.pop()
+    elif len(words) > 1 and words[0] in _NUMBER_WORDS:
+        words.pop(0)
+    label = " ".join(words)
+    for suffix in _CJK_SUFFIXES:
+        if label.endswith(suffix) and len(label) > len(suffix):
+            return label[: -len(suffix)].rstrip()
+    return label
 
 
 def _window(text: str, start: int, end: int, window: int, in_row: bool) -> tuple[str, str]:

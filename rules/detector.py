@@ -18,6 +18,11 @@ class Detector:
     a `context` word within `window` characters adds `boost`; a `negative` word right before the
     hit (it labels the number, as in "order 4111...") subtracts it.
     Detectors with `needs_context` are too generic to report without a context word.
+
+    `column_names` are names of a table column holding this type ("RTN", "UID", "SIN"-like
+    abbreviations) that are too ambiguous as a word in running text: they count only as the whole
+    header cell of the hit's column (give or take a "No" / "Number" / "#" / "号码" suffix and
+    punctuation, `rules.context.names_column`), never in the proximity window.
     """
 
     id: str
@@ -36,3 +41,5 @@ class Detector:
     yields_to: tuple[str, ...] = ()
     #: Rejected when glued to an identifier (``SKU-13812345678``, ``id_4111...``).
     standalone: bool = False
+    #: Header-only names: lower-case, counted only as a whole column header (see above).
+    column_names: tuple[str, ...] = ()

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import re2
 
-from rules.context import confidence, names
+from rules.context import confidence, names_column
 from rules.detector import Detector
 from rules.finding import DEFAULT_DIGEST_KEY, Finding, digest_value, level_for, redact
 from rules.keywords import KeywordList, KeywordMatcher
@@ -100,9 +100,12 @@ class Scanner:
         self.keywords = KeywordMatcher([k for k in keywords if any(k.words)])
         self._regexes = [compile_pattern(d.pattern) for d in self.detectors]
         #: For detectors that need a context word: one regex of their words, to skip chunks without any.
-        self._context = [_context_regex(d) if d.needs_context and d.context else None for d in self.detectors]
+        self._context = [_context_regex(d.context) if d.needs_context and d.context else None for d in self.detectors]
+        #: The same plus their header-only column names: what may name them from a table header.
+        self._column = [_context_regex(d.context, d.column_names) if c is not None and d.column_names else c
+                        for c, d in zip(self._context, self.detectors, strict=True)]
         #: Detectors whose context or negative words may also stand in a table's column header.
-        self._by_column = [bool(d.context or d.negative) for d in self.detectors]
+        self._by_column = [bool(d.context or d.negative or d.column_names) for d in self.detectors]
         words = [("" if k.case_sensitive else "(?i)") + re2.escape(w) for k in self.keywords.lists for w in k.words if w]
         self._lanes = _lanes(self.detectors, words)
 
@@ -147,15 +150,15 @@ class Scanner:
                 if index == KEYWORDS:
                     keyword_hit = True
                     continue
-                context = self._context[index]
+                context, column = self._context[index], self._column[index]
                 if budget.exhausted(index):
                     continue
-                if context is None:
+                if context is None or column is None:
                     self._candidates(state, index, None, start, end, hits)
-                elif context.search(data, max(0, start - _CONTEXT_BYTES), end + OVERLAP_BYTES) is not None:
-                    near = _ContextWords.find(self.detectors[index], context, data, start, end)
+                elif column.search(data, max(0, start - _CONTEXT_BYTES), end + OVERLAP_BYTES) is not None:
+                    near = _ContextWords.find(self.detectors[index], context, column, data, start, end)
                     self._candidates(state, index, near, start, end, hits)
-                elif state.header_names(index, context, start):
+                elif state.header_names(index, column, start):
                     self._candidates(state, index, _NO_WORDS, start, end, hits)
         return hits, keyword_hit
 
@@ -171,7 +174,7 @@ class Scanner:
                 break
             if near is None or near.around(match_start, match_end):
                 hits.append((index, match_start, match_end))
-            elif near.header_before(state.tables, match_start) or state.header_names(index, self._context[index], start):
+            elif near.header_before(state.tables, match_start) or state.header_names(index, self._column[index], start):
                 hits.append((~index, match_start, match_end))
             elif budget.findings[index] <= 0:
                 budget.truncated.add(index)
@@ -192,8 +195,8 @@ class Scanner:
         detector = self.detectors[index]
         header = None
         if header_only:
-            header = state.tables.header(bstart, bend, self._context[index])
-            if not header or not names(header, detector.context):
+            header = state.tables.header(bstart, bend, self._column[index])
+            if not header or not names_column(header, detector):
                 return None
         text = state.text
         start, end = state.offsets.chars(bstart), state.offsets.chars(bend)
@@ -259,19 +262,24 @@ class _ContextWords:
 
     A hit keeps its chance if a word starts within the detector's window in characters, counted
     generously in bytes (up to 4 per character), widened by the longest word (a word that overlaps
-    a longer one is not reported by the regex separately).
+    a longer one is not reported by the regex separately). Header-only column names (`column`) do
+    not count there; they are only looked for, with the words, in lines that may head a table.
     """
 
-    def __init__(self, starts: list[int], before: int = 0, after: int = 0) -> None:
+    def __init__(self, starts: list[int], before: int = 0, after: int = 0,
+                 column: tuple[re2._Regexp, bytes, int, int] | None = None) -> None:
         self.starts, self.before, self.after = starts, before, after
+        self._column = column  # (regex of words and column names, data, low, high) when they differ
         self._headers: list[int] | None = None  # starts of the lines with a word and a delimiter
 
     @classmethod
-    def find(cls, detector: Detector, context: re2._Regexp, data: bytes, start: int, end: int) -> _ContextWords:
-        longest = max(len(w.encode("utf-8")) for w in detector.context)
+    def find(cls, detector: Detector, context: re2._Regexp, column: re2._Regexp, data: bytes,
+             start: int, end: int) -> _ContextWords:
+        longest = max(len(w.encode("utf-8")) for w in detector.context + detector.column_names)
         before, after = 4 * detector.window + longest, 4 * (detector.window // 2)
         low, high = max(0, start - before), end + OVERLAP_BYTES + after
-        return cls([word_start for word_start, _ in _spans(context, data, low, high)], before, after)
+        starts = [word_start for word_start, _ in _spans(context, data, low, high)]
+        return cls(starts, before, after, None if column is context else (column, data, low, high))
 
     def around(self, start: int, end: int) -> bool:
         index = bisect_left(self.starts, start - self.before)
@@ -281,7 +289,11 @@ class _ContextWords:
         """Whether a word sits before `start` in a line with a delimiter: a header row above it,
         perhaps. Words in prose or logs do not count, so their candidates skip the table lookup."""
         if self._headers is None:
-            self._headers = [line for line in map(tables.delimited_line, self.starts) if line is not None]
+            starts = self.starts
+            if self._column is not None:
+                regex, data, low, high = self._column
+                starts = [word_start for word_start, _ in _spans(regex, data, low, high)]
+            self._headers = [line for line in map(tables.delimited_line, starts) if line is not None]
         return bool(self._headers) and self._headers[0] < start
 
 
@@ -289,8 +301,10 @@ class _ContextWords:
 _NO_WORDS = _ContextWords([])
 
 
-def _context_regex(detector: Detector) -> re2._Regexp:
-    return compile_pattern("(?i)(?:" + "|".join(re2.escape(w) for w in detector.context) + ")")
+def _context_regex(words: tuple[str, ...], whole: tuple[str, ...] = ()) -> re2._Regexp:
+    """Any of `words`, or of `whole` as a whole word (so that "chi" does not stop at every "machine")."""
+    pattern = [re2.escape(w) for w in words] + [rf"\b{re2.escape(w)}\b" if w.isascii() else re2.escape(w) for w in whole]
+    return compile_pattern("(?i)(?:" + "|".join(pattern) + ")")
 
 
 def _char_start(data: bytes, offset: int) -> int:
