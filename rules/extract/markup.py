@@ -10,6 +10,7 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 from rules.extract.budget import Unscannable
+from rules.extract.grid import TableStack
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
@@ -28,40 +29,73 @@ def decode_text(data: bytes) -> str:
 
 
 class _HtmlText(HTMLParser):
+    """Visible text; tables as rows of tab-separated cells (`rules.extract.grid`)."""
+
     _SKIP = frozenset({"script", "style", "template", "noscript"})
-    _BLOCK = frozenset({"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "section"})
+    _BLOCK = frozenset({"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "section",
+                        "caption"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self.tables = TableStack()
         self._skipping = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._SKIP:
             self._skipping += 1
+        elif tag == "table":
+            self.tables.open()
+        elif tag == "tr" and self.tables.active:
+            self.tables.row()
+        elif tag in ("td", "th") and self.tables.active:
+            spans = dict(attrs)
+            self.tables.cell(_span(spans.get("colspan")), _span(spans.get("rowspan")))
         elif tag in self._BLOCK:
-            self.parts.append("\n")
+            self._emit("\n")
         for name, value in attrs:
             if name in ("href", "title", "alt", "value") and value:
-                self.parts.append(f" {value} ")
+                self._emit(f" {value} ")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self._SKIP and self._skipping:
             self._skipping -= 1
+        elif tag == "table":
+            self._table(self.tables.close())
+        elif tag == "tr" and self.tables.active:
+            self.tables.end_row()
+        elif tag in ("td", "th") and self.tables.active:
+            self.tables.end_cell()
         elif tag in self._BLOCK:
-            self.parts.append("\n")
+            self._emit("\n")
 
     def handle_data(self, data: str) -> None:
         if not self._skipping:
-            self.parts.append(data)
+            self._emit(data)
+
+    def finish(self) -> str:
+        self.close()
+        self._table(self.tables.flush())
+        return "".join(self.parts)
+
+    def _emit(self, text: str) -> None:
+        if not self.tables.text(text):
+            self.parts.append(text)
+
+    def _table(self, rendered: str | None) -> None:
+        if rendered:
+            self.parts.append("\n" + rendered + "\n")
+
+
+def _span(value: str | None) -> int:
+    return int(value) if value is not None and value.strip().isdigit() and len(value.strip()) < 6 else 1
 
 
 def html_text(markup: str) -> str:
     """Visible text plus link targets and alt/title attributes (where data hides too)."""
     parser = _HtmlText()
     parser.feed(markup)
-    parser.close()
-    return "".join(parser.parts)
+    return parser.finish()
 
 
 def parse_xml(data: bytes, what: str) -> Element:

@@ -8,9 +8,11 @@ from io import BytesIO
 from xml.etree.ElementTree import Element
 
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
+from rules.extract.grid import TableStack
 from rules.extract.markup import element_text, parse_xml
 
 _PARAGRAPHS = frozenset({"p", "tr", "row", "si", "br", "tab", "c"})
+_TABLE_TAGS = frozenset({"tbl", "tr", "tc"})
 _PARTS = {
     "docx": re.compile(r"word/(document|header\d*|footer\d*|footnotes|endnotes|comments)\.xml"),
     "xlsx": re.compile(r"xl/(worksheets/sheet\d+|comments\d*)\.xml"),
@@ -56,8 +58,76 @@ def office_text(data: bytes, kind: str, budget: Budget, what: str) -> str:
         budget.enter(what)
         root = parse_xml(read_member(archive, info, budget, what), f"{what}/{info.filename}")
         is_sheet = kind == "xlsx" and "worksheets/" in info.filename
-        texts.append(_sheet_text(root, shared) if is_sheet else element_text(root, _PARAGRAPHS))
+        if is_sheet:
+            texts.append(_sheet_text(root, shared))
+        else:
+            texts.append(element_text(root, _PARAGRAPHS) if kind == "xlsx" else _text_with_tables(root, kind == "docx"))
     return ("\n\n" if kind == "xlsx" else "\n").join(texts)  # each sheet its own table
+
+
+def _text_with_tables(root: Element, spans: bool) -> str:
+    """Text in document order, a newline after each paragraph-like element, and each table as
+    rows of tab-separated cells (`rules.extract.grid`). `spans`: a cell's ``gridSpan`` stands for
+    grid cells the file leaves out (docx); pptx keeps the covered cells (``hMerge``)."""
+    out: list[str] = []
+    tables = TableStack()
+    names: dict[str, str] = {}  # tag -> local name
+    stack: list[tuple[Element, bool]] = [(root, False)]
+    while stack:
+        node, closing = stack.pop()
+        tag = names.get(node.tag) or names.setdefault(node.tag, _local(node.tag))
+        if closing:
+            if tag in _TABLE_TAGS or tag in _PARAGRAPHS:
+                _close(tag, tables, out)
+            if node.tail:
+                _emit(node.tail, tables, out)
+            continue
+        if tag == "tbl":
+            tables.open()
+        elif tag == "tr" and tables.active:
+            tables.row(_grid_value(node, "trPr", "gridBefore", 0) if spans else 0)
+        elif tag == "tc" and tables.active:
+            tables.cell(_grid_value(node, "tcPr", "gridSpan", 1) if spans else 1)
+        if node.text:
+            _emit(node.text, tables, out)
+        stack.append((node, True))
+        if len(node):
+            stack.extend([(child, False) for child in reversed(node)])
+    _emit_table(tables.flush(), out)
+    return "".join(out)
+
+
+def _close(tag: str, tables: TableStack, out: list[str]) -> None:
+    if tag == "tbl":
+        _emit_table(tables.close(), out)
+    elif tag == "tr" and tables.active:
+        tables.end_row()
+    elif tag == "tc" and tables.active:
+        tables.end_cell()
+    elif tag in _PARAGRAPHS:
+        _emit("\n", tables, out)
+
+
+def _emit(text: str, tables: TableStack, out: list[str]) -> None:
+    if not tables.text(text):
+        out.append(text)
+
+
+def _emit_table(rendered: str | None, out: list[str]) -> None:
+    """A table on lines of its own."""
+    if rendered:
+        out.append(("\n" if out and not out[-1].endswith("\n") else "") + rendered + "\n")
+
+
+def _grid_value(node: Element, properties: str, name: str, default: int) -> int:
+    """``w:val`` of a row's or cell's property (``<w:tcPr><w:gridSpan w:val="2"/>``), which the
+    schema puts first in the row or cell."""
+    if not len(node) or _local(node[0].tag) != properties:
+        return default
+    for item in node[0]:
+        if _local(item.tag) == name:
+            return _int(next((v for k, v in item.attrib.items() if _local(k) == "val"), None), default)
+    return default
 
 
 def _shared_strings(archive: zipfile.ZipFile, budget: Budget, what: str) -> list[str]:

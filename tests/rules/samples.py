@@ -27,6 +27,44 @@ def docx(paragraphs: list[str]) -> bytes:
     return _package({"word/document.xml": f'<?xml version="1.0"?><w:document {W}><w:body>{body}</w:body></w:document>'})
 
 
+#: A docx table cell: text, (text, grid columns it spans), or the rows of a table nested in it.
+DocxCell = str | tuple[str, int] | list[list["DocxCell"]]
+
+
+def _docx_cell(cell: DocxCell) -> str:
+    if isinstance(cell, list):
+        return f"<w:tc>{docx_table_xml(cell)}<w:p/></w:tc>"
+    text, span = cell if isinstance(cell, tuple) else (cell, 1)
+    props = f'<w:tcPr><w:gridSpan w:val="{span}"/></w:tcPr>' if span != 1 else ""
+    paragraphs = "".join(f"<w:p><w:r><w:t>{escape(line)}</w:t></w:r></w:p>" for line in text.split("\n"))
+    return f"<w:tc>{props}{paragraphs}</w:tc>"
+
+
+def docx_table_xml(rows: list[list[DocxCell]]) -> str:
+    return "<w:tbl><w:tblPr/>" + "".join(f"<w:tr>{''.join(map(_docx_cell, row))}</w:tr>" for row in rows) + "</w:tbl>"
+
+
+def docx_with_table(rows: list[list[DocxCell]], before: str = "Payroll", after: str = "Signed") -> bytes:
+    """A docx of a paragraph, a table (``w:tbl``, one ``w:tc`` per cell, merged cells as ``gridSpan``)
+    and a paragraph."""
+    return docx_body(f"<w:p><w:r><w:t>{escape(before)}</w:t></w:r></w:p>{docx_table_xml(rows)}"
+                     f"<w:p><w:r><w:t>{escape(after)}</w:t></w:r></w:p>")
+
+
+def docx_body(body: str) -> bytes:
+    """A docx whose ``w:body`` is the given WordprocessingML."""
+    return _package({"word/document.xml": f'<?xml version="1.0"?><w:document {W}><w:body>{body}</w:body></w:document>'})
+
+
+def pptx_table(rows: list[list[str]]) -> bytes:
+    """A one-slide pptx holding a table (``a:tbl`` in a graphic frame)."""
+    ns = 'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"'
+    cells = "".join("<a:tr>" + "".join(f"<a:tc><a:txBody><a:p><a:r><a:t>{escape(c)}</a:t></a:r></a:p></a:txBody></a:tc>"
+                                       for c in row) + "</a:tr>" for row in rows)
+    slide = f"<sld {ns}><a:p><a:r><a:t>Slide</a:t></a:r></a:p><a:graphic><a:tbl>{cells}</a:tbl></a:graphic></sld>"
+    return _package({"ppt/presentation.xml": "<presentation/>", "ppt/slides/slide1.xml": slide})
+
+
 def _column_letters(index: int) -> str:
     letters = ""
     index += 1
