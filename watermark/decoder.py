@@ -37,6 +37,7 @@ PERIOD_NUDGES = (-0.002, 0.002, -0.004, 0.004)
 WHOLE_IMAGE_PERIODS = 6
 CONTEXT_MAX_SIDE = 1080
 CLIPPED_SHARE = 0.2
+CONTEXT_ESTIMATES = 4
 
 
 @dataclass(frozen=True)
@@ -134,8 +135,9 @@ def _reads(capture: _Capture, candidates: list[float], found: dict[int, float]) 
     1. The candidate periods whose fold of a central window shows the pilot.
     2. Nothing found: the first few of the rest, folded over the whole image.
     3. Still nothing, and much of the image clipped: the screened periods and the native ones
-       (``_context_periods``) on the context residual (``watermark.context``), which reads the
-       mark off text strokes when a brightness edit clipped the page itself.
+       (``_context_periods``), then the periods it shows itself, on the context residual
+       (``watermark.context``), which reads the mark off text strokes when a brightness edit
+       clipped the page itself.
     """
     screened = _screen_periods(capture, candidates)
     for period in screened:
@@ -198,7 +200,9 @@ def _whole_image_periods(
 
 
 def _context_reads(capture: _Capture, periods: list[float], found: dict[int, float]) -> Iterator[list[_Read]]:
-    """Reads of the context residual at each period whose whole fold shows the pilot.
+    """Reads of the context residual at each period whose whole fold shows the pilot: the
+    given ones, then the first ``CONTEXT_ESTIMATES`` that the context residual's own
+    autocorrelation shows.
 
     Captures larger than ``CONTEXT_MAX_SIDE`` on their short side are halved first (area): a
     HiDPI screen's glyphs and cells are twice as large, and the residual costs a quarter.
@@ -209,14 +213,25 @@ def _context_reads(capture: _Capture, periods: list[float], found: dict[int, flo
         projected = np.asarray(cv2.resize(projected, half, interpolation=cv2.INTER_AREA), dtype=np.float32)
         shrink *= 2
     res = context.context_residual(projected)
-    for period in periods:
+    tried = [period / shrink for period in periods]
+    for pixels in tried:
         if found:
             return
-        pixels = period / shrink
         if pixels.is_integer():  # an unscaled screenshot: fold first, resample the tile only
             blocks = sync.cut_blocks(res, int(pixels))
         else:
             blocks = sync.cut_blocks(_to_nominal(res, pixels))
+        if sync.align(sync.fold(blocks)).z >= MIN_PILOT_Z:
+            yield _block_reads(blocks, whole_only=False)
+    # A clipped page that was rescaled too: its period is no native one, and the capture's own
+    # estimates are its text lines'. The context residual has the text taken out, so its
+    # autocorrelation shows the tile's period.
+    for pixels in sync.estimate_periods(res, PERIOD_CANDIDATES, fine=False)[:CONTEXT_ESTIMATES]:
+        if found:
+            return
+        if any(abs(pixels - t) <= SAME_PERIOD * t for t in tried):
+            continue
+        blocks = sync.cut_blocks(_to_nominal(res, pixels))
         if sync.align(sync.fold(blocks)).z >= MIN_PILOT_Z:
             yield _block_reads(blocks, whole_only=False)
 

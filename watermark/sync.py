@@ -133,16 +133,17 @@ def flat_weights(channel: npt.NDArray[np.float32], min_range: float = FLAT_MIN_R
     return np.asarray(np.reciprocal(ratio, out=ratio), dtype=np.float32)
 
 
-def estimate_periods(channel: npt.NDArray[np.float32], count: int = 3) -> list[float]:
+def estimate_periods(channel: npt.NDArray[np.float32], count: int = 3, *, fine: bool = True) -> list[float]:
     """Candidate tile periods in pixels, most likely first.
 
-    Two readings: the central window as it is, and its centre enlarged twice (a finer residual,
-    which finds small periods under dense text); the decoder's checks decide between them.
+    Two readings: the central window as it is, and (unless not ``fine``) its centre enlarged
+    twice (a finer residual, which finds small periods under dense text); the decoder's checks
+    decide between them.
     """
     coarse = _window_periods(central(channel, ACF_WINDOW), count + 1)
-    fine = [p / 2 for p in _window_periods(_enlarge(central(channel, ACF_WINDOW // 2)), count)]
+    finer = [p / 2 for p in _window_periods(_enlarge(central(channel, ACF_WINDOW // 2)), count)] if fine else []
     merged: list[float] = []
-    for period in [x for pair in zip_longest(coarse, fine) for x in pair if x is not None]:
+    for period in [x for pair in zip_longest(coarse, finer) for x in pair if x is not None]:
         if MIN_PERIOD / 2 <= period <= MAX_PERIOD and all(abs(period - c) > 0.004 * c for c in merged):
             merged.append(period)
     return merged

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -92,6 +93,20 @@ def test_page_clipped_to_white_or_black_decodes_from_its_text(content: str, gain
     assert np.any(leak != twin, axis=2).mean() < 0.2
     result = decode_image(leak)
     assert [d.mark for d in result.marks] == [MARK]
+    assert not decode_image(twin).found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("seed", "gain", "offset"), [(2, 1.2, 20), (3, 1.15, 5)])
+def test_clipped_sheet_shrunk_afterwards_decodes(seed: int, gain: float, offset: float) -> None:
+    """Clipped, then shrunk to 0.8 (area): the period is no native one, and the capture's own
+    autocorrelation shows its rows; the context residual's shows the tile. (The synthetic text
+    page is not read this way, nor anything shrunk to 0.6: docs/watermark.md.)"""
+    bg = spreadsheet(W, H, seed=seed)
+    size = (round(W * 0.8), round(H * 0.8))
+    leak = cv2.resize(edit(marked(bg), gain, offset), size, interpolation=cv2.INTER_AREA)
+    twin = cv2.resize(edit(bg, gain, offset), size, interpolation=cv2.INTER_AREA)
+    assert [d.mark for d in decode_image(leak).marks] == [MARK]
     assert not decode_image(twin).found
 
 
