@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import email
 import email.policy
+from collections import Counter
 from collections.abc import Iterator
 from email.message import EmailMessage
 from io import BytesIO
+from typing import TYPE_CHECKING
 
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
 from rules.extract.markup import html_text
+from rules.extract.pdf_runs import LineStarts, positioned_runs
+from rules.extract.pdf_tables import table_text
+
+if TYPE_CHECKING:
+    from pypdf import PageObject
 
 Attachment = tuple[str, bytes]
 
@@ -29,7 +36,7 @@ def pdf_text(data: bytes, budget: Budget, what: str) -> str:
         texts = []
         for page in pages:
             budget.check_time()
-            text = page.extract_text() or ""
+            text = _page_text(page, budget)
             budget.spend(len(text), what)
             texts.append(text)
     except (EncryptedContent, Unscannable):
@@ -38,6 +45,23 @@ def pdf_text(data: bytes, budget: Budget, what: str) -> str:
             NotImplementedError, OSError) as exc:
         raise Unscannable(f"{what}: malformed PDF ({type(exc).__name__}: {exc})") from None
     return "\n".join(texts)
+
+
+def _page_text(page: PageObject, budget: Budget) -> str:
+    """pypdf's plain text of the page; where the page may hold a table and its positioned text lays
+    out as one, the page with the table's rows as tab-separated cells (`rules.extract.pdf_tables`),
+    provided that this keeps every character of the plain text (the layout reading misses text in
+    form XObjects, rotated text and text in fonts it cannot measure)."""
+    starts = LineStarts()
+    text = page.extract_text(visitor_operand_after=starts.see) or ""
+    if not starts.several():
+        return text
+    budget.check_time()
+    runs = positioned_runs(page)
+    laid_out = table_text(runs) if runs else None
+    if laid_out is None or Counter("".join(text.split())) - Counter("".join(laid_out.split())):
+        return text
+    return laid_out
 
 
 def _headers(message: EmailMessage) -> str:

@@ -108,7 +108,11 @@ def pptx(slides: list[str]) -> bytes:
 
 def pdf(lines: list[str]) -> bytes:
     """A real one-page PDF with a Helvetica text layer, cross-reference table and trailer."""
-    ops = "BT /F1 11 Tf 50 780 Td 14 TL " + " ".join(f"({line}) '" for line in lines) + " ET"
+    return pdf_page("BT /F1 11 Tf 50 780 Td 14 TL " + " ".join(f"({line}) '" for line in lines) + " ET")
+
+
+def pdf_page(ops: str) -> bytes:
+    """A one-page PDF drawing the content stream `ops`, with Helvetica as font /F1."""
     objects = [
         "<< /Type /Catalog /Pages 2 0 R >>",
         "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
