@@ -67,6 +67,9 @@ class Run:
     x1: float
     y: float
     size: float
+    #: A cell joined from runs across word gaps: those runs (empty for a single piece). A table's
+    #: columns may split it there again (`_fitted`).
+    parts: tuple[Run, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +153,44 @@ def _cells(line: Line) -> Line:
 
 def _joined(left: Run, right: Run) -> Run:
     size = max(left.size, right.size)
-    spaced = right.x0 - left.x1 >= WORD_GAP * size or left.text.endswith(" ") or right.text.startswith(" ")
+    gap = right.x0 - left.x1 >= WORD_GAP * size
+    spaced = gap or left.text.endswith(" ") or right.text.startswith(" ")
     text = left.text.rstrip() + (" " if spaced else "") + right.text.lstrip()
-    return Run(text, left.x0, max(left.x1, right.x1), left.y, size)
+    parts = left.parts or (left,)
+    if gap:
+        parts += (right,)
+    elif left.parts:  # no gap between them: the last part goes on
+        last = parts[-1]
+        joined = last.text.rstrip() + (" " if spaced else "") + right.text.lstrip()
+        parts = (*parts[:-1], Run(joined, last.x0, max(last.x1, right.x1), left.y, size))
+    return Run(text, left.x0, max(left.x1, right.x1), left.y, size, parts if len(parts) > 1 else ())
+
+
+def _fitted(cells: Line, columns: list[Column]) -> Line | None:
+    """The line with each cell that spans several `columns` split at its word gaps into cells that
+    each fall in one of them; None if that does not fit. A right-aligned number and the cell after
+    it can be closer than `CELL_GAP` (LibreOffice's tables), while the header above them is not."""
+    fitted: Line = []
+    for cell in cells:
+        if not cell.parts or len(_overlapped(cell, columns)) <= 1:
+            fitted.append(cell)
+            continue
+        column: int | None = None
+        for number, part in enumerate(cell.parts):
+            hits = _overlapped(part, columns)
+            if len(hits) > 1:
+                return None
+            here = hits[0] if hits else None
+            if number and here == column:
+                fitted[-1] = _joined(fitted[-1], part)
+            else:
+                fitted.append(part)
+            column = here
+    return fitted
+
+
+def _overlapped(cell: Run, columns: list[Column]) -> list[int]:
+    return [i for i, (x0, x1) in enumerate(columns) if cell.x0 < x1 and cell.x1 > x0]
 
 
 def _placed(cells: Line, columns: list[Column]) -> list[Column] | None:
@@ -161,7 +199,7 @@ def _placed(cells: Line, columns: list[Column]) -> list[Column] | None:
         return None
     merged, taken = list(columns), set()
     for cell in cells:
-        hits = [i for i, (x0, x1) in enumerate(columns) if cell.x0 < x1 and cell.x1 > x0]
+        hits = _overlapped(cell, columns)
         if len(hits) > 1 or (hits and hits[0] in taken):
             return None
         if hits:
@@ -185,7 +223,11 @@ def _block_at(lines: list[Line], start: int, floor: int) -> _Block | None:
     while index < len(lines) and _distance(lines[index - 1], lines[index]) <= BLOCK_GAP * _size(lines[index]):
         widened = _placed(lines[index], columns)
         if widened is None:
-            break
+            fitted = _fitted(lines[index], columns)
+            widened = _placed(fitted, columns) if fitted is not None else None
+            if fitted is None or widened is None:
+                break
+            lines[index] = fitted
         columns, index = widened, index + 1
         if len(lines[index - 1]) >= 2:
             end = index

@@ -257,6 +257,32 @@ def test_columns_of_short_cells_are_a_table() -> None:
     assert table_text(page) == f"Name\tRTN\nBob\t{ROUTINGS[0]}\nAnn\t\nKim\t{ROUTINGS[1]}\nSigned by us"
 
 
+def test_cells_closer_than_a_cell_gap_split_where_the_header_has_columns() -> None:
+    # Positions of a LibreOffice Writer PDF (7.4, an HTML table exported): centred header cells,
+    # right-aligned amounts 0.35 em after the account number, "Carol White" 0.445 em before hers.
+    page = [Run(t, x0, x1, y, 12.0) for t, x0, x1, y in [
+        ("Transfers for December are listed below.", 0.0, 241.3, 802.4),
+        ("Employee", 6.5, 71.5, 758.0), ("Routing number", 80.9, 191.3, 758.0),
+        ("Account", 203.3, 258.2, 758.0), ("Amount", 271.1, 324.0, 758.0),
+        ("Alice Smith", 1.4, 71.3, 726.9), (ROUTINGS[0], 79.5, 148.1, 726.9),
+        ("123456789", 195.8, 264.4, 726.9), ("1,200.00", 268.6, 322.0, 726.9),
+        ("Bob Jones", 1.4, 61.9, 695.8), (ROUTINGS[2], 79.5, 148.1, 695.8),
+        ("987654321", 195.8, 264.4, 695.8), ("950.50", 268.6, 310.5, 695.8),
+        ("Carol White", 1.4, 74.2, 664.7), (ROUTINGS[1], 79.5, 148.1, 664.7),
+        ("555444333", 195.8, 264.4, 664.7), ("2,010.00", 268.6, 322.0, 664.7)]]
+    assert table_text(page) == ("Transfers for December are listed below.\n"
+                                "Employee\tRouting number\tAccount\tAmount\n"
+                                f"Alice Smith\t{ROUTINGS[0]}\t123456789\t1,200.00\n"
+                                f"Bob Jones\t{ROUTINGS[2]}\t987654321\t950.50\n"
+                                f"Carol White\t{ROUTINGS[1]}\t555444333\t2,010.00")
+
+
+def test_a_cell_is_not_split_where_no_column_asks_for_it() -> None:
+    page = runs((700, [(50, "Name"), (200, "Routing")]), (680, [(50, "Bob"), (200, "Ann"), (218, "Lee")]),
+                (660, [(50, "Kim"), (200, ROUTINGS[1])]))
+    assert table_text(page) == f"Name\tRouting\nBob\tAnn Lee\nKim\t{ROUTINGS[1]}"
+
+
 @pytest.mark.parametrize("bad", [
     Run("x", math.nan, 5, 700, 10), Run("x", 0, math.inf, 700, 10), Run("x", 0, 5, 700, 0), Run("x", 5, 0, 700, 10)])
 def test_runs_without_usable_positions_give_no_layout(bad: Run) -> None:
