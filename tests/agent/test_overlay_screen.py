@@ -20,6 +20,7 @@ from tests.e2e.screen import (
     overlay_process,
     psnr,
     read_status,
+    settled_slot,
     stop_process,
     wait_for,
     write_marks,
@@ -46,7 +47,7 @@ def screen() -> Iterator[XDisplay]:
 def state_dir(tmp_path: pathlib.Path) -> pathlib.Path:
     state = tmp_path / "state"
     state.mkdir()
-    write_marks(state, 600, {current_slot(600) + i: MARK + i for i in range(-1, 3)})
+    write_marks(state, 600, {settled_slot(600) + i: MARK + i for i in range(-1, 3)})
     return state
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from agent.session.overlay_events import read_events
-from tests.e2e.screen import backdrop, current_slot, overlay_process, stop_process, wait_for, write_marks
+from tests.e2e.screen import backdrop, overlay_process, settled_slot, stop_process, wait_for, write_marks
 from tests.fixtures.display import XDisplay, start_display, stop_display
 from tests.fixtures.realparts import require_binary
 
@@ -29,7 +29,7 @@ def screen() -> Iterator[XDisplay]:
 def state_dir(tmp_path: pathlib.Path) -> pathlib.Path:
     state = tmp_path / "state"
     state.mkdir()
-    write_marks(state, 600, {current_slot(600): 0x1111222233334444})
+    write_marks(state, 600, {settled_slot(600): 0x1111222233334444})
     return state
 
 

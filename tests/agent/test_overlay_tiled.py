@@ -18,7 +18,13 @@ from agent.platform.linux_inotify import DirectoryWatch
 from agent.session.overlay_capture import CaptureToolWatch
 from agent.session.overlay_loop import PRINT_KEY, EventLoop
 from agent.session.overlay_render import premultiplied
-from tests.e2e.screen import current_slot, overlay_process, wait_for, write_marks, write_settings
+from tests.e2e.screen import (
+    overlay_process,
+    settled_slot,
+    wait_for,
+    write_marks,
+    write_settings,
+)
 from tests.fixtures.display import XDisplay, start_display, stop_display
 from watermark.marks import EPOCH
 from watermark.overlay import render_tile
@@ -148,7 +154,7 @@ def test_the_x11_overlay_process_loads_neither_qt_nor_numpy(screen: XDisplay, tm
     """The point of the server-tiled overlay: pixels live in the X server, the process stays small."""
     state = tmp_path / "state"
     state.mkdir()
-    write_marks(state, 600, {current_slot(600): MARK})
+    write_marks(state, 600, {settled_slot(600): MARK})
     marks = json.loads((state / "marks.json").read_text())
     (state / "marks.json").write_text(json.dumps({**marks, "epoch": EPOCH}))  # as the agent service writes it
     write_settings(state, text="alice pc-042 {time}", opacity=0.12)

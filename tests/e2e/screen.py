@@ -38,6 +38,15 @@ def current_slot(slot_seconds: int, now: float | None = None) -> int:
     return int(((time.time() if now is None else now) - EPOCH) // slot_seconds)
 
 
+def settled_slot(slot_seconds: int, margin: float = 30.0) -> int:
+    """The current slot, after waiting for the next one if this one ends within ``margin`` seconds:
+    an overlay started near the end of a slot re-keys to the next slot's mark during the test."""
+    left = slot_seconds - (time.time() - EPOCH) % slot_seconds
+    if left < margin:
+        time.sleep(left + 0.05)
+    return current_slot(slot_seconds)
+
+
 def write_marks(state_dir: pathlib.Path, slot_seconds: int, marks: dict[int, int]) -> None:
     body = {"slot_seconds": slot_seconds, "marks": [{"slot": s, "mark": f"{m:016x}"} for s, m in marks.items()]}
     _atomic_write(state_dir / "marks.json", json.dumps(body))
