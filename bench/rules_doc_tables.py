@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import io
 import random
-import unicodedata
 import zipfile
 from collections.abc import Callable
 from xml.sax.saxutils import escape
 
 from bench.rules_tables import HEADERS, TabularDocument, _layout, _table
 from rules.extract import extract
+from rules.extract.pdf_tables import display_width
 
 #: Names for the four short formats beyond `HEADERS`: (English, Chinese), each taken in turn.
 MORE_HEADERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -86,7 +86,7 @@ def _html(title: str | None, rows: list[list[str]]) -> bytes:
 def _pdf(title: str | None, rows: list[list[str]]) -> bytes:
     from fpdf import FPDF
 
-    widths = [max(6, *(_width(row[i]) for row in rows)) for i in range(len(rows[0]))]
+    widths = [max(6, *(display_width(row[i]) for row in rows)) for i in range(len(rows[0]))]
     pdf = FPDF(format=(max(420, 2 * sum(widths) + 5 * len(widths) + 20), 297))  # mm: 2 per character
     texts = [title or "", *(cell for row in rows for cell in row)]
     if all(_latin1(text) for text in texts):
@@ -110,10 +110,6 @@ def _pdf(title: str | None, rows: list[list[str]]) -> bytes:
     pdf.ln(3)
     pdf.cell(text="End of export")
     return bytes(pdf.output())
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _latin1(text: str) -> bool:

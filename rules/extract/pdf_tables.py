@@ -301,8 +301,12 @@ def _prose_column(cells: list[str]) -> bool:
 
 
 def _prose(text: str) -> bool:
-    width = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-    return len(text.split()) >= PROSE_WORDS or width >= PROSE_WIDTH
+    return len(text.split()) >= PROSE_WORDS or display_width(text) >= PROSE_WIDTH
+
+
+def display_width(text: str) -> int:
+    """Columns the text takes in a fixed-width font: wide (CJK) characters count two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _render(lines: list[Line], tables: list[_Block]) -> str:
