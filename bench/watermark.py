@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.watermark            # full run (2 leaks per screen and attack)
     .venv/bin/python -m bench.watermark --trials 7 --procs 2 --twin-every 4   # 112 per attack
     .venv/bin/python -m bench.watermark --quick    # a smoke run
+    .venv/bin/python -m bench.watermark --speed    # the speed table alone
 
 Corpus: bench/watermark_corpus.py (headless Chromium). Attacks: bench/watermark_attacks.py.
 Peers: bench/watermark_peers.py. Prints Markdown tables and writes them to
@@ -12,15 +13,18 @@ bench/out/watermark/report.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import multiprocessing
 import multiprocessing.pool
 import os
 import pathlib
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,11 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=2, help="leaks per content and attack")
     parser.add_argument("--unmarked", type=int, default=2000, help="unmarked leaks for false accusations")
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--speed", action="store_true", help="the speed table alone")
     parser.add_argument("--procs", type=int, default=2, help="worker processes for the robustness runs")
     parser.add_argument("--twin-every", type=int, default=1,
                         help="decode the unmarked twin of every k-th leak (the rest are random unmarked pieces)")
     args = parser.parse_args(argv)
     corpus = build_corpus(OUT / "corpus")
+    if args.speed:
+        print("\n".join(speed_table(corpus)))
+        return 0
     if args.quick:
         corpus = {k: corpus[k] for k in ("doc-1366", "code-dark-1080", "flat-white-1080", "viewer-1080")}
         args.trials, args.unmarked = 1, 60
@@ -331,8 +339,14 @@ def timed(fn: Callable[[], np.ndarray | None]) -> tuple[np.ndarray | None, float
 
 def speed_table(corpus: dict[str, np.ndarray]) -> list[str]:
     """Render and decode times. Decodes are timed twice: wall seconds with OpenCV's threads, and
-    CPU seconds of this process with OpenCV on one thread (the "one core" of the target), the
-    latter on the unmarked screens too (nothing found: every fallback runs)."""
+    on one core: every thread of this process pinned to one CPU and OpenCV on one thread, CPU
+    and wall seconds (equal unless something waits), the latter on the unmarked screens too
+    (nothing found: every fallback runs).
+
+    The pinning matters: a library that runs on every core (OpenBLAS does, for a matrix-vector
+    product) would otherwise count the CPU time its spinning threads burn, and make the decode
+    look slower than it is on one core; pinned, such threads can only take turns.
+    """
     renders = []
     for _ in range(5):
         start = time.perf_counter()
@@ -341,24 +355,156 @@ def speed_table(corpus: dict[str, np.ndarray]) -> list[str]:
     unmarked = [img for img in corpus.values() if img.shape[:2] == (1080, 1920)]
     screens = [attacks.composite(render_overlay(7, 1920, 1080), img) for img in unmarked]
     decodes = [decode_image(img).seconds for img in screens]
+    with _one_core():
+        one_core, one_core_unmarked = _core_seconds(screens), _core_seconds(unmarked)
+        reference = _reference_seconds()
+    fresh, fresh_unmarked = _fresh_process_seconds(screens), _fresh_process_seconds(unmarked)
+    rows = [("decode a 1080p screenshot ({n} screens), CPU s on one core", one_core),
+            ("same, the unmarked screens (nothing found)", one_core_unmarked)]
+    lines = ["## Speed (this machine, shared with other work)", "",
+             "| what | median s | max s |", "|---|---|---|",
+             f"| render 4K overlay | {statistics.median(renders):.3f} | {max(renders):.3f} |",
+             f"| decode a 1080p screenshot ({len(decodes)} screens), wall, OpenCV threads on | "
+             f"{statistics.median(decodes):.3f} | {max(decodes):.3f} |"]
+    for label, pairs in rows:
+        cpu, wall = [c for c, _ in pairs], [w for _, w in pairs]
+        lines.append(f"| {label.format(n=len(pairs))} (wall {statistics.median(wall):.3f} / {max(wall):.3f}) | "
+                     f"{statistics.median(cpu):.3f} | {max(cpu):.3f} |")
+    lines += [f"| first decode in a fresh process (as `leakguard trace`), marked | "
+              f"{statistics.median(fresh):.3f} | {max(fresh):.3f} |",
+              f"| same, unmarked | {statistics.median(fresh_unmarked):.3f} | {max(fresh_unmarked):.3f} |"]
+    lines.append(f"| machine reference: 10 x (Gaussian blur sigma 3 + FFT) of a 1080p float image, CPU s on one core | "
+                 f"{statistics.median(reference):.3f} | {max(reference):.3f} |")
+    return [*lines, ""]
+
+
+@contextlib.contextmanager
+def _one_core() -> Iterator[None]:
+    """Pin every thread of this process to one CPU, and OpenCV to one thread, then restore."""
     threads = cv2.getNumThreads()
+    tids = [int(t) for t in os.listdir("/proc/self/task")] if os.path.isdir("/proc/self/task") else [0]
+    cpu = min(os.sched_getaffinity(0))
+    saved: dict[int, set[int]] = {}
     cv2.setNumThreads(1)
     try:
-        one_core, one_core_unmarked = _cpu_seconds(screens), _cpu_seconds(unmarked)
-        reference = _reference_seconds()
+        for tid in tids:
+            with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+                saved[tid] = os.sched_getaffinity(tid)
+                os.sched_setaffinity(tid, {cpu})
+        yield
     finally:
+        for tid, mask in saved.items():
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(tid, mask)
         cv2.setNumThreads(threads)
-    return ["## Speed (this machine, shared with other work)", "",
-            "| what | median s | max s |", "|---|---|---|",
-            f"| render 4K overlay | {statistics.median(renders):.3f} | {max(renders):.3f} |",
-            f"| decode a 1080p screenshot ({len(decodes)} screens), wall, OpenCV threads on | "
-            f"{statistics.median(decodes):.3f} | {max(decodes):.3f} |",
-            f"| decode a 1080p screenshot ({len(one_core)} screens), CPU s on one core (OpenCV on one thread) | "
-            f"{statistics.median(one_core):.3f} | {max(one_core):.3f} |",
-            f"| same, the unmarked screens (nothing found) | "
-            f"{statistics.median(one_core_unmarked):.3f} | {max(one_core_unmarked):.3f} |",
-            f"| machine reference: 10 x (Gaussian blur sigma 3 + FFT) of a 1080p float image, CPU s on one core | "
-            f"{statistics.median(reference):.3f} | {max(reference):.3f} |", ""]
+
+
+def _reference_seconds(repeats: int = 5) -> list[float]:
+    """CPU seconds of a fixed workload like the decoder's own (blurs and FFTs at 1080p), so that
+    decode times taken on different machines, or on one machine on different days, compare.
+
+    Taken after the decodes, as they are: the same workload runs about a third slower in a fresh
+    process (glibc gives its large temporaries fresh pages until large frees raise its mmap
+    threshold), and so does a first decode (``_fresh_process_seconds``).
+    """
+    image = np.random.default_rng(0).random((1080, 1920), dtype=np.float32)
+    seconds = []
+    for _ in range(repeats):
+        start = time.process_time()
+        for _ in range(10):
+            cv2.GaussianBlur(image, (19, 19), 3.0)
+            np.fft.rfft2(image)
+        seconds.append(time.process_time() - start)
+    return seconds
+
+
+_FRESH_DECODE = """
+import sys, time, cv2, numpy as np
+from watermark.decoder import decode_image
+cv2.setNumThreads(1)
+image = np.load(sys.argv[1])
+start = time.process_time()
+decode_image(image)
+print(time.process_time() - start)
+"""
+
+
+def _fresh_process_seconds(images: list[np.ndarray]) -> list[float]:
+    """CPU seconds of one decode in a fresh process pinned to one CPU, as ``leakguard trace``
+    runs it (imports and image loading not counted): nothing cached, no warm heap."""
+    cpu = min(os.sched_getaffinity(0))
+    seconds = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, img in enumerate(images):
+            path = pathlib.Path(tmp) / f"{i}.npy"
+            np.save(path, img)
+            out = subprocess.run([sys.executable, "-c", _FRESH_DECODE, str(path)], check=True, capture_output=True,
+                                 text=True, preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
+            seconds.append(float(out.stdout.split()[-1]))
+    return seconds
+
+
+@contextlib.contextmanager
+def _one_core() -> Iterator[None]:
+    """Pin every thread of this process to one CPU, and OpenCV to one thread, then restore."""
+    threads = cv2.getNumThreads()
+    tids = [int(t) for t in os.listdir("/proc/self/task")] if os.path.isdir("/proc/self/task") else [0]
+    cpu = min(os.sched_getaffinity(0))
+    saved: dict[int, set[int]] = {}
+    cv2.setNumThreads(1)
+    try:
+        for tid in tids:
+            with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+                saved[tid] = os.sched_getaffinity(tid)
+                os.sched_setaffinity(tid, {cpu})
+        yield
+    finally:
+        for tid, mask in saved.items():
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(tid, mask)
+        cv2.setNumThreads(threads)
+
+
+def _reference_seconds(repeats: int = 5) -> list[float]:
+    """CPU seconds of a fixed workload like the decoder's own (blurs and FFTs at 1080p), so that
+    decode times taken on different machines, or on one machine on different days, compare.
+
+    The outputs are allocated once: a fresh 16 MB array per call costs page faults or not
+    depending on what the process did before (glibc raises its mmap threshold after large frees),
+    which moved this figure by a third (0.21 s after the decodes, 0.31 s in a fresh process).
+    """
+    image = np.random.default_rng(0).random((1080, 1920), dtype=np.float32)
+    blurred = np.empty_like(image)
+    spectrum = np.empty((1080, 961), np.complex64)
+    seconds = []
+    for _ in range(repeats):
+        start = time.process_time()
+        for _ in range(10):
+            cv2.GaussianBlur(image, (19, 19), 3.0, dst=blurred)
+            np.fft.rfft2(image, out=spectrum)
+        seconds.append(time.process_time() - start)
+    return seconds
+
+
+@contextlib.contextmanager
+def _one_core() -> Iterator[None]:
+    """Pin every thread of this process to one CPU, and OpenCV to one thread, then restore."""
+    threads = cv2.getNumThreads()
+    tids = [int(t) for t in os.listdir("/proc/self/task")] if os.path.isdir("/proc/self/task") else [0]
+    cpu = min(os.sched_getaffinity(0))
+    saved: dict[int, set[int]] = {}
+    cv2.setNumThreads(1)
+    try:
+        for tid in tids:
+            with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+                saved[tid] = os.sched_getaffinity(tid)
+                os.sched_setaffinity(tid, {cpu})
+        yield
+    finally:
+        for tid, mask in saved.items():
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(tid, mask)
+        cv2.setNumThreads(threads)
 
 
 def _reference_seconds(repeats: int = 5) -> list[float]:
@@ -375,12 +521,13 @@ def _reference_seconds(repeats: int = 5) -> list[float]:
     return seconds
 
 
-def _cpu_seconds(images: list[np.ndarray]) -> list[float]:
+def _core_seconds(images: list[np.ndarray]) -> list[tuple[float, float]]:
+    """(CPU, wall) seconds of each decode."""
     seconds = []
     for img in images:
-        start = time.process_time()
+        cpu, wall = time.process_time(), time.perf_counter()
         decode_image(img)
-        seconds.append(time.process_time() - start)
+        seconds.append((time.process_time() - cpu, time.perf_counter() - wall))
     return seconds
 
 

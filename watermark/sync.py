@@ -176,9 +176,10 @@ def _axis_profile(window: npt.NDArray[np.float32]) -> npt.NDArray[np.float64]:
     # Only the ACF's row 0 and column 0 are needed: each is a 1-D transform of the spectrum
     # summed over the other axis (the half-spectrum's columns counted twice, except DC and Nyquist).
     row0 = np.fft.irfft(magnitude.sum(axis=0), n=2 * w) / (2 * h)
-    hermitian = np.full(magnitude.shape[1], 2.0)
-    hermitian[0] = hermitian[-1] = 1.0
-    col0 = np.real(np.fft.ifft(magnitude @ hermitian)) / (2 * w)
+    # (A reduction, not ``magnitude @ weights``: OpenBLAS would run that on every core and spin
+    # them, doubling the CPU time of a decode for no gain in wall time.)
+    folded = 2.0 * magnitude.sum(axis=1) - magnitude[:, 0] - magnitude[:, -1]
+    col0 = np.real(np.fft.ifft(folded)) / (2 * w)
     scale = row0[0] + 1e-12
     lags = int(3 * MAX_PERIOD) + 2
     profile = np.zeros(lags)
