@@ -10,6 +10,7 @@ import or run it only means that the page keeps its plain text.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ Operation = tuple[list[Any], bytes]
 _MOVES = frozenset({b"Td", b"TD", b"Tm", b"T*", b"'", b'"'})
 #: A kerning in a `TJ` array this wide (thousandths of an em) is a gap between cells, not a space.
 _CELL_KERN = -1000
+#: How far up the page tree to look for inherited resources (as pypdf's own reading, with a bound).
+_MAX_PARENTS = 32
 #: Text state parameters and their initial values (PDF 32000-1, 9.3.1).
 _TEXT_STATE: dict[bytes, float] = {b"Tc": 0.0, b"Tw": 0.0, b"Tz": 100.0, b"TL": 0.0, b"Ts": 0.0}
 #: What the layout reading may raise on a malformed page, besides pypdf's own errors.
@@ -57,7 +60,8 @@ def _baseline(cm: list[float], tm: list[float]) -> int:
 
 def positioned_runs(page: PageObject) -> list[Run] | None:
     """The text runs of the page (one text object's text on one line) with where they start and
-    end; None where the reading fails or is unsure (mirrored text). Rotated text is left out."""
+    end; None where the reading fails or is unsure (text flipped on part of the page only).
+    Rotated text is left out."""
     from pypdf.errors import PyPdfError
 
     try:
@@ -70,12 +74,49 @@ def positioned_runs(page: PageObject) -> list[Run] | None:
             return None
         # strings as bytes, for the fonts to decode (as pypdf's own readings do)
         operations = _restoring_text_state(ContentStream(contents, page.pdf, "bytes").operations)
-        groups = _layout_mode.text_show_operations(operations, page._layout_mode_fonts(), True)
+        fonts = page._layout_mode_fonts()
+        _scale_type3_widths(page, fonts)
+        groups = _layout_mode.text_show_operations(operations, fonts, True)
     except (PyPdfError, *_LAYOUT_ERRORS):
         return None
-    if any(group["flip_sort"] != 1 for group in groups):
+    flips = {group["flip_sort"] for group in groups}
+    if len(flips) > 1:
         return None
-    return [Run(g["text"], g["tx"], g["displaced_tx"], g["ty"], g["font_height"]) for g in groups]
+    # A page whose y axis points down throughout (Chromium's and Word's "publish" PDFs flip it
+    # for the whole page and draw upright text in that space): its baselines count downwards.
+    down = flips == {-1}
+    return [Run(g["text"], g["tx"], g["displaced_tx"], -g["ty"] if down else g["ty"], g["font_height"]) for g in groups]
+
+
+def _scale_type3_widths(page: PageObject, fonts: dict[str, Any]) -> None:
+    """Put the widths of the page's Type 3 fonts into thousandths of an em, as pypdf's layout
+    reading takes every font's widths to be.
+
+    A Type 3 font's widths are in its own glyph space, which its `/FontMatrix` maps to text space
+    (PDF 32000-1, 9.6.5); Chromium draws synthetic-bold CJK glyphs with a matrix of 1/256, so pypdf
+    took a one-em glyph for a quarter em and wrote the rest as spaces.
+    """
+    node: Any = page
+    scaled: set[str] = set()
+    for _ in range(_MAX_PARENTS):
+        resources = node.get("/Resources")
+        resources = resources.get_object() if resources is not None else None
+        declared = resources.get("/Font") if isinstance(resources, dict) else None
+        declared = declared.get_object() if declared is not None else None
+        for name, font in fonts.items():
+            entry = declared.get(name) if isinstance(declared, dict) else None
+            entry = entry.get_object() if entry is not None else None
+            if isinstance(entry, dict) and entry.get("/Subtype") == "/Type3":
+                matrix = entry.get("/FontMatrix")
+                scale = float(matrix[0]) * 1000.0 if isinstance(matrix, list) and matrix else 1.0
+                if math.isfinite(scale) and scale > 0 and scale != 1.0 and name not in scaled:
+                    font.character_widths = {c: w * scale for c, w in font.character_widths.items()}
+                    font.space_width = font.space_width * scale
+                    scaled.add(name)
+        parent = node.get("/Parent")
+        node = parent.get_object() if parent is not None else None
+        if not isinstance(node, dict):
+            return
 
 
 def _restoring_text_state(operations: Iterable[Operation]) -> Iterator[Operation]:

@@ -8,6 +8,7 @@ import math
 from collections import Counter
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fpdf import FPDF
@@ -309,3 +310,33 @@ def test_layout_keeps_every_character_once(page: list[Run]) -> None:
     if text is not None:
         assert Counter("".join(text.split())) == Counter("".join("".join(run.text for run in page).split()))
         assert all(line == line.strip(" ") for line in text.split("\n"))
+
+
+CHROMIUM_PAGE = """<html><head><meta charset="utf-8"><style>
+table {{ border-collapse: collapse; font-family: Arial, sans-serif; font-size: 11px }}
+td, th {{ border: 1px solid #999; padding: 3px 8px }} td.n {{ text-align: right }}
+</style></head><body><h2>Vendor payments</h2>
+<table><tr><th>Vendor</th><th>Routing Number</th><th>Account</th><th>Amount</th></tr>{rows}</table>
+<p>Internal reference {bare} appears in prose here.</p>
+<table><tr><th>姓名</th><th>备注</th><th>Routing Number</th></tr>
+<tr><td>王伟</td><td>付款</td><td class="n">{cjk}</td></tr><tr><td>Li, Na</td><td>退款</td><td class="n">{bare}</td></tr></table>
+</body></html>"""
+
+
+def test_chromium_printed_table(page: Any) -> None:
+    """A table printed to PDF by Chromium (as "Save as PDF" writes a web report): Skia flips the
+    page's y axis and draws upright text in it, and draws bold CJK headers in Type 3 fonts whose
+    widths are not in thousandths; both are read, and the tables come out as tables."""
+    rows = "".join(f'<tr><td>Vendor {i}</td><td class="n">{ROUTINGS[i]}</td><td>{123456789012 + i}</td>'
+                   f'<td class="n">{i},200.00</td></tr>' for i in range(4))
+    page.set_content(CHROMIUM_PAGE.format(rows=rows, bare=ROUTINGS[4], cjk=ROUTINGS[5]))
+    data = page.pdf(format="A4")
+    text = extract(data, "report.pdf").text
+    lines = text.splitlines()
+    assert "Vendor\tRouting Number\tAccount\tAmount" in lines
+    assert f"Vendor 1\t{ROUTINGS[1]}\t123456789013\t1,200.00" in lines
+    assert "姓名\t备注\tRouting Number" in lines, text
+    assert f"王伟\t付款\t{ROUTINGS[5]}" in lines
+    found = [(text[f.start:f.end], f.level) for f in scan_text(text, detectors=["us_aba_routing"])]
+    assert found == [*((r, "medium") for r in ROUTINGS[:4]), (ROUTINGS[4], "low"), (ROUTINGS[5], "medium"),
+                     (ROUTINGS[4], "medium")], text
