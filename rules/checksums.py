@@ -37,21 +37,27 @@ CN_PROVINCES = frozenset({11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36
                           50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83, 91})
 
 
+#: Luhn sums of every 4-digit block whose first and third digits are doubled (a digit doubled past
+#: 9 counts its digit sum): a number left-padded with zeros to a multiple of 4 is summed by blocks.
+_LUHN_BLOCKS = {f"{n:04d}": sum(d if i % 2 else (2 * d - 9 if d > 4 else 2 * d) for i, d in enumerate(map(int, f"{n:04d}")))
+                for n in range(10_000)}
+
+
 def digits_only(value: str) -> str:
-    return "".join(ch for ch in value if ch.isdigit())
+    """The ASCII digits of `value` (a matched candidate: digits and separators)."""
+    if value.isdigit() and value.isascii():
+        return value
+    return "".join(ch for ch in value if "0" <= ch <= "9")
 
 
 def luhn_valid(number: str) -> bool:
-    """ISO/IEC 7812 Luhn check (payment cards, Canadian SIN, IMEI)."""
-    if not number.isdigit() or len(number) < 2:
+    """ISO/IEC 7812 Luhn check (payment cards, Canadian SIN, IMEI). Summed by 4-digit blocks from a
+    table: a dense table of card-like numbers validates every candidate, so this is on the hot path."""
+    if len(number) < 2 or not number.isdigit() or not number.isascii():
         return False
-    total = 0
-    for index, char in enumerate(reversed(number)):
-        value = int(char)
-        if index % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
+    padded = "000"[: -len(number) % 4] + number
+    block = _LUHN_BLOCKS.__getitem__
+    return sum(block(padded[i : i + 4]) for i in range(0, len(padded), 4)) % 10 == 0
 
 
 def date_valid(year: int, month: int, day: int) -> bool:

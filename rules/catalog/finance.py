@@ -84,6 +84,15 @@ def _aba(value: str) -> bool:
     return int(value[:2]) in _ABA_PREFIXES and aba_valid(value)
 
 
+#: The registration authority and category (`_USCC_TYPES`) and the province (`CN_PROVINCES`) are in
+#: the pattern, not only in the check: an export full of 18-digit invoice or order numbers then
+#: yields few candidates, and the per-text candidate cap is left for codes further down.
+_USCC_PATTERN = (r"\b(?:" + "|".join(f"{a}[{b}]" for a, b in _USCC_TYPES.items()) + r")"
+                 r"(?:1[1-5]|2[1-3]|3[1-7]|4[1-6]|5[0-4]|6[1-5]|71|8[1-3]|91)\d{4}[0-9A-HJ-NPQRTUWXY]{10}\b")
+#: `_ABA_PREFIXES` in the pattern, for the same reason.
+_ABA_PATTERN = r"\b(?:0\d|1[0-2]|2[1-9]|3[0-2]|6[1-9]|7[0-2]|80)\d{7}\b"
+
+
 DETECTORS: tuple[Detector, ...] = (
     Detector("credit_card", "finance", r"\b(?:[2-6]\d{12,18}|[2-6]\d{3}[ -]\d{4}[ -]\d{4}[ -]\d{4}(?:\d{3})?|3\d{3}[ -]\d{6}[ -]\d{4,5})\b",
              "Payment card number (brand prefix, length and Luhn)", 0.8, _credit_card,
@@ -96,12 +105,13 @@ DETECTORS: tuple[Detector, ...] = (
     Detector("iban", "finance", r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b",
              "International bank account number (ISO 13616 mod 97)", 0.85, _iban,
              ("iban", "bank", "account", "sepa", "账户"), checksum=True),
-    Detector("cn_uscc", "finance", r"\b[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}\b",
+    Detector("cn_uscc", "finance", _USCC_PATTERN,
              "Unified social credit code (GB 32100 check)", 0.8, _uscc,
-             ("统一社会信用代码", "信用代码", "营业执照", "税号", "credit code"), checksum=True, standalone=True),
+             ("统一社会信用代码", "信用代码", "营业执照", "税号", "纳税人识别号", "credit code"),
+             ("invoice no", "invoice #", "order no", "order #", "发票号", "单号"), checksum=True, standalone=True),
     Detector("swift_bic", "finance", r"\b[A-Z]{4}(?:AD|AE|AT|AU|BE|BR|CA|CH|CN|DE|ES|FR|GB|HK|IN|IT|JP|KR|NL|SE|SG|US)[A-Z0-9]{2}(?:[A-Z0-9]{3})?\b",
              "SWIFT/BIC bank code", 0.5, None, ("swift", "bic", "bank"), needs_context=True),
-    Detector("us_aba_routing", "finance", r"\b\d{9}\b", "US ABA routing number (3-7-1 check)", 0.3, _aba,
+    Detector("us_aba_routing", "finance", _ABA_PATTERN, "US ABA routing number (3-7-1 check)", 0.3, _aba,
              ("routing", "aba", "ach", "transit", "bank", "路由号"), ("order", "invoice", "sku", "ref"), boost=0.5,
              checksum=True, standalone=True, column_names=("rtn",)),
     Detector("us_ein", "finance", r"\b\d{2}-\d{7}\b", "US employer identification number", 0.5, None,
