@@ -81,7 +81,8 @@ def _aba(value: str) -> bool:
     """3-7-1 check digit, and the first two digits in 00-12, 21-32, 61-72 or 80
     (en.wikipedia.org/wiki/ABA_routing_transit_number; the ranges follow the 12 Federal Reserve
     districts: 01-12 primary, +20 thrift, +60 electronic)."""
-    return int(value[:2]) in _ABA_PREFIXES and aba_valid(value)
+    number = digits_only(value)
+    return int(number[:2]) in _ABA_PREFIXES and aba_valid(number)
 
 
 #: The registration authority and category (`_USCC_TYPES`) and the province (`CN_PROVINCES`) are in
@@ -89,8 +90,8 @@ def _aba(value: str) -> bool:
 #: yields few candidates, and the per-text candidate cap is left for codes further down.
 _USCC_PATTERN = (r"\b(?:" + "|".join(f"{a}[{b}]" for a, b in _USCC_TYPES.items()) + r")"
                  r"(?:1[1-5]|2[1-3]|3[1-7]|4[1-6]|5[0-4]|6[1-5]|71|8[1-3]|91)\d{4}[0-9A-HJ-NPQRTUWXY]{10}\b")
-#: `_ABA_PREFIXES` in the pattern, for the same reason.
-_ABA_PATTERN = r"\b(?:0\d|1[0-2]|2[1-9]|3[0-2]|6[1-9]|7[0-2]|80)\d{7}\b"
+#: `_ABA_PREFIXES` in the pattern, for the same reason; written 0210-0002-1 too (as Purview reads it).
+_ABA_PATTERN = r"\b(?:0\d|1[0-2]|2[1-9]|3[0-2]|6[1-9]|7[0-2]|80)\d{2}-?\d{4}-?\d\b"
 
 
 DETECTORS: tuple[Detector, ...] = (
@@ -112,7 +113,7 @@ DETECTORS: tuple[Detector, ...] = (
     Detector("swift_bic", "finance", r"\b[A-Z]{4}(?:AD|AE|AT|AU|BE|BR|CA|CH|CN|DE|ES|FR|GB|HK|IN|IT|JP|KR|NL|SE|SG|US)[A-Z0-9]{2}(?:[A-Z0-9]{3})?\b",
              "SWIFT/BIC bank code", 0.5, None, ("swift", "bic", "bank"), needs_context=True),
     Detector("us_aba_routing", "finance", _ABA_PATTERN, "US ABA routing number (3-7-1 check)", 0.3, _aba,
-             ("routing", "aba", "ach", "transit", "bank", "路由号"), ("order", "invoice", "sku", "ref"), boost=0.5,
+             ("routing", "aba", "abarouting", "ach", "transit", "bank", "路由号"), ("order", "invoice", "sku", "ref"), boost=0.5,
              checksum=True, standalone=True, column_names=("rtn",)),
     Detector("us_ein", "finance", r"\b\d{2}-\d{7}\b", "US employer identification number", 0.5, None,
              ("ein", "employer identification", "tax id"), needs_context=True),

@@ -10,6 +10,7 @@ from xml.etree.ElementTree import Element
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
 from rules.extract.grid import TableStack
 from rules.extract.markup import element_text, parse_xml
+from rules.extract.numfmt import Render, formats_by_style
 
 _PARAGRAPHS = frozenset({"p", "tr", "row", "si", "br", "tab", "c"})
 _TABLE_TAGS = frozenset({"tbl", "tr", "tc"})
@@ -53,13 +54,14 @@ def office_text(data: bytes, kind: str, budget: Budget, what: str) -> str:
     if not members:
         raise Unscannable(f"{what}: {kind} without any text part")
     shared = _shared_strings(archive, budget, what) if kind == "xlsx" else []
+    formats = _number_formats(archive, budget, what) if kind == "xlsx" else []
     texts = []
     for info in members:
         budget.enter(what)
         root = parse_xml(read_member(archive, info, budget, what), f"{what}/{info.filename}")
         is_sheet = kind == "xlsx" and "worksheets/" in info.filename
         if is_sheet:
-            texts.append(_sheet_text(root, shared))
+            texts.append(_sheet_text(root, shared, formats))
         else:
             texts.append(element_text(root, _PARAGRAPHS) if kind == "xlsx" else _text_with_tables(root, kind == "docx"))
     return ("\n\n" if kind == "xlsx" else "\n").join(texts)  # each sheet its own table
@@ -139,17 +141,28 @@ def _shared_strings(archive: zipfile.ZipFile, budget: Budget, what: str) -> list
     return [element_text(item).strip() for item in root if _local(item.tag) == "si"]
 
 
+def _number_formats(archive: zipfile.ZipFile, budget: Budget, what: str) -> list[Render | None]:
+    """How each cell style shows an integer (`rules.extract.numfmt`): a routing number stored as
+    21000021 in a ``000000000`` column reads 021000021, as on screen."""
+    try:
+        info = archive.getinfo("xl/styles.xml")
+    except KeyError:
+        return []
+    return formats_by_style(parse_xml(read_member(archive, info, budget, what), f"{what}/xl/styles.xml"))
+
+
 #: Empty cells a sheet may have filled in: this many plus 8 per stored cell, so that its text stays
 #: within a few times its XML (a cell at column XFD must not turn 20 bytes into 16,384 tabs).
 _FILL_CELLS = 1024
 _FILL_PER_CELL = 8
 
 
-def _sheet_text(root: Element, shared: list[str]) -> str:
+def _sheet_text(root: Element, shared: list[str], formats: list[Render | None]) -> str:
     """Rows as lines, cells separated by tabs, each cell in its column (empty cells are not stored
     in the file, so gaps are filled); shared strings resolved. Skipped rows become one blank line,
     which ends a table (`rules.tables`) as it does on screen; a row with one cell in a wider sheet
-    keeps a tab, as a CSV export keeps its commas."""
+    keeps a tab, as a CSV export keeps its commas. Numbers are shown through their cell's number
+    format where it pads or punctuates digits (`formats`)."""
     lines: list[str] = []
     previous, allowance = 0, _FILL_CELLS
     for row in root.iter():
@@ -161,7 +174,7 @@ def _sheet_text(root: Element, shared: list[str]) -> str:
         previous = number
         cells: list[str] = []
         for cell in row:
-            value = _cell_value(cell, shared)
+            value = _cell_value(cell, shared, formats)
             if value is None:
                 continue
             allowance += _FILL_PER_CELL
@@ -176,12 +189,17 @@ def _sheet_text(root: Element, shared: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _cell_value(cell: Element, shared: list[str]) -> str | None:
+def _cell_value(cell: Element, shared: list[str], formats: list[Render | None]) -> str | None:
     kind, value = cell.get("t"), next((c.text for c in cell if _local(c.tag) == "v"), None)
     if kind == "s" and value is not None and value.isdigit() and int(value) < len(shared):
         return shared[int(value)]
     if kind == "inlineStr":
         return element_text(cell).strip()
+    style = _int(cell.get("s"), -1)
+    if value is not None and kind in (None, "n") and 0 <= style < len(formats):
+        render = formats[style]
+        if render is not None:
+            return render(value)
     return value
 
 

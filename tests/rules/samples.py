@@ -191,3 +191,26 @@ def eml(body: str, attachments: dict[str, bytes]) -> bytes:
     for name, data in attachments.items():
         message.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
     return message.as_bytes()
+
+
+def xlsx_number_formats(header: list[str], rows: list[list[tuple[str, str | None]]]) -> bytes:
+    """A sheet whose header row is text and whose other cells are numbers as Excel stores them
+    (``<c s="1"><v>21000021</v></c>``), each with a custom number format (None: General), declared
+    in ``xl/styles.xml`` the way Excel writes it (``numFmt`` ids from 164, one ``xf`` per format)."""
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    codes = sorted({code for row in rows for _, code in row if code is not None})
+    style = {code: i + 1 for i, code in enumerate(codes)}
+    num_fmts = "".join(f'<numFmt numFmtId="{164 + i}" formatCode="{escape(code, {chr(34): "&quot;"})}"/>'
+                       for i, code in enumerate(codes))
+    xfs = '<xf numFmtId="0"/>' + "".join(f'<xf numFmtId="{164 + i}" applyNumberFormat="1"/>' for i in range(len(codes)))
+    styles = f'<styleSheet {ns}><numFmts count="{len(codes)}">{num_fmts}</numFmts><cellXfs>{xfs}</cellXfs></styleSheet>'
+    strings = list(header)
+    out = ['<row r="1">' + "".join(f'<c r="{_column_letters(c)}1" t="s"><v>{c}</v></c>' for c in range(len(header))) + "</row>"]
+    for r, row in enumerate(rows, 2):
+        cells = "".join(f'<c r="{_column_letters(c)}{r}"{f" s={chr(34)}{style[code]}{chr(34)}" if code else ""}><v>{value}</v></c>'
+                        for c, (value, code) in enumerate(row))
+        out.append(f'<row r="{r}">{cells}</row>')
+    sheet = f"<worksheet {ns}><sheetData>{''.join(out)}</sheetData></worksheet>"
+    shared = "".join(f"<si><t>{escape(s)}</t></si>" for s in strings)
+    return _package({"xl/workbook.xml": f"<workbook {ns}/>", "xl/sharedStrings.xml": f"<sst {ns}>{shared}</sst>",
+                     "xl/styles.xml": styles, "xl/worksheets/sheet1.xml": sheet})

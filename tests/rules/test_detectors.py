@@ -92,6 +92,18 @@ CASES = [
     ("ca_sin", "SIN 130 692 544", "130 692 544"),
     ("ca_sin", "business 130 692 544", None),  # "sin" inside a word is no context
     ("ca_sin", "SIN 130 692 545", None),  # Luhn fails
+    # Forms and words Purview's definitions of the same types accept (learn.microsoft.com/purview,
+    # sit-defn-*): Aadhaar and routing numbers with dashes, and their keyword lists' spellings.
+    # (Not Purview's unformatted SIN beside a keyword: in tables under a "SIN" header every 9-digit
+    # column became candidates and used up the cap; docs/rules.md, run of 2026-12-05 (2).)
+    ("ca_sin", "SIN: 130692544", None),
+    ("ca_sin", "Social Ins. No. 130 692 544", "130 692 544"),
+    ("ca_sin", "ticket 130692544", None),  # nine bare digits need the word
+    ("in_aadhaar", "Aadhar No 2341-2341-2346", "2341-2341-2346"),
+    ("us_aba_routing", "routing number 0210-0002-1", "0210-0002-1"),
+    ("us_aba_routing", "ABARoutingNumber 021000021", "021000021"),
+    ("uk_nhs", "H&C number 450 557 7104", "450 557 7104"),
+    ("uk_nhs", "national health service no 450 557 7104", "450 557 7104"),
     ("ethereum_address", "method 0x52908400098527886E0F7030069857D2E4169EE7", None),  # "eth" inside "method"
     ("ethereum_address", "eth 0x52908400098527886E0F7030069857D2E4169EE7", "0x52908400098527886E0F7030069857D2E4169EE7"),
     ("in_aadhaar", "uid 234123412346", "234123412346"),
@@ -218,3 +230,12 @@ def test_context_word_just_before_a_chunk_boundary_counts() -> None:
     text = "x" * (CHUNK_BYTES - 12) + " NHS number " + "450 557 7104"
     found = [text[f.start : f.end] for f in scan_text(text, detectors=["uk_nhs"])]
     assert found == ["450 557 7104"]
+
+
+@pytest.mark.parametrize(("text", "detector", "bare", "named"), [
+    ("{} 2341-2341-2346", "in_aadhaar", "low", "Aadhar No"),  # a common misspelling, in Purview's list
+    ("{} 021000021", "us_aba_routing", "low", "ABARoutingNumber"),  # a database column's name
+])
+def test_purview_keyword_spellings_name_the_value(text: str, detector: str, bare: str, named: str) -> None:
+    levels = [[f.level for f in scan_text(text.format(word), detectors=[detector])] for word in ("ticket", named)]
+    assert levels[0] == [bare] and levels[1] and levels[1][0] in ("medium", "high")
