@@ -121,7 +121,7 @@ def _walk(element: Element, paragraph_tags: frozenset[str], out: list[str]) -> N
     while stack:
         node, closing = stack.pop()
         if closing:
-            if _local(node.tag) in paragraph_tags:
+            if local_name(node.tag) in paragraph_tags:
                 out.append("\n")
             if node.tail:
                 out.append(node.tail)
@@ -134,9 +134,9 @@ def _walk(element: Element, paragraph_tags: frozenset[str], out: list[str]) -> N
             out.append(" ")
 
 
-def _local(tag: object) -> str:
-    text = str(tag)
-    return text.rsplit("}", 1)[-1]
+def local_name(tag: object) -> str:
+    """An element's tag without its namespace (``{http://...}row`` -> ``row``)."""
+    return str(tag).rsplit("}", 1)[-1]
 
 
 def xml_text(data: bytes, what: str) -> str:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from xml.etree.ElementTree import Element
 
+from rules.extract.markup import local_name
+
 #: Literal characters a format may show between digit placeholders without a quote or backslash.
 _PLAIN_LITERALS = frozenset(" -()/:+")
 #: Longest format code and widest integer rendered (Excel keeps 15 significant digits).
@@ -30,11 +32,11 @@ def formats_by_style(styles: Element | None) -> list[Render | None]:
     codes: dict[str, str] = {}
     rendered: list[Render | None] = []
     for node in styles.iter():
-        tag = _local(node.tag)
+        tag = local_name(node.tag)
         if tag == "numFmt" and node.get("numFmtId") is not None:
             codes[str(node.get("numFmtId"))] = node.get("formatCode") or ""
         elif tag == "cellXfs":
-            rendered = [_renderer(codes.get(xf.get("numFmtId") or "0", "")) for xf in node if _local(xf.tag) == "xf"]
+            rendered = [_renderer(codes.get(xf.get("numFmtId") or "0", "")) for xf in node if local_name(xf.tag) == "xf"]
     return rendered
 
 
@@ -112,7 +114,3 @@ def _integer(value: str) -> str | None:
     if not (0 <= number < 10**_MAX_DIGITS) or number != int(number):
         return None
     return str(int(number))
-
-
-def _local(tag: object) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""

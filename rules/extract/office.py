@@ -9,7 +9,7 @@ from xml.etree.ElementTree import Element
 
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
 from rules.extract.grid import TableStack
-from rules.extract.markup import element_text, parse_xml
+from rules.extract.markup import element_text, local_name, parse_xml
 from rules.extract.numfmt import Render, formats_by_style
 
 _PARAGRAPHS = frozenset({"p", "tr", "row", "si", "br", "tab", "c"})
@@ -77,7 +77,7 @@ def _text_with_tables(root: Element, spans: bool) -> str:
     stack: list[tuple[Element, bool]] = [(root, False)]
     while stack:
         node, closing = stack.pop()
-        tag = names.get(node.tag) or names.setdefault(node.tag, _local(node.tag))
+        tag = names.get(node.tag) or names.setdefault(node.tag, local_name(node.tag))
         if closing:
             if tag in _TABLE_TAGS or tag in _PARAGRAPHS:
                 _close(tag, tables, out)
@@ -124,11 +124,11 @@ def _emit_table(rendered: str | None, out: list[str]) -> None:
 def _grid_value(node: Element, properties: str, name: str, default: int) -> int:
     """``w:val`` of a row's or cell's property (``<w:tcPr><w:gridSpan w:val="2"/>``), which the
     schema puts first in the row or cell."""
-    if not len(node) or _local(node[0].tag) != properties:
+    if not len(node) or local_name(node[0].tag) != properties:
         return default
     for item in node[0]:
-        if _local(item.tag) == name:
-            return _int(next((v for k, v in item.attrib.items() if _local(k) == "val"), None), default)
+        if local_name(item.tag) == name:
+            return _int(next((v for k, v in item.attrib.items() if local_name(k) == "val"), None), default)
     return default
 
 
@@ -138,7 +138,7 @@ def _shared_strings(archive: zipfile.ZipFile, budget: Budget, what: str) -> list
     except KeyError:
         return []
     root = parse_xml(read_member(archive, info, budget, what), f"{what}/xl/sharedStrings.xml")
-    return [element_text(item).strip() for item in root if _local(item.tag) == "si"]
+    return [element_text(item).strip() for item in root if local_name(item.tag) == "si"]
 
 
 def _number_formats(archive: zipfile.ZipFile, budget: Budget, what: str) -> list[Render | None]:
@@ -166,7 +166,7 @@ def _sheet_text(root: Element, shared: list[str], formats: list[Render | None]) 
     lines: list[str] = []
     previous, allowance = 0, _FILL_CELLS
     for row in root.iter():
-        if _local(row.tag) != "row":
+        if local_name(row.tag) != "row":
             continue
         number = _int(row.get("r"), previous + 1)
         if lines and number > previous + 1:
@@ -190,7 +190,7 @@ def _sheet_text(root: Element, shared: list[str], formats: list[Render | None]) 
 
 
 def _cell_value(cell: Element, shared: list[str], formats: list[Render | None]) -> str | None:
-    kind, value = cell.get("t"), next((c.text for c in cell if _local(c.tag) == "v"), None)
+    kind, value = cell.get("t"), next((c.text for c in cell if local_name(c.tag) == "v"), None)
     if kind == "s" and value is not None and value.isdigit() and int(value) < len(shared):
         return shared[int(value)]
     if kind == "inlineStr":
@@ -214,10 +214,6 @@ def _column_index(reference: str | None) -> int:
 
 def _int(text: str | None, default: int) -> int:
     return int(text) if text is not None and text.isdigit() and len(text) < 8 else default
-
-
-def _local(tag: object) -> str:
-    return str(tag).rsplit("}", 1)[-1]
 
 
 def compound_file_status(data: bytes, what: str) -> None:
