@@ -31,12 +31,18 @@ def formats_by_style(styles: Element | None) -> list[Render | None]:
         return []
     codes: dict[str, str] = {}
     rendered: list[Render | None] = []
+    by_id: dict[str, Render | None] = {}  # each format parsed once, however many styles use it
     for node in styles.iter():
         tag = local_name(node.tag)
         if tag == "numFmt" and node.get("numFmtId") is not None:
             codes[str(node.get("numFmtId"))] = node.get("formatCode") or ""
         elif tag == "cellXfs":
-            rendered = [_renderer(codes.get(xf.get("numFmtId") or "0", "")) for xf in node if local_name(xf.tag) == "xf"]
+            for xf in node:
+                if local_name(xf.tag) == "xf":
+                    key = xf.get("numFmtId") or "0"
+                    if key not in by_id:
+                        by_id[key] = _renderer(codes.get(key, ""))
+                    rendered.append(by_id[key])
     return rendered
 
 

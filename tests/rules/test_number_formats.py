@@ -71,3 +71,17 @@ def test_styles_that_are_missing_or_out_of_range_leave_the_value() -> None:
     broken = samples._package(parts)
     assert "\t" not in extract(broken, "x.xlsx").text
     assert "21000021" in extract(broken, "x.xlsx").text.split()
+
+
+def test_a_format_shared_by_a_hundred_thousand_styles_is_parsed_once() -> None:
+    """A hostile styles part repeats one style 100,000 times: one renderer serves them all."""
+    from rules.extract.markup import parse_xml
+    from rules.extract.numfmt import formats_by_style
+
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    xfs = '<xf numFmtId="164"/>' * 100_000
+    root = parse_xml(f'<styleSheet {ns}><numFmts><numFmt numFmtId="164" formatCode="000000000"/></numFmts>'
+                     f"<cellXfs>{xfs}</cellXfs></styleSheet>".encode(), "styles.xml")
+    formats = formats_by_style(root)
+    assert len(formats) == 100_000 and len({id(f) for f in formats}) == 1
+    assert formats[99_999] is not None and formats[99_999]("21000021") == "021000021"
