@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
 from rules.extract.markup import html_text
-from rules.extract.pdf_runs import LineStarts, positioned_runs
+from rules.extract.pdf_runs import LineStarts, page_rotation, positioned_runs
 from rules.extract.pdf_tables import table_text
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def _page_text(page: PageObject, budget: Budget) -> str:
     form XObjects, rotated text and text in fonts it cannot measure)."""
     starts = LineStarts()
     text = page.extract_text(visitor_operand_after=starts.see) or ""
-    if not starts.several():
+    if not starts.several() and not page_rotation(page):  # (lines of a turned page run along y)
         return text
     budget.check_time()
     runs = positioned_runs(page)

@@ -61,7 +61,27 @@ def _baseline(cm: list[float], tm: list[float]) -> int:
 def positioned_runs(page: PageObject) -> list[Run] | None:
     """The text runs of the page (one text object's text on one line) with where they start and
     end; None where the reading fails or is unsure (text flipped on part of the page only).
-    Rotated text is left out."""
+
+    A page with a `/Rotate` is read as it is displayed first (a landscape table printed on a
+    portrait page is drawn turned and shown upright) and, when no text is upright there, as it is
+    drawn (an upright page turned by its viewer). Text turned in the frame read is left out."""
+    rotation = page_rotation(page)
+    groups = _text_groups(page, rotation)
+    if rotation and groups is not None and not any(g["text"].strip() for g in groups):
+        groups = _text_groups(page, 0)
+    if groups is None:
+        return None
+    flips = {group["flip_sort"] for group in groups}
+    if len(flips) > 1:
+        return None
+    # A page whose y axis points down throughout (Chromium's and Word's "publish" PDFs flip it
+    # for the whole page and draw upright text in that space): its baselines count downwards.
+    down = flips == {-1}
+    return [Run(g["text"], g["tx"], g["displaced_tx"], -g["ty"] if down else g["ty"], g["font_height"]) for g in groups]
+
+
+def _text_groups(page: PageObject, rotation: int) -> list[Any] | None:
+    """pypdf's layout reading of the page's text objects, in the frame turned by `rotation`."""
     from pypdf.errors import PyPdfError
 
     try:
@@ -76,16 +96,37 @@ def positioned_runs(page: PageObject) -> list[Run] | None:
         operations = _restoring_text_state(ContentStream(contents, page.pdf, "bytes").operations)
         fonts = page._layout_mode_fonts()
         _scale_type3_widths(page, fonts)
-        groups = _layout_mode.text_show_operations(operations, fonts, True)
+        groups: list[Any] = _layout_mode.text_show_operations(_displayed(operations, rotation), fonts, True)
     except (PyPdfError, *_LAYOUT_ERRORS):
         return None
-    flips = {group["flip_sort"] for group in groups}
-    if len(flips) > 1:
-        return None
-    # A page whose y axis points down throughout (Chromium's and Word's "publish" PDFs flip it
-    # for the whole page and draw upright text in that space): its baselines count downwards.
-    down = flips == {-1}
-    return [Run(g["text"], g["tx"], g["displaced_tx"], -g["ty"] if down else g["ty"], g["font_height"]) for g in groups]
+    return groups
+
+
+#: The matrix that turns a page's user space as its `/Rotate` shows it (clockwise, PDF 32000-1,
+#: 7.7.3.3): a producer printing landscape on a portrait page draws its text turned the other way
+#: and sets `/Rotate`, and only on the displayed page do the table's rows run across.
+_DISPLAY = {90: [0, -1, 1, 0, 0, 0], 180: [-1, 0, 0, -1, 0, 0], 270: [0, 1, -1, 0, 0, 0]}
+
+
+def page_rotation(page: PageObject) -> int:
+    """The page's `/Rotate` (inherited, as pypdf reads it) in 0, 90, 180 or 270; 0 when malformed."""
+    try:
+        rotation = int(page.rotation) % 360
+    except (TypeError, ValueError, AttributeError, OverflowError):
+        return 0
+    return rotation if rotation in _DISPLAY else 0
+
+
+def _displayed(operations: Iterable[Operation], rotation: int) -> Iterator[Operation]:
+    """The operations drawn in the displayed page's frame: inside a `q` ... `Q` that starts with a
+    `cm` of the rotation (the layout reading applies a `cm` only within a saved state)."""
+    if not rotation:
+        yield from operations
+        return
+    yield [], b"q"
+    yield _DISPLAY[rotation], b"cm"
+    yield from operations
+    yield [], b"Q"
 
 
 def _scale_type3_widths(page: PageObject, fonts: dict[str, Any]) -> None:

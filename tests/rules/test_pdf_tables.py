@@ -183,6 +183,37 @@ def test_rotated_text_keeps_the_plain_text() -> None:
     assert result.status == "ok" and result.text == plain_text(data) and "CONFIDENTIAL COPY" in result.text
 
 
+def turned(data: bytes, rotate: int, *, drawn_turned: bool) -> bytes:
+    """The PDF with every page's `/Rotate` set to `rotate`. `drawn_turned`: the content is drawn
+    turned the other way first, so the page still shows upright (how a landscape table is printed
+    on a portrait page); otherwise upright content is shown turned (a page turned in a viewer)."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(BytesIO(data)))
+    for page in writer.pages:
+        if drawn_turned:
+            page.rotate((360 - rotate) % 360)
+            page.transfer_rotation_to_content()
+        page.rotate(rotate)
+    out = BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("drawn_turned", [True, False])
+@pytest.mark.parametrize("rotate", [90, 180, 270])
+def test_pages_with_a_rotate_entry_keep_their_tables(rotate: int, drawn_turned: bool) -> None:
+    """A table on a page with `/Rotate` is read as the page shows it, whichever way it was drawn.
+    (Drawn turned, pypdf's plain text ran the cells of a row together, "Person 41210003584,250.00",
+    and no routing number was found at all.)"""
+    data = turned(document(table_rows(6)), rotate, drawn_turned=drawn_turned)
+    assert PdfReader(BytesIO(data)).pages[0].rotation == rotate
+    result = extract(data, "landscape.pdf")
+    assert result.status == "ok"
+    assert "Name\tRouting number\tAmount\nPerson 0\t021000021\t0,250.00\n" in result.text
+    assert routing_levels(result.text) == ["medium"] * 6
+
+
 def test_prose_set_word_by_word_is_pypdfs_text_unchanged() -> None:
     """Each word its own text object, as some producers and OCR layers write them: the page may hold
     a table (lines start at many places), is laid out, holds none, and keeps pypdf's text."""
