@@ -371,3 +371,17 @@ def test_chromium_printed_table(page: Any) -> None:
     found = [(text[f.start:f.end], f.level) for f in scan_text(text, detectors=["us_aba_routing"])]
     assert found == [*((r, "medium") for r in ROUTINGS[:4]), (ROUTINGS[4], "low"), (ROUTINGS[5], "medium"),
                      (ROUTINGS[4], "medium")], text
+
+
+def test_pdftex_tables() -> None:
+    """A real pdfTeX PDF (TeX Live 2022, `pdflatex data/pdftex_tables.tex`): a ruled `tabular`,
+    whose cells are text objects of their own, and an unruled one, whose rows are one text object
+    each with the column gaps set as kerns and glue, so that their cells are estimated."""
+    data = (Path(__file__).parent / "data" / "pdftex_tables.pdf").read_bytes()
+    result = extract(data, "pdftex.pdf")
+    assert result.status == "ok"
+    assert "Name\tRouting number\tAmount\nPerson 0\t021000021\t0,250.00\n" in result.text
+    assert "Employee\tSIN\tAadhaar\nSmith, John\t146 454 285\t2341 2341 2346\n" in result.text
+    found = {(f.detector, f.level) for f in scan_text(result.text)}
+    assert found == {("us_aba_routing", "medium"), ("ca_sin", "medium"), ("in_aadhaar", "high")}
+    assert sum(f.detector == "ca_sin" for f in scan_text(result.text)) == 3  # every SIN named by its header
