@@ -148,7 +148,11 @@ def _number_formats(archive: zipfile.ZipFile, budget: Budget, what: str) -> list
         info = archive.getinfo("xl/styles.xml")
     except KeyError:
         return []
-    return formats_by_style(parse_xml(read_member(archive, info, budget, what), f"{what}/xl/styles.xml"))
+    data = read_member(archive, info, budget, what)  # within the size budget like every part
+    try:
+        return formats_by_style(parse_xml(data, f"{what}/xl/styles.xml"))
+    except Unscannable:  # a broken styles part costs the formats, not the workbook's text
+        return []
 
 
 #: Empty cells a sheet may have filled in: this many plus 8 per stored cell, so that its text stays

@@ -85,3 +85,13 @@ def test_a_format_shared_by_a_hundred_thousand_styles_is_parsed_once() -> None:
     formats = formats_by_style(root)
     assert len(formats) == 100_000 and len({id(f) for f in formats}) == 1
     assert formats[99_999] is not None and formats[99_999]("21000021") == "021000021"
+
+
+@pytest.mark.parametrize("styles", ["<styleSheet><cellXfs>", '<!DOCTYPE x [<!ENTITY a "aaaa">]><styleSheet>&a;</styleSheet>'])
+def test_a_broken_styles_part_costs_the_formats_not_the_text(styles: str) -> None:
+    data = samples.xlsx_number_formats(["Routing Number"], [[("21000021", "000000000")]])
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        parts = {name: archive.read(name).decode() for name in archive.namelist() if name != "[Content_Types].xml"}
+    parts["xl/styles.xml"] = styles
+    result = extract(samples._package(parts), "x.xlsx")
+    assert result.status == "ok" and "Routing Number" in result.text and "21000021" in result.text.split()
