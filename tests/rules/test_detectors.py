@@ -239,3 +239,18 @@ def test_context_word_just_before_a_chunk_boundary_counts() -> None:
 def test_purview_keyword_spellings_name_the_value(text: str, detector: str, bare: str, named: str) -> None:
     levels = [[f.level for f in scan_text(text.format(word), detectors=[detector])] for word in ("ticket", named)]
     assert levels[0] == [bare] and levels[1] and levels[1][0] in ("medium", "high")
+
+
+def test_twelve_digits_of_a_card_number_are_no_aadhaar() -> None:
+    """"4111 1111 1111" inside a spaced card number: one in ten such groups passes the Verhoeff
+    check (221 of 2,000 random Visa numbers did), and was reported as an Aadhaar number too."""
+    import random
+
+    from bench.rules_values import luhn_complete
+
+    rng = random.Random(1)
+    cards = [luhn_complete(rng, "4", 16) for _ in range(300)]
+    text = "\n".join("card " + " ".join(c[i : i + 4] for i in range(0, 16, 4)) for c in cards)
+    found = scan_text(text, detectors=["credit_card", "in_aadhaar"])
+    assert {f.detector for f in found} == {"credit_card"} and len(found) == 300
+    assert [f.level for f in scan_text("Aadhaar 2341 2341 2346", detectors=["credit_card", "in_aadhaar"])] == ["high"]
