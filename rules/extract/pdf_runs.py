@@ -110,9 +110,11 @@ _DISPLAY = {90: [0, -1, 1, 0, 0, 0], 180: [-1, 0, 0, -1, 0, 0], 270: [0, 1, -1, 
 
 def page_rotation(page: PageObject) -> int:
     """The page's `/Rotate` (inherited, as pypdf reads it) in 0, 90, 180 or 270; 0 when malformed."""
+    from pypdf.errors import PyPdfError
+
     try:
         rotation = int(page.rotation) % 360
-    except (TypeError, ValueError, AttributeError, OverflowError):
+    except (PyPdfError, TypeError, ValueError, AttributeError, OverflowError, RecursionError):
         return 0
     return rotation if rotation in _DISPLAY else 0
 

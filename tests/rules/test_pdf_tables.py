@@ -385,3 +385,21 @@ def test_pdftex_tables() -> None:
     found = {(f.detector, f.level) for f in scan_text(result.text)}
     assert found == {("us_aba_routing", "medium"), ("ca_sin", "medium"), ("in_aadhaar", "high")}
     assert sum(f.detector == "ca_sin" for f in scan_text(result.text)) == 3  # every SIN named by its header
+
+
+@pytest.mark.parametrize(("value", "read_as"), [("x", 0), (45, 0), (-90, 270), (10**30, 0)])
+def test_odd_rotate_entries(value: object, read_as: int) -> None:
+    """A `/Rotate` that is no number or no multiple of 90 counts as none; the table is read."""
+    from pypdf import PdfWriter
+    from pypdf.generic import NameObject, NumberObject, TextStringObject
+
+    from rules.extract.pdf_runs import page_rotation
+
+    writer = PdfWriter(clone_from=PdfReader(BytesIO(document(table_rows(3)))))
+    entry = TextStringObject(value) if isinstance(value, str) else NumberObject(value)
+    writer.pages[0][NameObject("/Rotate")] = entry
+    out = BytesIO()
+    writer.write(out)
+    assert page_rotation(PdfReader(BytesIO(out.getvalue())).pages[0]) == read_as
+    result = extract(out.getvalue(), "odd.pdf")
+    assert result.status == "ok" and routing_levels(result.text) == ["medium"] * 3
