@@ -14,6 +14,12 @@ from rules.extract.numfmt import _parse, _render
 from tests.rules import samples
 
 
+def _parts(data: bytes) -> dict[str, str]:
+    """A built workbook's parts as text, to be changed and packed again (`samples._package`)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: archive.read(name).decode() for name in archive.namelist() if name != "[Content_Types].xml"}
+
+
 @pytest.mark.parametrize(("code", "stored", "shown"), [
     ("000000000", "21000021", "021000021"),  # a routing number typed as a number
     ("000000000", "2.1000021E7", "021000021"),  # the same, written in exponent form
@@ -63,8 +69,7 @@ def test_ssn_special_format_is_read_as_an_ssn() -> None:
 
 def test_styles_that_are_missing_or_out_of_range_leave_the_value() -> None:
     data = samples.xlsx_number_formats(["Routing Number"], [[("21000021", "000000000")]])
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        parts = {name: archive.read(name).decode() for name in archive.namelist() if name != "[Content_Types].xml"}
+    parts = _parts(data)
     sheet = parts["xl/worksheets/sheet1.xml"]
     parts["xl/worksheets/sheet1.xml"] = sheet.replace('<c r="A2" s="1">', '<c r="A2" s="9">')
     assert parts["xl/worksheets/sheet1.xml"] != sheet
@@ -90,8 +95,7 @@ def test_a_format_shared_by_a_hundred_thousand_styles_is_parsed_once() -> None:
 @pytest.mark.parametrize("styles", ["<styleSheet><cellXfs>", '<!DOCTYPE x [<!ENTITY a "aaaa">]><styleSheet>&a;</styleSheet>'])
 def test_a_broken_styles_part_costs_the_formats_not_the_text(styles: str) -> None:
     data = samples.xlsx_number_formats(["Routing Number"], [[("21000021", "000000000")]])
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        parts = {name: archive.read(name).decode() for name in archive.namelist() if name != "[Content_Types].xml"}
+    parts = _parts(data)
     parts["xl/styles.xml"] = styles
     result = extract(samples._package(parts), "x.xlsx")
     assert result.status == "ok" and "Routing Number" in result.text and "21000021" in result.text.split()
