@@ -64,9 +64,11 @@ def context_residual(channel: npt.NDArray[np.float32], step: int = CONTEXT_STEP)
     live = _live_pixels(values)
     levels = np.clip(np.rint(values), 0, _LEVELS - 1).astype(np.intp).ravel()
     centre = values.ravel()[live].astype(np.float64)
-    rings = _ring_offsets(values.shape[1])
-    count, others, margin = _context_means(levels, live, rings, centre, step, 0)
-    shifted_count, shifted_others, shifted_margin = _context_means(levels, live, rings, centre, step, step // 2)
+    (slots, check, margin), (shifted_slots, shifted_check, shifted_margin) = _context_keys(
+        levels, live, values.shape[1], step
+    )
+    count, others = _context_means(slots, check, centre)
+    shifted_count, shifted_others = _context_means(shifted_slots, shifted_check, centre)
     use_shifted = shifted_margin > margin
     count[use_shifted] = shifted_count[use_shifted]
     others[use_shifted] = shifted_others[use_shifted]
@@ -93,25 +95,48 @@ def _ring_offsets(width: int) -> tuple[int, ...]:
     return (-width - 1, -width, -width + 1, -1, 1, width - 1, width, width + 1)
 
 
-def _context_means(
-    levels: npt.NDArray[np.intp],
-    live: npt.NDArray[np.intp],
-    rings: tuple[int, ...],
-    centre: npt.NDArray[np.float64],
-    step: int,
-    offset: int,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int16]]:
-    """Per live pixel (``centre`` holds their values): how many live pixels share its context,
-    the mean of the others' values, and how far (in levels) its ring is from a bin edge.
+def _context_keys(
+    levels: npt.NDArray[np.intp], live: npt.NDArray[np.intp], width: int, step: int
+) -> list[tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.int16]]]:
+    """For each of the two binnings (offset 0 and half a bin), every live pixel's binned ring
+    of eight neighbours (5 bits each) as a table slot and a check value under 2^24 (two
+    independent hashes of the same 40-bit key), and the ring's smallest distance to a bin edge.
 
-    A slot that two different contexts hashed to is found by a second hash of the key, which
-    then varies within the slot; its pixels count as alone (no residual), so a photo's unique
-    contexts are not compared with unrelated pixels that happen to share their slot.
+    Each neighbour's level is gathered once and binned both ways from small tables.
     """
-    shifted = np.arange(_LEVELS) + offset
-    bin_of = np.minimum(shifted // step, (1 << _BIN_BITS) - 1).astype(np.uint64)
-    edge_of = np.minimum(shifted % step, step - shifted % step).astype(np.int16)
-    slots, check, margin = _context_slots(bin_of[levels], edge_of[levels], live, rings)
+    tables = []
+    for offset in (0, step // 2):
+        shifted = np.arange(_LEVELS) + offset
+        bin_of = np.minimum(shifted // step, (1 << _BIN_BITS) - 1).astype(np.uint64)
+        edge_of = np.minimum(shifted % step, step - shifted % step).astype(np.int16)
+        tables.append((bin_of, edge_of))
+    keys = [np.zeros(live.size, np.uint64) for _ in tables]
+    margins = [np.full(live.size, np.iinfo(np.int16).max, np.int16) for _ in tables]
+    for offset in _ring_offsets(width):
+        ring = levels[live + offset]
+        for (bin_of, edge_of), key, margin in zip(tables, keys, margins, strict=True):
+            key <<= np.uint64(_BIN_BITS)
+            key |= bin_of[ring]
+            np.minimum(margin, edge_of[ring], out=margin)
+    out = []
+    for key, margin in zip(keys, margins, strict=True):
+        check = (key * _CHECK_MULTIPLIER) >> np.uint64(40)
+        key *= _GOLDEN
+        key >>= np.uint64(64 - _TABLE_BITS)
+        out.append((key.view(np.intp), check.astype(np.float64), margin))
+    return out
+
+
+def _context_means(
+    slots: npt.NDArray[np.intp], check: npt.NDArray[np.float64], centre: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Per live pixel (``centre`` holds their values, ``slots`` and ``check`` their contexts'
+    two hashes): how many live pixels share its context, and the mean of the others' values.
+
+    A slot that two different contexts hashed to is found by the second hash, which then varies
+    within the slot; its pixels count as alone (no residual), so a photo's unique contexts are
+    not compared with unrelated pixels that happen to share their slot.
+    """
     size = 1 << _TABLE_BITS
     count = np.asarray(np.bincount(slots, minlength=size), dtype=np.int64)
     # Exact: the checks are whole numbers under 2^24, so a slot's mean is exactly each member's
@@ -122,23 +147,4 @@ def _context_means(
     others = np.asarray(np.bincount(slots, weights=centre, minlength=size)[slots], dtype=np.float64)
     others -= centre
     others /= np.maximum(members - 1, 1)
-    return members, others, margin
-
-
-def _context_slots(
-    bins: npt.NDArray[np.uint64], edge: npt.NDArray[np.int16], live: npt.NDArray[np.intp], rings: tuple[int, ...]
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.int16]]:
-    """Every live pixel's binned ring of eight neighbours (5 bits each) as a table slot and a
-    check value under 2^24 (two independent hashes of the same 40-bit key), and the ring's
-    smallest distance to a bin edge."""
-    key = np.zeros(live.size, np.uint64)
-    margin = np.full(live.size, np.iinfo(np.int16).max, np.int16)
-    for ring in rings:
-        neighbour = live + ring
-        key <<= np.uint64(_BIN_BITS)
-        key |= bins[neighbour]
-        np.minimum(margin, edge[neighbour], out=margin)
-    check = (key * _CHECK_MULTIPLIER) >> np.uint64(40)
-    key *= _GOLDEN
-    key >>= np.uint64(64 - _TABLE_BITS)
-    return key.view(np.intp), check.astype(np.float64), margin
+    return members, others

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -38,6 +38,10 @@ WHOLE_IMAGE_PERIODS = 6
 CONTEXT_MAX_SIDE = 1080
 CLIPPED_SHARE = 0.2
 CONTEXT_ESTIMATES = 4
+# The whole-image fallback screens a period finer than the nominal one on the capture's own
+# pixels first (``_Capture.gate_z``), and upsamples the capture only when that shows the pilot.
+GATE_Z = 4.5
+GATE_SIGMA = 1.25
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class _Capture:
 
     projected: npt.NDArray[np.float32]
     flat: npt.NDArray[np.float32]
+    _own_residual: list[npt.NDArray[np.float32]] = field(default_factory=list, compare=False)
 
     def central(self, side: int) -> _Capture:
         return _Capture(sync.central(self.projected, side), sync.central(self.flat, side))
@@ -106,6 +111,22 @@ class _Capture:
     def residual(self, period: float) -> npt.NDArray[np.float32]:
         """The residual at the nominal tile period, for a tile of ``period`` capture pixels."""
         return sync.residual(_to_nominal(self.projected, period), weights=_to_nominal(self.flat, period))
+
+    def gate_z(self, period: float) -> float:
+        """Pilot z of the whole capture folded at a ``period`` under the nominal one, cheaply:
+        one residual on the capture's own pixels serves every such period (``GATE_SIGMA``),
+        stretched by under a pixel per tile to a whole-pixel period, folded, and only the folded
+        tile is resampled.
+
+        ``residual`` upsamples the capture to the nominal period, to as much as 2.5 MP, once for
+        each such period: on an unmarked text page, whose line spacings are such periods, that
+        was most of the time spent before "not found". On marked captures shrunk to periods of
+        41-91 px the blur mattered little (z within 1 of the exact fold's for blurs of 0.75-3 px,
+        docs/watermark.md, "Whole-image gate").
+        """
+        if not self._own_residual:
+            self._own_residual.append(sync.residual(self.projected, GATE_SIGMA, weights=self.flat))
+        return sync.align(sync.fold(_blocks_at(self._own_residual[0], period))).z
 
 
 @dataclass(frozen=True)
@@ -194,6 +215,8 @@ def _whole_image_periods(
     for period in periods:
         if found:
             return
+        if period < sync.NOMINAL_PERIOD and capture.gate_z(period) < GATE_Z:
+            continue
         res = capture.residual(period)
         if sync.align(sync.fold(sync.cut_blocks(res))).z >= MIN_PILOT_Z:
             yield period, res
@@ -217,10 +240,7 @@ def _context_reads(capture: _Capture, periods: list[float], found: dict[int, flo
     for pixels in tried:
         if found:
             return
-        if pixels.is_integer():  # an unscaled screenshot: fold first, resample the tile only
-            blocks = sync.cut_blocks(res, int(pixels))
-        else:
-            blocks = sync.cut_blocks(_to_nominal(res, pixels))
+        blocks = _blocks_at(res, pixels)
         if sync.align(sync.fold(blocks)).z >= MIN_PILOT_Z:
             yield _block_reads(blocks, whole_only=False)
     # A clipped page that was rescaled too: its period is no native one, and the capture's own
@@ -231,7 +251,7 @@ def _context_reads(capture: _Capture, periods: list[float], found: dict[int, flo
             return
         if any(abs(pixels - t) <= SAME_PERIOD * t for t in tried):
             continue
-        blocks = sync.cut_blocks(_to_nominal(res, pixels))
+        blocks = _blocks_at(res, pixels)
         if sync.align(sync.fold(blocks)).z >= MIN_PILOT_Z:
             yield _block_reads(blocks, whole_only=False)
 
@@ -267,6 +287,25 @@ def project(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     if rgb.ndim == 2 or (rgb.ndim == 3 and rgb.shape[2] >= 3):
         return sync.brightness(rgb)
     raise ValueError(f"expected an H x W x 3 image, got shape {rgb.shape}")
+
+
+def _blocks_at(res: npt.NDArray[np.float32], period: float) -> sync.Blocks:
+    """``res``, a residual on the capture's own pixels, cut into blocks of one tile of ``period``.
+
+    A whole-pixel period (an unscaled screenshot's) is cut as it is, and only each folded tile is
+    resampled (``sync.fold``). A period under the nominal one is first stretched by under a pixel
+    per tile to a whole-pixel period and cut the same way: upsampling the residual to the
+    nominal period instead costs up to 2.5 MP for each such period. A larger period is
+    resampled down to the nominal one.
+    """
+    if period.is_integer():
+        return sync.cut_blocks(res, int(period))
+    if period < sync.NOMINAL_PERIOD:
+        pixels = max(1, round(period))
+        h, w = res.shape
+        size = (max(1, round(w * pixels / period)), max(1, round(h * pixels / period)))
+        return sync.cut_blocks(np.asarray(cv2.resize(res, size, interpolation=cv2.INTER_LINEAR), dtype=np.float32), pixels)
+    return sync.cut_blocks(_to_nominal(res, period))
 
 
 def _to_nominal(projected: npt.NDArray[np.float32], period: float) -> npt.NDArray[np.float32]:
