@@ -250,7 +250,42 @@ def _table(lines: list[Line], start: int, end: int, floor: int) -> _Block:
     rows = _rows(lines[start:end], columns, step)
     filled = sum(sum(bool(cell) for cell in row) >= 2 for row in rows)
     table = filled >= 2 and not all(_prose_column([row[i] for row in rows]) for i in range(len(columns)))
-    return _Block(start, end, tuple("\t".join(row) for row in rows) if table else None)
+    if not table:
+        return _Block(start, end, None)
+    breaks = _header_rows(rows)
+    text = [line for number, row in enumerate(rows) for line in (("",) if number in breaks else ()) + ("\t".join(row),)]
+    return _Block(start, end, tuple(text))
+
+
+def _header_rows(rows: list[list[str]]) -> set[int]:
+    """Rows below the first two that head a table of their own: two tables set one below the
+    other with no gap between them line up as one block, and the second one's header would be read
+    as a data row of the first (its values then named by the first table's header).
+
+    Such a row has two cells or more, no digit and no placeholder in any of them, and sits in a
+    column that holds digits in the rows just above and below it: a header between two runs of
+    numbers. An all-text data row ("n/a", "pending") between numbers is rarer than its look:
+    placeholders do not count, and the row must fill as many columns as the block's first row.
+    """
+    heads = set()
+    width = sum(bool(cell) for cell in rows[0])
+    for number in range(2, len(rows) - 1):
+        row, above, below = rows[number], rows[number - 1], rows[number + 1]
+        cells = [cell for cell in row if cell]
+        if len(cells) < max(2, width) or any(_numeric(cell) or cell.lower() in _PLACEHOLDERS for cell in cells):
+            continue
+        if any(row[i] and _numeric(above[i]) and _numeric(below[i]) for i in range(len(row))):
+            heads.add(number)
+    return heads
+
+
+def _numeric(cell: str) -> bool:
+    return any(ch.isdigit() for ch in cell)
+
+
+#: Cells that stand for a missing value, not for the name of a column.
+_PLACEHOLDERS = frozenset({"n/a", "na", "n.a.", "-", "--", "—", "–", "none", "null", "nil", "pending", "tbd", "unknown",
+                           "void", "x", "?", "无", "空", "暂无", "待定"})
 
 
 def _distance(upper: Line, lower: Line) -> float:

@@ -136,6 +136,48 @@ def test_chinese_header() -> None:
     assert routing_levels(text) == ["medium"] * 4
 
 
+def stacked_tables(*tables: list[list[str]]) -> bytes:
+    """fpdf2 tables drawn one right below the other, with no line between them."""
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=10)
+    pdf.add_page()
+    pdf.multi_cell(0, 5, "Staff records for the audit.")
+    pdf.ln(4)
+    for rows in tables:
+        with pdf.table(headings_style=FontFace(emphasis="B")) as table:
+            for row in rows:
+                cells = table.row()
+                for cell in row:
+                    cells.cell(cell)
+    return bytes(pdf.output())
+
+
+IDS_TABLE = [["Employee", "SIN", "Aadhaar"], ["Smith, John", "146 454 285", "2341 2341 2346"],
+             ["Lee, Ann", "746 454 289", "9341 2341 2340"]]
+
+
+def test_a_table_right_below_another_has_its_own_header() -> None:
+    """Two tables with no line between them line up as one block; the second one's header, a row
+    of names between runs of numbers, starts a table of its own (before, the SINs below it were named
+    by "Routing number" and were not found)."""
+    text = extract(stacked_tables(table_rows(2), IDS_TABLE), "t.pdf").text
+    assert "Person 1\t111000025\t1,250.00\n\nEmployee\tSIN\tAadhaar\nSmith, John\t146 454 285\t" in text
+    found = [(text[f.start:f.end], f.detector, f.level) for f in scan_text(text)]
+    assert found == [(ROUTINGS[0], "us_aba_routing", "medium"), (ROUTINGS[1], "us_aba_routing", "medium"),
+                     ("146 454 285", "ca_sin", "medium"), ("2341 2341 2346", "in_aadhaar", "high"),
+                     ("746 454 289", "ca_sin", "medium"), ("9341 2341 2340", "in_aadhaar", "high")]
+
+
+@pytest.mark.parametrize("middle", [["Lee, Ann", "n/a", "pending"], ["Lee, Ann", "Paid by cheque"],
+                                    ["Staff", "Routing number", "Amount"]],
+                         ids=["placeholders", "fewer cells than the header", "no digits below"])
+def test_a_row_without_digits_inside_a_table_does_not_split_it(middle: list[str]) -> None:
+    below = [] if middle[0] == "Staff" else table_rows(4)[3:]
+    text = extract(stacked_tables([*table_rows(2), middle + [""] * (3 - len(middle)), *below]), "t.pdf").text
+    assert "\n\n" not in text.strip()
+    assert routing_levels(text) == ["medium"] * (2 + len(below))
+
+
 def pdf_of_pages(*pages: list[list[str]] | None) -> bytes:
     """One page per entry: a table of those rows, or nothing."""
     pdf = FPDF()
