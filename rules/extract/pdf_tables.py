@@ -46,6 +46,8 @@ SAME_LINE = 0.5
 BLOCK_GAP = 3.0
 #: Times a table's smallest line distance up to which a line continues the row above it.
 ROW_GAP = 1.25
+#: Ems from a column's right edge within which a line of one token was broken there for width.
+BROKEN_EDGE = 1.0
 #: A cell of this many words, or this display width, is prose (wide CJK characters count two).
 PROSE_WORDS, PROSE_WIDTH = 5, 36
 #: Pages with more runs, and lines with more cells, are left to pypdf's plain text.
@@ -312,7 +314,7 @@ def _wrapped(line: Line, neighbour: Line, columns: list[Column], step: float) ->
 def _rows(lines: list[Line], columns: list[Column], step: float) -> list[list[str]]:
     """Cell texts by row and column; `step` is the line distance inside a row (0: a row per line).
     A line of two cells or more starts a row if the line above has two or more and shares a column."""
-    rows: list[list[list[str]]] = []
+    rows: list[list[list[Run]]] = []
     above: set[int] = set()  # the columns of the line above
     for number, line in enumerate(lines):
         places = [_column_of(cell, columns) for cell in line]
@@ -320,9 +322,36 @@ def _rows(lines: list[Line], columns: list[Column], step: float) -> list[list[st
         if not close or (len(line) >= 2 and len(above) >= 2 and above & set(places)):
             rows.append([[] for _ in columns])
         for cell, place in zip(line, places, strict=True):
-            rows[-1][place].append(cell.text)
+            rows[-1][place].append(cell)
         above = set(places)
-    return [[" ".join(" ".join(parts).split()) for parts in row] for row in rows]
+    return [[_cell_text(parts, right) for parts, (_, right) in zip(row, columns, strict=True)] for row in rows]
+
+
+def _cell_text(parts: list[Run], right: float) -> str:
+    """The lines of one cell joined by spaces, except where a value was broken inside for width
+    (`_broken`): there the pieces join as they were."""
+    text = ""
+    for number, part in enumerate(parts):
+        piece = " ".join(part.text.split())
+        glue = "" if number and _broken(parts[number - 1], part, right) else " "
+        text = text + glue + piece if text else piece
+    return text
+
+
+def _broken(upper: Run, lower: Run, right: float) -> bool:
+    """Whether `upper` is the first part of a value that its cell broke for width, `lower` the rest.
+
+    A word longer than its cell is broken between characters (an IBAN or an account number in a
+    narrow column). Its first line is one token with a digit that reaches the column's right edge
+    (within `BROKEN_EDGE` ems) and ends in a digit, a letter, a hyphen or a slash after a digit;
+    the next line starts with a letter or a digit. A line of one word that wrapped before the next
+    word ("Routing" over "number") has no digit.
+    """
+    head, tail = upper.text.strip(), lower.text.strip()
+    if not head or not tail or any(ch.isspace() for ch in head) or not any(ch.isdigit() for ch in head):
+        return False
+    end = head[-1].isalnum() or (head[-1] in "-/" and len(head) > 1 and head[-2].isdigit())
+    return end and tail[0].isalnum() and upper.x1 >= right - BROKEN_EDGE * upper.size
 
 
 def _column_of(cell: Run, columns: list[Column]) -> int:

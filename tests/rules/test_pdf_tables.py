@@ -129,6 +129,22 @@ def test_wrapped_header_cell_is_one_header_cell() -> None:
     assert routing_levels(text) == ["medium"] * 4
 
 
+def test_value_broken_inside_a_narrow_cell_is_joined_as_it_was() -> None:
+    """An IBAN or a routing number longer than its cell is broken between characters: its pieces
+    join without a space; words that wrapped at a space ("Routing" over "number") keep it."""
+    rows = [["Name", "Routing number", "IBAN", "Amount"],
+            ["Person 0", ROUTINGS[0], "GB82WEST12345698765432", "0,250.00"],
+            ["Person 1", ROUTINGS[1], "DE89370400440532013000", "1,250.00"]]
+    text = extract(document(rows, col_widths=(30, 8, 18, 25)), "t.pdf").text
+    assert "\n02100002\n1\n" in plain_text(document(rows, col_widths=(30, 8, 18, 25)))  # broken there
+    lines = text.splitlines()
+    assert "Name\tRouting number\tIBAN\tAmount" in lines
+    assert f"Person 0\t{ROUTINGS[0]}\tGB82WEST12345698765432\t0,250.00" in lines
+    found = [(text[f.start:f.end], f.detector) for f in scan_text(text, detectors=["iban", "us_aba_routing"])]
+    assert found == [(ROUTINGS[0], "us_aba_routing"), ("GB82WEST12345698765432", "iban"),
+                     (ROUTINGS[1], "us_aba_routing"), ("DE89370400440532013000", "iban")]
+
+
 def test_chinese_header() -> None:
     rows = [["姓名", "路由号码", "金额"], *([f"张{i}", ROUTINGS[i], "100"] for i in range(4))]
     text = extract(document(rows, before="工资表，本月已经审核。", font=cjk_font()), "t.pdf").text
