@@ -17,9 +17,15 @@ two-column page layout has prose in every column; a table has short cells somewh
 Rows: where at least two of the block's line distances exceed `ROW_GAP` times its smallest one
 (padded cells: rows are further apart than lines), lines at about the smallest distance are one
 row: a cell wrapped over several lines with the one-line cells beside it (top-aligned or centred),
-and such lines just above and below the block. Two lines of two cells or more that share a column
-stay two rows. Where lines are about equally far apart, each line is a row, and a wrapped cell
-gives a row of its own.
+and such lines just above and below the block. So are lines closer than the table's text pitch
+(the distance from one line of a column to the next) whose cells lie in other columns: a cell
+centred beside a wrapped one, half a line off, in a table of one or two rows. Two lines of two
+cells or more that share a column stay two rows. Otherwise each line is a row, and a wrapped cell
+gives a row of its own. In a cell, the lines join with a space, except where a word longer than
+the cell was broken between characters (an IBAN in a narrow column, `_broken`).
+
+A row of names between two runs of numbers (no digit in it, numbers above and below in one of its
+columns) heads a table of its own: two tables set one below the other line up as one block.
 
 Everything else comes out as ordinary lines, cells joined by a space. `table_text` returns None when
 the page holds no table or its runs cannot be laid out, so that the caller keeps pypdf's own text.
@@ -48,6 +54,8 @@ BLOCK_GAP = 3.0
 ROW_GAP = 1.25
 #: Ems from a column's right edge within which a line of one token was broken there for width.
 BROKEN_EDGE = 1.0
+#: Times a table's text pitch under which two lines are one row (cells centred beside taller ones).
+OFFSET = 0.8
 #: A cell of this many words, or this display width, is prose (wide CJK characters count two).
 PROSE_WORDS, PROSE_WIDTH = 5, 36
 #: Pages with more runs, and lines with more cells, are left to pypdf's plain text.
@@ -244,12 +252,13 @@ def _table(lines: list[Line], start: int, end: int, floor: int) -> _Block:
     wide = sum(distance > ROW_GAP * min(distances) for distance in distances)
     step = min(distances) if wide >= 2 else 0.0  # 0: a row per line
     columns = _columns(lines[start:end])
-    while start > floor and _wrapped(lines[start - 1], lines[start], columns, step):
+    pitch = _pitch(lines[start:end], columns)
+    while start > floor and _wrapped(lines[start - 1], lines[start], columns, step, pitch):
         start -= 1
-    while end < len(lines) and _wrapped(lines[end], lines[end - 1], columns, step):
+    while end < len(lines) and _wrapped(lines[end], lines[end - 1], columns, step, pitch):
         end += 1
     columns = _columns(lines[start:end])
-    rows = _rows(lines[start:end], columns, step)
+    rows = _rows(lines[start:end], columns, step, pitch)
     filled = sum(sum(bool(cell) for cell in row) >= 2 for row in rows)
     table = filled >= 2 and not all(_prose_column([row[i] for row in rows]) for i in range(len(columns)))
     if not table:
@@ -305,20 +314,38 @@ def _columns(lines: list[Line]) -> list[Column]:
     return columns
 
 
-def _wrapped(line: Line, neighbour: Line, columns: list[Column], step: float) -> bool:
+def _wrapped(line: Line, neighbour: Line, columns: list[Column], step: float, pitch: float) -> bool:
     """Whether the one-cell `line`, next to the block's edge line `neighbour`, belongs to its row."""
-    close = abs(line[0].y - neighbour[0].y) <= ROW_GAP * step
-    return close and len(line) == 1 and _placed(line, columns) is not None
+    upper, lower = (line, neighbour) if line[0].y > neighbour[0].y else (neighbour, line)
+    return _same_row(upper, lower, step, pitch) and len(line) == 1 and _placed(line, columns) is not None
 
 
-def _rows(lines: list[Line], columns: list[Column], step: float) -> list[list[str]]:
-    """Cell texts by row and column; `step` is the line distance inside a row (0: a row per line).
+def _same_row(upper: Line, lower: Line, step: float, pitch: float) -> bool:
+    """Whether `lower`, the line below `upper`, continues its row: it is no further than the
+    table's line distance inside a row (`step`, 0 for a row per line), or closer than `OFFSET`
+    times its text `pitch` (`_pitch`), which two lines of one cell never are: a cell centred
+    beside a taller one sits half a line off the lines of that one."""
+    distance = _distance(upper, lower)
+    return distance <= ROW_GAP * step or distance < OFFSET * pitch
+
+
+def _pitch(lines: list[Line], columns: list[Column]) -> float:
+    """The smallest distance between two consecutive lines with text in a common column (one
+    line of text to the next, at the least); 0 if no two lines share a column."""
+    places = [{_column_of(cell, columns) for cell in line} for line in lines]
+    shared = [_distance(lines[i], lines[i + 1]) for i in range(len(lines) - 1) if places[i] & places[i + 1]]
+    return min(shared, default=0.0)
+
+
+def _rows(lines: list[Line], columns: list[Column], step: float, pitch: float) -> list[list[str]]:
+    """Cell texts by row and column; `step` is the line distance inside a row (0: a row per line),
+    `pitch` the table's text pitch (`_same_row`).
     A line of two cells or more starts a row if the line above has two or more and shares a column."""
     rows: list[list[list[Run]]] = []
     above: set[int] = set()  # the columns of the line above
     for number, line in enumerate(lines):
         places = [_column_of(cell, columns) for cell in line]
-        close = number > 0 and _distance(lines[number - 1], line) <= ROW_GAP * step
+        close = number > 0 and _same_row(lines[number - 1], line, step, pitch)
         if not close or (len(line) >= 2 and len(above) >= 2 and above & set(places)):
             rows.append([[] for _ in columns])
         for cell, place in zip(line, places, strict=True):

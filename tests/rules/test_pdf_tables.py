@@ -145,6 +145,15 @@ def test_value_broken_inside_a_narrow_cell_is_joined_as_it_was() -> None:
                      (ROUTINGS[1], "us_aba_routing"), ("DE89370400440532013000", "iban")]
 
 
+def test_one_row_table_with_cells_centred_beside_wrapped_ones() -> None:
+    """fpdf2 centres a cell vertically beside a wrapped one: with one data row the lines are all
+    a line or half a line apart, and only the half-line offsets tell that they share a row."""
+    rows = [["Name", "Routing number", "IBAN", "Amount"], ["Person 0", ROUTINGS[0], "GB82WEST12345698765432", "0,250.00"]]
+    text = extract(document(rows, col_widths=(30, 8, 18, 25)), "t.pdf").text
+    assert f"Name\tRouting number\tIBAN\tAmount\nPerson 0\t{ROUTINGS[0]}\tGB82WEST12345698765432\t0,250.00\n" in text
+    assert routing_levels(text) == ["medium"]
+
+
 def test_chinese_header() -> None:
     rows = [["姓名", "路由号码", "金额"], *([f"张{i}", ROUTINGS[i], "100"] for i in range(4))]
     text = extract(document(rows, before="工资表，本月已经审核。", font=cjk_font()), "t.pdf").text
