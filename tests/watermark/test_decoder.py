@@ -131,6 +131,23 @@ def test_brightness_edit_that_clips_the_centre_still_decodes_from_the_sides() ->
     assert found_only(leak)
 
 
+@pytest.mark.slow
+def test_clipped_centre_shrunk_to_half_is_found_by_the_whole_image_gate() -> None:
+    """The same page shrunk to half: its period (69 px) is under the nominal one, so the
+    whole-image fallback screens it on the capture's own pixels first (`_Capture.gate_z`); the
+    central screen finds nothing readable, the gate lets the period through, the fold reads it."""
+    from watermark import channel, decoder
+
+    bg = page()
+    bg[:, :300] = (190, 190, 196)
+    bg[:, 1066:] = (190, 190, 196)
+    leak = resize(np.clip(np.rint(marked(bg) * 1.2 - 30), 0, 255).astype(np.uint8), 0.5)
+    projected = decoder.project(leak)
+    capture = decoder._Capture(projected, sync.flat_weights(projected, sync.NATIVE_FLAT_MIN_RANGE))
+    assert capture.gate_z(0.5 * 6 * channel.CELLS) >= decoder.GATE_Z
+    assert found_only(leak)
+
+
 def test_clipped_pixels_do_not_set_the_residual_floor() -> None:
     """A brightness edit that clips most of a page to pure white leaves those pixels with no
     residual at all; the energy weighting's floor must come from the rest, so the part that kept
