@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -103,7 +104,6 @@ class _Capture:
 
     projected: npt.NDArray[np.float32]
     flat: npt.NDArray[np.float32]
-    _own_residual: list[npt.NDArray[np.float32]] = field(default_factory=list, compare=False)
 
     def central(self, side: int) -> _Capture:
         return _Capture(sync.central(self.projected, side), sync.central(self.flat, side))
@@ -124,9 +124,12 @@ class _Capture:
         41-91 px the blur mattered little (z within 1 of the exact fold's for blurs of 0.75-3 px,
         docs/watermark.md, "Whole-image gate").
         """
-        if not self._own_residual:
-            self._own_residual.append(sync.residual(self.projected, GATE_SIGMA, weights=self.flat))
-        return sync.align(sync.fold(_blocks_at(self._own_residual[0], period))).z
+        return sync.align(sync.fold(_blocks_at(self.own_residual, period))).z
+
+    @cached_property
+    def own_residual(self) -> npt.NDArray[np.float32]:
+        """The residual on the capture's own pixels, at blur ``GATE_SIGMA`` (``gate_z``)."""
+        return sync.residual(self.projected, GATE_SIGMA, weights=self.flat)
 
 
 @dataclass(frozen=True)
