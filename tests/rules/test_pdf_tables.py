@@ -454,6 +454,23 @@ def test_pdftex_tables() -> None:
     assert sum(f.detector == "ca_sin" for f in scan_text(result.text)) == 3  # every SIN named by its header
 
 
+def test_libreoffice_narrow_and_stacked_tables() -> None:
+    """A real LibreOffice Writer 7.4.7 PDF (`soffice --headless --convert-to pdf
+    data/libreoffice_tables.html`): a one-row table whose narrow cells broke a routing number and
+    an IBAN between characters (pypdf's text: `02100002 1`), then two tables with no gap between.
+    (Its HTML import drops the page's heading and starts with an empty page; both are kept as made.)"""
+    data = (Path(__file__).parent / "data" / "libreoffice_tables.pdf").read_bytes()
+    assert "02100002 1" in plain_text(data)
+    text = extract(data, "libreoffice.pdf").text
+    assert "Name\tRouting number\tIBAN\tAmount\nPerson 0\t021000021\tGB82WEST12345698765432\t0,250.00\n" in text
+    assert "Person 1\t111000025\t1,250.00\n\nEmployee\tSIN\tAadhaar\nSmith, John\t146 454 285\t2341 2341 2346\n" in text
+    found = [(text[f.start:f.end], f.detector, f.level) for f in scan_text(text)]
+    assert found == [(ROUTINGS[0], "us_aba_routing", "medium"), ("GB82WEST12345698765432", "iban", "high"),
+                     (ROUTINGS[0], "us_aba_routing", "medium"), (ROUTINGS[1], "us_aba_routing", "medium"),
+                     ("146 454 285", "ca_sin", "medium"), ("2341 2341 2346", "in_aadhaar", "high"),
+                     ("746 454 289", "ca_sin", "medium"), ("9341 2341 2340", "in_aadhaar", "high")]
+
+
 @pytest.mark.parametrize(("value", "read_as"), [("x", 0), (45, 0), (-90, 270), (10**30, 0)])
 def test_odd_rotate_entries(value: object, read_as: int) -> None:
     """A `/Rotate` that is no number or no multiple of 90 counts as none; the table is read."""
