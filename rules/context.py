@@ -7,6 +7,7 @@ the header of a neighbouring column or a cell of another row does not name the h
 
 from __future__ import annotations
 
+import functools
 import re
 
 from rules.detector import Detector
@@ -33,6 +34,8 @@ def confidence(detector: Detector, text: str, start: int, end: int, header: str 
         if detector.needs_context and not has_context:
             return None
         score += detector.boost if has_context else 0.0
+        if detector.printed and _printed(detector.printed, text, start, end):
+            score += detector.boost / 2
         near = before[-NEGATIVE_CHARS:]
         if any(_has_word(near, w) for w in detector.negative) or (
                 header and any(_has_word(header, w) for w in detector.negative)):
@@ -80,6 +83,20 @@ def _glued(text: str, start: int, end: int) -> bool:
     after = text[end : end + 2]
     return (before[-1:] in ("_", "/") or (len(before) == 2 and before[1] == "-" and before[0].isalpha())
             or after[:1] in ("_",) or (len(after) == 2 and after[0] == "-" and after[1].isalnum()))
+
+
+def _printed(form: str, text: str, start: int, end: int) -> bool:
+    """Whether the hit is written in its issuer's printed grouping and stands alone: not followed
+    or preceded by another group of digits with a separator ("... 0044 0532 0130 ..." in an IBAN)."""
+    if not _form(form).fullmatch(text, start, end):
+        return False
+    after, before = text[end : end + 2], text[max(0, start - 2) : start]
+    return not (after[:1] in " -" and after[1:].isdigit()) and not (before[1:] in (" ", "-") and before[:1].isdigit())
+
+
+@functools.cache
+def _form(form: str) -> re.Pattern[str]:
+    return re.compile(form)
 
 
 def _latin(char: str) -> bool:

@@ -23,6 +23,11 @@ class Detector:
     abbreviations) that are too ambiguous as a word in running text: they count only as the whole
     header cell of the hit's column (give or take a "No" / "Number" / "#" / "号码" suffix and
     punctuation, `rules.context.names_column`), never in the proximity window.
+
+    `printed` is the grouping the issuer prints the number in (Aadhaar's "2341 2341 2346"), as a
+    Python regex over the whole hit: a hit written that way, and not one run of a longer row of
+    digit groups (a card or an IBAN), adds `boost` / 2, because a number in its own printed form
+    is seldom anything else, where a bare run of digits is often a machine id.
     """
 
     id: str
@@ -43,3 +48,4 @@ class Detector:
     standalone: bool = False
     #: Header-only names: lower-case, counted only as a whole column header (see above).
     column_names: tuple[str, ...] = ()
+    printed: str = ""

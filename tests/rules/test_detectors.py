@@ -254,3 +254,40 @@ def test_twelve_digits_of_a_card_number_are_no_aadhaar() -> None:
     found = scan_text(text, detectors=["credit_card", "in_aadhaar"])
     assert {f.detector for f in found} == {"credit_card"} and len(found) == 300
     assert [f.level for f in scan_text("Aadhaar 2341 2341 2346", detectors=["credit_card", "in_aadhaar"])] == ["high"]
+
+
+@pytest.mark.parametrize(("text", "level"), [
+    ("growth: 2341 2341 2346", "medium"),  # the card's printed grouping, no context word: Purview says medium
+    ("x 9341-2341-2340.", "medium"),
+    ("growth: 234123412346", "low"),  # a bare run of twelve digits is as often a machine id
+    ("AWS account 234123412346", "low"),
+    ("ticket 2341-2341-2346", "low"),  # a negative word labels it
+    ("订单 2341 2341 2346", "low"),
+    ("2341 2341 2346 1234", "low"),  # three groups of a longer row of groups
+    ("1234 2341 2341 2346", "low"),
+    ("2341 2341-2346", "low"),  # mixed separators are no printed form
+    ("Aadhaar 2341 2341 2346", "high"),
+])
+def test_an_aadhaar_in_its_printed_grouping_needs_no_context_word(text: str, level: str) -> None:
+    assert [f.level for f in scan_text(text, detectors=["in_aadhaar"])] == [level]
+
+
+def test_digit_groups_inside_an_iban_are_no_printed_aadhaar() -> None:
+    """German IBANs printed in groups of four whose middle three groups pass Aadhaar's checks, valid
+    (the Aadhaar yields to the IBAN) and with a broken check (still one row of groups: low)."""
+    import random
+
+    from rules.checksums import verhoeff_valid
+
+    rng, texts = random.Random(3), []
+    while len(texts) < 20:
+        bban = "".join(rng.choice("0123456789") for _ in range(18))
+        check = 98 - int("".join(str(int(c, 36)) for c in bban + "DE00")) % 97
+        iban = f"DE{check:02d}{bban}"
+        groups = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+        middle = groups[5:19]
+        if middle[0] in "23456789" and verhoeff_valid(middle.replace(" ", "")):
+            texts += [f"growth: {groups}", f"growth: DE{(check + 1) % 100:02d}{groups[4:]}"]
+    for text in texts:
+        levels = [f.level for f in scan_text(text, detectors=["iban", "in_aadhaar"]) if f.detector == "in_aadhaar"]
+        assert levels in ([], ["low"]), text
