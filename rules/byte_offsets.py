@@ -30,6 +30,10 @@ class ByteOffsets:
             self.marks[index] = self.marks[index - 1] + len(pieces[index - 1])
         self.byte, self.char = 0, 0
 
+    def rewind(self) -> None:
+        """Start again from the beginning (before a second pass in text order)."""
+        self.byte, self.char = 0, 0
+
     def chars(self, byte: int) -> int:
         if self.ascii_only:
             return byte

@@ -20,15 +20,17 @@ _CJK_SUFFIXES = ("号码", "编号", "号")
 _SEPARATORS = re.compile(r"[\s_.#:/()\-]+")
 
 
-def confidence(detector: Detector, text: str, start: int, end: int, header: str | None = None) -> float | None:
+def confidence(detector: Detector, text: str, start: int, end: int, header: str | None = None, *,
+               named: bool = False) -> float | None:
     """Base score, raised by a context word near the hit (or in its column's `header`) and lowered
-    by a negative word right before it (or in the header). `header` is None outside tables."""
+    by a negative word right before it (or in the header). `header` is None outside tables;
+    `named`: the hit's column is named by its values (`rules.columns`), which counts as a word."""
     if detector.standalone and _glued(text, start, end):
         return None
     score = detector.score
     if detector.context or detector.negative:
         before, after = _window(text, start, end, detector.window, header is not None)
-        has_context = any(_has_word(before, w) or _has_word(after, w) for w in detector.context)
+        has_context = named or any(_has_word(before, w) or _has_word(after, w) for w in detector.context)
         if header and not has_context:
             has_context = names_column(header, detector)
         if detector.needs_context and not has_context:
@@ -37,7 +39,7 @@ def confidence(detector: Detector, text: str, start: int, end: int, header: str 
         if detector.printed and _printed(detector.printed, text, start, end):
             score += detector.boost / 2
         near = before[-NEGATIVE_CHARS:]
-        if any(_has_word(near, w) for w in detector.negative) or (
+        if any(_labels(near, w) for w in detector.negative) or (
                 header and any(_has_word(header, w) for w in detector.negative)):
             score -= detector.boost
     return round(min(0.99, max(0.05, score)), 3)
@@ -83,6 +85,16 @@ def _glued(text: str, start: int, end: int) -> bool:
     after = text[end : end + 2]
     return (before[-1:] in ("_", "/") or (len(before) == 2 and before[1] == "-" and before[0].isalpha())
             or after[:1] in ("_",) or (len(after) == 2 and after[0] == "-" and after[1].isalnum()))
+
+
+def _labels(near: str, word: str) -> bool:
+    """Whether a negative word just before a hit labels it: no other digits stand between them
+    ("order 021000021", not the cell "SKU-29775991569" before a routing number in a table row)."""
+    at = len(near)
+    while (at := near.rfind(word, 0, at)) >= 0:
+        if _has_word(near[max(0, at - 1) : at + len(word) + 1], word):
+            return not any(ch.isdigit() for ch in near[at + len(word) :])
+    return False
 
 
 def _printed(form: str, text: str, start: int, end: int) -> bool:

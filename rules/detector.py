@@ -28,6 +28,10 @@ class Detector:
     Python regex over the whole hit: a hit written that way, and not one run of a longer row of
     digit groups (a card or an IBAN), adds `boost` / 2, because a number in its own printed form
     is seldom anything else, where a bare run of digits is often a machine id.
+
+    `chance` is the share of random strings of the pattern's shape that `validate` passes (for
+    short numbers whose bare values are not acted on): a table column whose values pass far more
+    often than that is named by them (`rules.columns`).
     """
 
     id: str
@@ -49,3 +53,4 @@ class Detector:
     #: Header-only names: lower-case, counted only as a whole column header (see above).
     column_names: tuple[str, ...] = ()
     printed: str = ""
+    chance: float = 0.0

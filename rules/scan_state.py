@@ -6,6 +6,7 @@ from __future__ import annotations
 import re2
 
 from rules.byte_offsets import ByteOffsets
+from rules.columns import ColumnTally
 from rules.tables import TableIndex
 
 #: After this many findings of one detector in one text, further ones are only counted as "truncated".
@@ -36,6 +37,7 @@ class ScanState:
         self.offsets = ByteOffsets(text)
         self.budget = Budget(detectors, len(self.offsets.data))
         self.tables = TableIndex(self.offsets.data)
+        self.columns = ColumnTally()
         self._headers: tuple[int, list[tuple[int, int]]] = (-1, [])  # (chunk start, its headers above)
         self._named: dict[tuple[int, int], bool] = {}  # (header start, detector) -> a word of it there
 

@@ -16,6 +16,7 @@ from typing import Protocol
 
 import re2
 
+from rules.columns import with_named_columns
 from rules.context import confidence, names_column
 from rules.detector import Detector
 from rules.finding import DEFAULT_DIGEST_KEY, Finding, digest_value, level_for, redact
@@ -34,7 +35,10 @@ SET_SIZE = 80
 _MAX_MEM = 256 << 20
 #: How far before a chunk a context word may sit (the detectors' window, in UTF-8 bytes).
 _CONTEXT_BYTES = 3 * 64
-RawHit = tuple[int, int, int]  # (detector index, byte start, byte end)
+RawHit = tuple[int, int, int, int]  # (detector index, byte start, byte end, mode)
+#: How a candidate is judged: a word of its detector may be near; only a table header can name it;
+#: it is only counted for its column (`rules.columns`), as nothing near or above names it.
+NEAR, HEADER, TALLY = 0, 1, 2
 
 
 class TextScanner(Protocol):
@@ -106,6 +110,8 @@ class Scanner:
                         for c, d in zip(self._context, self.detectors, strict=True)]
         #: Detectors whose context or negative words may also stand in a table's column header.
         self._by_column = [bool(d.context or d.negative or d.column_names) for d in self.detectors]
+        #: Detectors whose table columns may be named by their values (`rules.columns`).
+        self._chances = [d.chance for d in self.detectors]
         words = [("" if k.case_sensitive else "(?i)") + re2.escape(w) for k in self.keywords.lists for w in k.words if w]
         self._lanes = _lanes(self.detectors, words)
 
@@ -126,21 +132,23 @@ class Scanner:
             if end <= start:
                 continue
             hits, keyword_hit = self._chunk_hits(state, view[start : end + OVERLAP_BYTES], start, end)
-            for index, bstart, bend in sorted(hits, key=lambda h: h[1]):
-                finding = self._judge(state, index, bstart, bend)
+            for index, bstart, bend, mode in sorted(hits, key=lambda h: h[1]):
+                finding = self._judge(state, index, bstart, bend, mode)
                 if finding is not None:
                     findings.append(finding)
             if keyword_hit:
                 char_start = state.offsets.chars(start)
                 keyword_windows.append((char_start, char_start + end - start + OVERLAP_BYTES))
         findings.extend(self._keyword_findings(text, keyword_windows, key))
+        findings = with_named_columns(state, self.detectors, findings)
         findings = self._drop_yielding(findings)
         findings.sort(key=lambda f: (f.start, f.detector))
         return ScanResult(findings, tuple(self.detectors[i].id for i in sorted(state.budget.truncated)))
 
     def _chunk_hits(self, state: ScanState, window: memoryview, start: int, end: int) -> tuple[list[RawHit], bool]:
-        """Candidate hits of one chunk; a detector that needs a context word gets ``~index`` for
-        candidates with none near, which only a table header can still rescue."""
+        """Candidate hits of one chunk; a detector that needs a context word gets `HEADER` for
+        candidates with none near, which only a table header can still rescue, or `TALLY` when
+        only its column's values can (`rules.columns`)."""
         data, budget = state.offsets.data, state.budget
         hits: list[RawHit] = []
         keyword_hit = False
@@ -158,24 +166,27 @@ class Scanner:
                 elif column.search(data, max(0, start - _CONTEXT_BYTES), end + OVERLAP_BYTES) is not None:
                     near = _ContextWords.find(self.detectors[index], context, column, data, start, end)
                     self._candidates(state, index, near, start, end, hits)
-                elif state.header_names(index, column, start):
+                elif self._chances[index] or state.header_names(index, column, start):
                     self._candidates(state, index, _NO_WORDS, start, end, hits)
         return hits, keyword_hit
 
     def _candidates(self, state: ScanState, index: int, near: _ContextWords | None, start: int, end: int,
                     hits: list[RawHit]) -> None:
         """A detector's candidates in one chunk. With `near` (it needs a context word), those with
-        no word near get ``~index`` if a table header may still name them: a word of the detector
+        no word near get `HEADER` if a table header may still name them: a word of the detector
         earlier in the chunk in a line with a delimiter, or a table reaching into the chunk whose
-        header above holds one; the others are only counted."""
+        header above holds one; the others get `TALLY` if their column's values may name them, or
+        are only counted."""
         budget = state.budget
         for match_start, match_end in _spans(self._regexes[index], state.offsets.data, start, end + OVERLAP_BYTES):
             if match_start >= end:
                 break
             if near is None or near.around(match_start, match_end):
-                hits.append((index, match_start, match_end))
+                hits.append((index, match_start, match_end, NEAR))
             elif near.header_before(state.tables, match_start) or state.header_names(index, self._column[index], start):
-                hits.append((~index, match_start, match_end))
+                hits.append((index, match_start, match_end, HEADER))
+            elif self._chances[index]:
+                hits.append((index, match_start, match_end, TALLY))
             elif budget.findings[index] <= 0:
                 budget.truncated.add(index)
             budget.candidates[index] -= 1
@@ -183,33 +194,50 @@ class Scanner:
                 budget.truncated.add(index)
                 break
 
-    def _judge(self, state: ScanState, index: int, bstart: int, bend: int) -> Finding | None:
-        """A finding for a candidate (byte offsets), or None. ``~index``: no context word near, so
-        only a table column header naming the detector can make it one."""
-        header_only = index < 0
-        index = ~index if header_only else index
+    def _judge(self, state: ScanState, index: int, bstart: int, bend: int, mode: int) -> Finding | None:
+        """A finding for a candidate (byte offsets), or None. `HEADER`: no context word near, so
+        only a table column header naming the detector can make it one; `TALLY`: only counted for
+        its column, which its values may name later (`_named_columns`)."""
         budget = state.budget
         if budget.findings[index] <= 0:
             budget.truncated.add(index)
             return None
         detector = self.detectors[index]
+        value = state.offsets.data[bstart:bend].decode("utf-8", "surrogatepass")
+        checked = self._chances[index] > 0  # its column counts every candidate, valid or not
+        if checked:
+            valid = self._tally(state, index, bstart, bend, value)
+            if mode == TALLY or not valid:
+                return None
         header = None
-        if header_only:
+        if mode == HEADER:
             header = state.tables.header(bstart, bend, self._column[index])
             if not header or not names_column(header, detector):
                 return None
-        text = state.text
-        start, end = state.offsets.chars(bstart), state.offsets.chars(bend)
-        value = text[start:end]
-        if detector.validate is not None and not detector.validate(value):
+        if not checked and detector.validate is not None and not detector.validate(value):
             return None
-        if not header_only and self._by_column[index]:
+        if mode != HEADER and self._by_column[index]:
             header = state.tables.header(bstart, bend)
-        level = confidence(detector, text, start, end, header)
+        start, end = state.offsets.chars(bstart), state.offsets.chars(bend)
+        level = confidence(detector, state.text, start, end, header)
         if level is None:
             return None
         budget.findings[index] -= 1
         return Finding(detector.id, start, end, level, level_for(level), redact(value), digest_value(value, state.key))
+
+    def _tally(self, state: ScanState, index: int, bstart: int, bend: int, value: str) -> bool:
+        """Whether the candidate passes its detector's check; a whole table cell is also counted
+        for its column (`rules.columns`), which checks each distinct value once."""
+        validate = self.detectors[index].validate
+
+        def check() -> bool:
+            return validate is None or validate(value)
+
+        column = state.tables.column_of(bstart, bend)
+        if column is None:
+            return check()
+        digits = state.offsets.data[bstart:bend].translate(None, b" -")
+        return state.columns.add((index, *column), digits, (bstart, bend), check)
 
     def _drop_yielding(self, findings: list[Finding]) -> list[Finding]:
         """Remove findings that lie inside a finding of a detector they yield to."""

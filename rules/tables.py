@@ -94,6 +94,20 @@ class TableIndex:
             run.header = self._parse_header(delimiter, run.start)
         return run.header[column] if column < len(run.header) else ""
 
+    def column_of(self, start: int, end: int) -> tuple[int, int, int] | None:
+        """(delimiter, start of the table's header line, column number) of the cell
+        ``data[start:end]``, or None when it is no whole cell below a table's first line."""
+        cell = self._cell(start, end)
+        if cell is None:
+            return None
+        delimiter, cell_start = cell
+        line = self._line_start(start)
+        if line == 0 or cell_start - line > MAX_ROW_BYTES:
+            return None
+        run = self._run(delimiter, line)
+        column = self._column(delimiter, line, cell_start) if run.start != line else None
+        return None if column is None else (delimiter, run.start, column)
+
     def _names(self, run: _Run, words: re2._Regexp) -> bool:
         named = run.named.get(id(words))
         if named is None:

@@ -114,7 +114,7 @@ DETECTORS: tuple[Detector, ...] = (
              "SWIFT/BIC bank code", 0.5, None, ("swift", "bic", "bank"), needs_context=True),
     Detector("us_aba_routing", "finance", _ABA_PATTERN, "US ABA routing number (3-7-1 check)", 0.3, _aba,
              ("routing", "aba", "abarouting", "ach", "transit", "bank", "路由号"), ("order", "invoice", "sku", "ref"), boost=0.5,
-             checksum=True, standalone=True, column_names=("rtn",)),
+             checksum=True, standalone=True, column_names=("rtn",), chance=0.1),
     Detector("us_ein", "finance", r"\b\d{2}-\d{7}\b", "US employer identification number", 0.5, None,
              ("ein", "employer identification", "tax id"), needs_context=True),
     Detector("bitcoin_address", "finance", r"\b[13][1-9A-HJ-NP-Za-km-z]{25,34}\b",

@@ -291,3 +291,13 @@ def test_digit_groups_inside_an_iban_are_no_printed_aadhaar() -> None:
     for text in texts:
         levels = [f.level for f in scan_text(text, detectors=["iban", "in_aadhaar"]) if f.detector == "in_aadhaar"]
         assert levels in ([], ["low"]), text
+
+
+@pytest.mark.parametrize(("text", "level"), [
+    ("Name\tSKU\tRouting number\n" + "x\tSKU-29775991569\t021000021\n", "medium"),  # the SKU labels its own cell
+    ("Routing number,Ref\n" + "021000021,ref 1\n", "medium"),
+    ("routing number: order 021000021", "low"),  # "order" labels the routing number itself
+    ("routing number (order 12): 021000021", "medium"),  # "order" labels the 12
+])
+def test_a_negative_word_labels_only_the_next_number(text: str, level: str) -> None:
+    assert [f.level for f in scan_text(text, detectors=["us_aba_routing"])] == [level]

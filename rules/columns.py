@@ -1,0 +1,122 @@
+"""Columns named by their values: a table column whose cells pass a detector's check far more often
+than chance holds that type, whatever its header says.
+
+Short numbers with one check digit (routing numbers, NHS numbers, SINs, Aadhaar numbers) carry
+too little structure to be reported on their own: a random 9-digit number passes the routing
+check about one time in ten. Written without a word that names them they stay at low confidence
+or are not reported at all (as in Purview), and in a table whose header nobody listed ("R/T
+Number", "加国社保号") they are missed. A column, though, is a sample of one kind of value: five
+distinct values of one column that all pass a check that random numbers pass one time in ten
+happen by chance once in 100,000 columns. So a column is named by its values when
+
+- at least `MIN_VALUES` distinct whole cells of it match the detector's pattern,
+- at least `MIN_SHARE` of them pass its check (a typo or two may fail), and
+- the binomial tail, the chance that as many pass if the column held random numbers of the
+  pattern's shape (`Detector.chance` each), is at most `ALPHA`.
+
+Then its valid cells count as named by a context word (`rules.context.confidence`). Distinct
+values are counted, so a column repeating one number is one sample. Only a bounded number of
+values per column is remembered, which bounds memory on hostile input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from math import comb
+from typing import TYPE_CHECKING
+
+from rules.context import confidence
+from rules.detector import Detector
+from rules.finding import Finding, digest_value, level_for, redact
+
+if TYPE_CHECKING:
+    from rules.scan_state import ScanState
+
+#: Largest chance, for a column of random values, of passing as often as the column did.
+ALPHA = 1e-5
+MIN_VALUES = 5
+MIN_SHARE = 0.9
+#: Distinct values remembered per column (and valid cells kept for reporting).
+MAX_VALUES = 512
+
+#: (detector index, delimiter, byte offset of the table's header line, column number)
+ColumnKey = tuple[int, int, int, int]
+
+
+@dataclass(slots=True)
+class _Column:
+    seen: set[bytes] = field(default_factory=set)
+    valid: set[bytes] = field(default_factory=set)
+    cells: list[tuple[int, int]] = field(default_factory=list)  # byte spans of the valid cells
+
+
+class ColumnTally:
+    """Per-scan counts of the candidates of each table column, for the detectors that have a chance."""
+
+    def __init__(self) -> None:
+        self._columns: dict[ColumnKey, _Column] = {}
+
+    def add(self, key: ColumnKey, value: bytes, span: tuple[int, int], check: Callable[[], bool]) -> bool:
+        """Count one whole cell of the column `key` that matched the detector's pattern (`value`:
+        its digits; `check()` runs the detector's check, only for a value new to the column).
+        Returns whether the value passes."""
+        column = self._columns.setdefault(key, _Column())
+        if value in column.seen:
+            valid = value in column.valid
+        else:
+            valid = check()
+            if len(column.seen) < MAX_VALUES:
+                column.seen.add(value)
+                if valid:
+                    column.valid.add(value)
+        if valid and value in column.valid and len(column.cells) < MAX_VALUES:
+            column.cells.append(span)
+        return valid
+
+    def named(self, chances: Sequence[float]) -> Iterator[tuple[int, int, int]]:
+        """(detector index, byte start, byte end) of the valid cells of every column named by its values."""
+        for (index, *_), column in self._columns.items():
+            if named_by_values(len(column.seen), len(column.valid), chances[index]):
+                yield from ((index, start, end) for start, end in column.cells)
+
+
+def named_by_values(values: int, valid: int, chance: float) -> bool:
+    """Whether `valid` of `values` distinct values passing a check is far beyond `chance` each."""
+    if values < MIN_VALUES or valid < MIN_SHARE * values or not 0 < chance < 1:
+        return False
+    return binomial_tail(values, valid, chance) <= ALPHA * (1 + 1e-9)  # 0.1 ** 5 is a hair above 1e-5
+
+
+def binomial_tail(trials: int, successes: int, chance: float) -> float:
+    """P(X >= successes) for X ~ Binomial(trials, chance)."""
+    return sum(comb(trials, k) * chance**k * (1 - chance) ** (trials - k) for k in range(successes, trials + 1))
+
+
+def with_named_columns(state: ScanState, detectors: Sequence[Detector], findings: list[Finding]) -> list[Finding]:
+    """`findings` with the valid cells of every column named by its values, each as if a context
+    word named it: new findings, or in place of a lower one at the same cell (in text order)."""
+    cells = sorted(state.columns.named([d.chance for d in detectors]), key=lambda cell: cell[1])
+    if not cells:
+        return findings
+    at = {(f.detector, f.start): position for position, f in enumerate(findings)}
+    state.offsets.rewind()
+    for index, bstart, bend in cells:
+        detector, budget = detectors[index], state.budget
+        start, end = state.offsets.chars(bstart), state.offsets.chars(bend)
+        level = confidence(detector, state.text, start, end, named=True)
+        position = at.get((detector.id, start))
+        if level is None or (position is not None and findings[position].confidence >= level):
+            continue
+        if position is None and budget.findings[index] <= 0:
+            budget.truncated.add(index)
+            continue
+        value = state.text[start:end]
+        finding = Finding(detector.id, start, end, level, level_for(level), redact(value), digest_value(value, state.key))
+        if position is None:
+            budget.findings[index] -= 1
+            at[detector.id, start] = len(findings)
+            findings.append(finding)
+        else:
+            findings[position] = finding
+    return findings
