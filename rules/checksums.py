@@ -10,6 +10,7 @@ import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Callable
 
 _GB11643_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _GB11643_CODES = "10X98765432"
@@ -164,3 +165,26 @@ def jwt_header_valid(token: str) -> bool:
     except (ValueError, UnicodeDecodeError):
         return False
     return isinstance(decoded, dict) and "alg" in decoded
+
+
+def luhn_digits(value: str) -> bool:
+    """Luhn over the digits of a match (a policy's own detector may hold letters and separators)."""
+    return luhn_valid(digits_only(value))
+
+
+def verhoeff_digits(value: str) -> bool:
+    digits = digits_only(value)
+    return len(digits) >= 2 and verhoeff_valid(digits)
+
+
+def mod97_digits(value: str) -> bool:
+    """ISO 7064 MOD 97-10 over the digits of a match: the number they spell leaves 1 modulo 97."""
+    digits = digits_only(value)
+    return len(digits) >= 3 and int(digits) % 97 == 1
+
+
+#: Check-digit schemes a policy's own detectors may name (`checksum:` in YAML): the check over the
+#: match's digits, and the share of random digit strings that pass it (`Detector.chance`, which
+#: lets a table column of such values be named by them, `rules.columns`).
+NAMED_CHECKS: dict[str, tuple[Callable[[str], bool], float]] = {
+    "luhn": (luhn_digits, 0.1), "verhoeff": (verhoeff_digits, 0.1), "mod97": (mod97_digits, 1 / 97)}

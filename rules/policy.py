@@ -10,6 +10,8 @@ from typing import Any
 import yaml
 
 from rules.catalog import BUILTIN_IDS
+from rules.checksums import NAMED_CHECKS
+from rules.context import column_label
 from rules.detector import Detector
 from rules.keywords import KeywordList
 from rules.model import (
@@ -98,7 +100,8 @@ def _watermark(f: Fields) -> WatermarkSettings:
 
 
 def _detector(f: Fields) -> Detector:
-    f.only("id", "pattern", "description", "score", "context", "negative", "needs_context", "category")
+    f.only("id", "pattern", "description", "score", "context", "negative", "needs_context", "category",
+           "checksum", "column_names")
     detector_id = f.text("id")
     if not _ID.fullmatch(detector_id):
         raise f.error("id", "must be lower-case letters, digits, '_', '-' or '.'")
@@ -110,10 +113,13 @@ def _detector(f: Fields) -> Detector:
                                  "are not supported") from None
     if regex.search(b"") is not None:
         raise f.error("pattern", "matches the empty string")
+    check_name = f.text("checksum", None, tuple(NAMED_CHECKS))
+    validate, chance = NAMED_CHECKS[check_name] if check_name else (None, 0.0)
     return Detector(detector_id, f.text("category", "custom"), pattern, f.text("description", ""),
-                    float(f.number("score", 0.7, 0.0, 1.0)), None,
+                    float(f.number("score", 0.7, 0.0, 1.0)), validate,
                     tuple(w.lower() for w in f.strings("context")), tuple(w.lower() for w in f.strings("negative")),
-                    f.boolean("needs_context", False))
+                    f.boolean("needs_context", False), checksum=validate is not None,
+                    column_names=tuple(column_label(w.lower()) for w in f.strings("column_names")), chance=chance)
 
 
 def _keywords(f: Fields) -> KeywordList:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rules.checksums import NAMED_CHECKS
 from rules.detector import Detector
 from rules.keywords import KeywordList
 from rules.model import CHANNELS, Condition, ListFilter, Policy, Rule, UsbDevice, UsbFilter
@@ -65,6 +66,11 @@ def _detector(detector: Detector) -> dict[str, Any]:
             data[key] = list(getattr(detector, key))
     if detector.needs_context:
         data["needs_context"] = True
+    check = next((name for name, (validate, _) in NAMED_CHECKS.items() if validate is detector.validate), None)
+    if check:
+        data["checksum"] = check
+    if detector.column_names:
+        data["column_names"] = list(detector.column_names)
     return data
 
 

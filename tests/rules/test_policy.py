@@ -120,6 +120,10 @@ ERRORS = [
     (MINIMAL.replace("    action: block", "    usb: {allow: [{vendor: sandisk}]}\n    action: block"), 7,
      "rules[0].usb.allow[0].vendor", "hex USB id"),
     ("version: 1\nzone: high\nzone: low\n", 3, "zone", "duplicate key"),
+    (MINIMAL.replace("version: 1\n", "version: 1\ndetectors:\n  - id: mine\n    pattern: 'x+'\n    checksum: crc\n"), 5,
+     "detectors[0].checksum", "'crc' is not one of: luhn, verhoeff, mod97"),
+    (MINIMAL.replace("version: 1\n", "version: 1\ndetectors:\n  - id: mine\n    pattern: 'x+'\n    column_names: [1]\n"), 5,
+     "detectors[0].column_names", "list of non-empty strings"),
 ]
 
 
@@ -143,3 +147,46 @@ def benchmark_pack() -> str:
     from bench.rules_corpus import policy_pack
 
     return policy_pack(500)
+
+
+EMPLOYEE_POLICY = textwrap.dedent("""\
+    version: 1
+    zone: medium
+    detectors:
+      - id: employee_id
+        pattern: '\\bE\\d{7}\\b'
+        checksum: luhn
+        context: [employee]
+        column_names: [Emp No., EID]
+        needs_context: true
+        score: 0.5
+    rules:
+      - id: staff
+        when: {detectors: [employee_id], min_confidence: medium}
+        action: block
+    """)
+
+
+def _employee_ids(count: int, valid: bool = True) -> list[str]:
+    from rules.checksums import luhn_valid
+
+    numbers = (f"{n:07d}" for n in range(1_234_567, 9_999_999, 7919))
+    return [f"E{n}" for n in numbers if luhn_valid(n) is valid][:count]
+
+
+def test_a_policy_detector_with_a_checksum_and_column_names() -> None:
+    """Purview-style custom types: a check digit scheme by name, header-only column names, and
+    with a checksum a column of them is named by its values (`rules.columns`)."""
+    from rules.detectors import scanner_for_policy
+
+    policy = load_policy(EMPLOYEE_POLICY, source="staff.yaml")
+    detector = policy.detectors[0]
+    assert detector.checksum and detector.chance == 0.1 and detector.column_names == ("emp", "eid")
+    assert load_policy(dump_policy(policy)) == policy
+    scanner = scanner_for_policy(policy)
+    good, bad = _employee_ids(8), _employee_ids(1, valid=False)
+    assert [f.level for f in scanner.scan(f"employee {good[0]}, employee {bad[0]}")] == ["medium"]
+    assert [f.level for f in scanner.scan(f"Name,EID\nAnn,{good[0]}\n")] == ["medium"]  # the header names it
+    assert scanner.scan(f"Name,Staff\nAnn,{good[0]}\n") == []  # needs a word: none here
+    column = "Name,Staff\n" + "".join(f"Ann,{value}\n" for value in good)
+    assert [f.level for f in scanner.scan(column)] == ["medium"] * 8  # eight values that all pass
