@@ -136,15 +136,38 @@ class DemoRun:
         time.sleep(4.0)
 
     # -- the leak ------------------------------------------------------------------------------
-    def leak_and_trace(self, attempts: int = 3) -> dict[str, Any]:
-        """Leak and trace; retry a little while the overlay may still be starting up."""
+    def leak_and_trace(self, attempts: int = 4) -> dict[str, Any]:
+        """Leak and trace; retry a little while the overlay may still be starting up. A failed
+        trace says which windows were on top, so that an overlay under another window shows."""
         result: dict[str, Any] = {}
         for _ in range(attempts):
             result = self._leak_once()
             if result.get("found"):
                 break
+            result.setdefault("error", f"top windows, uppermost first: {', '.join(self.top_windows()) or '?'}")
             time.sleep(2.0)
         return result
+
+    def top_windows(self, count: int = 4) -> list[str]:
+        """Names of the uppermost mapped windows on the demo's display."""
+        from Xlib import X, display, error
+
+        try:
+            conn = display.Display(self.display_name)
+        except (error.DisplayError, OSError):
+            return []
+        try:
+            names = []
+            for window in reversed(conn.screen().root.query_tree().children):
+                if window.get_attributes().map_state == X.IsViewable:
+                    names.append(str(window.get_wm_name() or f"0x{window.id:x}"))
+                if len(names) == count:
+                    break
+            return names
+        except error.XError:
+            return []
+        finally:
+            conn.close()
 
     def _leak_once(self) -> dict[str, Any]:
         """Screenshot the screen, leak it as a JPEG, and trace it through the console."""

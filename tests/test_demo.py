@@ -29,3 +29,31 @@ def test_demo_leaks_a_screenshot_and_traces_it_to_the_user(tmp_path: pathlib.Pat
     assert traced.group(1) in marks  # the traced mark is one the console issued to this agent
     assert (tmp_path / "demo" / "leak.jpg").stat().st_size > 10_000
     assert "login: admin / " in result.stdout
+
+
+@pytest.mark.x11
+def test_a_failed_trace_names_the_windows_on_top(tmp_path: pathlib.Path) -> None:
+    """When the demo's leak carries no mark, it says which windows were uppermost (an overlay
+    pushed under a browser window would show there)."""
+    from Xlib import display
+
+    from leakguard.demo_steps import DemoRun
+    from leakguard.xdisplay import start_virtual_display
+
+    require_binary("Xvfb", "xvfb")
+    require_binary("xcompmgr", "xcompmgr")
+    screen = start_virtual_display(640, 480)
+    try:
+        conn = display.Display(screen.name)
+        root = conn.screen().root
+        for name in ("leakguard-overlay", "Project Falcon - Chromium"):
+            window = root.create_window(0, 0, 100, 100, 0, conn.screen().root_depth)
+            window.set_wm_name(name)
+            window.map()
+        conn.sync()
+        demo = DemoRun(tmp_path, free_port())
+        demo.display_name = screen.name
+        assert demo.top_windows()[:2] == ["Project Falcon - Chromium", "leakguard-overlay"]
+        conn.close()
+    finally:
+        screen.stop()
