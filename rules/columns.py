@@ -104,15 +104,16 @@ def with_named_columns(state: ScanState, detectors: Sequence[Detector], findings
     for index, bstart, bend in cells:
         detector, budget = detectors[index], state.budget
         start, end = state.offsets.chars(bstart), state.offsets.chars(bend)
-        level = confidence(detector, state.text, start, end, named=True)
+        judged = confidence(detector, state.text, start, end, named=True)
         position = at.get((detector.id, start))
-        if level is None or (position is not None and findings[position].confidence >= level):
+        if judged is None or (position is not None and findings[position].confidence >= judged.score):
             continue
         if position is None and budget.findings[index] <= 0:
             budget.truncated.add(index)
             continue
         value = state.text[start:end]
-        finding = Finding(detector.id, start, end, level, level_for(level), redact(value), digest_value(value, state.key))
+        finding = Finding(detector.id, start, end, judged.score, level_for(judged.score), redact(value),
+                          digest_value(value, state.key), judged.basis)
         if position is None:
             budget.findings[index] -= 1
             at[detector.id, start] = len(findings)

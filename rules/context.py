@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import NamedTuple
 
 from rules.detector import Detector
 
@@ -20,29 +21,49 @@ _CJK_SUFFIXES = ("号码", "编号", "号")
 _SEPARATORS = re.compile(r"[\s_.#:/()\-]+")
 
 
+class Judgement(NamedTuple):
+    """How sure a hit is, and why: `basis` names what counted ("check digit", "context word",
+    "column header", "column values", "printed form", "negative word"), never the matched text."""
+
+    score: float
+    basis: tuple[str, ...]
+
+
 def confidence(detector: Detector, text: str, start: int, end: int, header: str | None = None, *,
-               named: bool = False) -> float | None:
+               named: bool = False) -> Judgement | None:
     """Base score, raised by a context word near the hit (or in its column's `header`) and lowered
     by a negative word right before it (or in the header). `header` is None outside tables;
     `named`: the hit's column is named by its values (`rules.columns`), which counts as a word."""
     if detector.standalone and _glued(text, start, end):
         return None
-    score = detector.score
+    score, basis = detector.score, ["check digit"] if detector.checksum else []
     if detector.context or detector.negative:
         before, after = _window(text, start, end, detector.window, header is not None)
-        has_context = named or any(_has_word(before, w) or _has_word(after, w) for w in detector.context)
-        if header and not has_context:
-            has_context = names_column(header, detector)
-        if detector.needs_context and not has_context:
+        named_by = _named_by(detector, before, after, header, named)
+        if detector.needs_context and named_by is None:
             return None
-        score += detector.boost if has_context else 0.0
+        if named_by is not None:
+            score += detector.boost
+            basis.append(named_by)
         if detector.printed and _printed(detector.printed, text, start, end):
             score += detector.boost / 2
+            basis.append("printed form")
         near = before[-NEGATIVE_CHARS:]
         if any(_labels(near, w) for w in detector.negative) or (
                 header and any(_has_word(header, w) for w in detector.negative)):
             score -= detector.boost
-    return round(min(0.99, max(0.05, score)), 3)
+            basis.append("negative word")
+    return Judgement(round(min(0.99, max(0.05, score)), 3), tuple(basis))
+
+
+def _named_by(detector: Detector, before: str, after: str, header: str | None, named: bool) -> str | None:
+    """What names the hit as its type, if anything: a word near it, its column's header, or its
+    column's values."""
+    if any(_has_word(before, w) or _has_word(after, w) for w in detector.context):
+        return "context word"
+    if header and names_column(header, detector):
+        return "column header"
+    return "column values" if named else None
 
 
 def names_column(header: str, detector: Detector) -> bool:

@@ -93,7 +93,8 @@ class EdmIndex:
     def findings(self, text: str, *, name: str = "edm") -> list[Finding]:
         return [Finding(f"edm:{name}", m.start, m.end, _confidence(len(m.fields), self.min_fields),
                         level_for(_confidence(len(m.fields), self.min_fields)),
-                        f"record #{m.record + 1}: {', '.join(m.fields)}", self.hash_value(f"record:{m.record}"))
+                        f"record #{m.record + 1}: {', '.join(m.fields)}", self.hash_value(f"record:{m.record}"),
+                        ("record fields",))
                 for m in self.match(text)]
 
     def to_json(self) -> str:

@@ -25,6 +25,8 @@ class Finding:
     level: str
     preview: str
     digest: str
+    #: What made it a finding at this level (`rules.context.Judgement`): "check digit", "context word"...
+    basis: tuple[str, ...] = ()
 
 
 def level_for(confidence: float) -> str:

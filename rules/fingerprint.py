@@ -155,7 +155,8 @@ class FingerprintIndex:
         """Matches as findings (`fingerprint:<doc_id>`), for `evaluate`."""
         return [Finding(f"fingerprint:{m.doc_id}", m.start, m.end, _confidence(m), level_for(_confidence(m)),
                         f"{m.name} ({'exact copy' if m.exact else f'{m.overlap:.0%} of it'})",
-                        next(d.sha256 for d in self.documents if d.doc_id == m.doc_id))
+                        next(d.sha256 for d in self.documents if d.doc_id == m.doc_id),
+                        ("exact copy",) if m.exact else ("shared passages",))
                 for m in self.match(text, data=data)]
 
     def to_json(self) -> str:

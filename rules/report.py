@@ -49,7 +49,7 @@ def jsonl_record(item: Located) -> str:
     record: dict[str, Any] = {
         "path": item.path, "detector": f.detector, "start": f.start, "end": f.end,
         "confidence": f.confidence, "level": f.level, "line": item.line, "column": item.column,
-        "preview": f.preview, "digest": f.digest,
+        "preview": f.preview, "digest": f.digest, "basis": list(f.basis),
     }
     if item.member is not None:
         record["member"] = item.member
@@ -60,7 +60,8 @@ def text_record(item: Located) -> str:
     f = item.finding
     where = f"{item.path}:{item.line}:{item.column}"
     member = f" in {item.member}" if item.member else ""
-    return f"{where}: {f.detector} [{f.level} {f.confidence:.2f}] {f.preview}{member}"
+    why = f" ({', '.join(f.basis)})" if f.basis else ""
+    return f"{where}: {f.detector} [{f.level} {f.confidence:.2f}] {f.preview}{why}{member}"
 
 
 def _sarif_rule(detector_id: str) -> dict[str, Any]:
@@ -82,7 +83,7 @@ def _sarif_result(item: Located, rule_index: dict[str, int]) -> dict[str, Any]:
         "message": {"text": f"{f.detector} ({f.level}, {f.confidence:.2f}): {f.preview}"},
         "locations": [{"physicalLocation": physical}],
         "partialFingerprints": {"leakguardDigest/v1": f.digest},
-        "properties": {"confidence": f.confidence, "start": f.start, "end": f.end},
+        "properties": {"confidence": f.confidence, "start": f.start, "end": f.end, "basis": list(f.basis)},
     }
     if item.member is not None:
         result["locations"][0]["logicalLocations"] = [{"fullyQualifiedName": item.member, "kind": "member"}]

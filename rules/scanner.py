@@ -219,11 +219,12 @@ class Scanner:
         if mode != HEADER and self._by_column[index]:
             header = state.tables.header(bstart, bend)
         start, end = state.offsets.chars(bstart), state.offsets.chars(bend)
-        level = confidence(detector, state.text, start, end, header)
-        if level is None:
+        judged = confidence(detector, state.text, start, end, header)
+        if judged is None:
             return None
         budget.findings[index] -= 1
-        return Finding(detector.id, start, end, level, level_for(level), redact(value), digest_value(value, state.key))
+        return Finding(detector.id, start, end, judged.score, level_for(judged.score), redact(value),
+                       digest_value(value, state.key), judged.basis)
 
     def _tally(self, state: ScanState, index: int, bstart: int, bend: int, value: str) -> bool:
         """Whether the candidate passes its detector's check; a whole table cell is also counted

@@ -49,6 +49,7 @@ def test_scan_jsonl_fields_and_redaction(tree: Path) -> None:
     card = next(r for r in records if r["path"].endswith("card.txt") and r["detector"] == "credit_card")
     text = (tree / "sub" / "card.txt").read_text()
     assert text[card["start"] : card["end"]] == CARD and (card["line"], card["column"]) == (2, 6)
+    assert card["basis"] == ["check digit", "context word"]  # "card" before it
     zipped = next(r for r in records if r["path"].endswith("bundle.zip") and r["detector"] == "aws_access_key")
     assert zipped["member"] == "inner/a.txt"
     for secret in (CARD, RID, "AKIAQWERTYUIOPASDFGH"):

@@ -137,3 +137,20 @@ def test_binomial_tail_reference_values() -> None:
     assert binomial_tail(10, 9, 0.1) == pytest.approx(10 * 0.1**9 * 0.9 + 0.1**10)
     assert binomial_tail(3, 0, 0.3) == pytest.approx(1.0)
     assert ALPHA == 1e-5
+
+
+@pytest.mark.parametrize(("text", "basis"), [
+    ("routing number 021000021", ("check digit", "context word")),
+    ("Name,Routing\nAnn,021000021\n", ("check digit", "column header")),
+    ("growth 021000021", ("check digit",)),
+    ("order 021000021", ("check digit", "negative word")),
+    ("x 2341 2341 2346", ("check digit", "printed form")),
+])
+def test_a_finding_says_why(text: str, basis: tuple[str, ...]) -> None:
+    assert [f.basis for f in scan_text(text, detectors=["us_aba_routing", "in_aadhaar"])] == [basis]
+
+
+def test_a_column_named_by_its_values_says_so() -> None:
+    rng = random.Random(8)
+    found = scan_text(table("Column 2", [VALID["ca_sin"](rng) for _ in range(6)]), detectors=["ca_sin"])
+    assert {f.basis for f in found} == {("check digit", "column values")}

@@ -74,6 +74,7 @@ def test_unrelated_text_does_not_match(index: FingerprintIndex) -> None:
 def test_findings_and_round_trip(index: FingerprintIndex) -> None:
     finding = index.findings(_document(1)[3])[0]
     assert finding.detector == "fingerprint:plan" and "plan.docx" in finding.preview
+    assert finding.basis == ("shared passages",)
     assert FingerprintIndex.from_json(index.to_json()) == index
     assert [d.doc_id for d in index.remove("plan").documents] == ["other"]
 
@@ -114,7 +115,7 @@ def test_edm_needs_enough_fields_near_each_other(edm: EdmIndex) -> None:
 def test_edm_reports_more_fields_with_more_confidence(edm: EdmIndex) -> None:
     two = edm.findings("张三 13812345678")[0]
     four = edm.findings("张三 13812345678 zhang.san@example.com 北京")[0]
-    assert four.confidence > two.confidence and "record #1" in four.preview
+    assert four.confidence > two.confidence and "record #1" in four.preview and four.basis == ("record fields",)
 
 
 def test_edm_round_trip_and_bad_csv(edm: EdmIndex) -> None:
