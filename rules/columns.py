@@ -14,7 +14,10 @@ happen by chance once in 100,000 columns. So a column is named by its values whe
 - the binomial tail, the chance that as many pass if the column held random numbers of the
   pattern's shape (`Detector.chance` each), is at most `ALPHA`.
 
-Then its valid cells count as named by a context word (`rules.context.confidence`). Distinct
+A one-column list (one value per line, as a column copied from a spreadsheet reaches the
+clipboard) counts as a column too, one per block of lines between blank lines
+(`rules.tables.TableIndex.list_of`). Then the valid cells count as named by a context word
+(`rules.context.confidence`). Distinct
 values are counted, so a column repeating one number is one sample. Only a bounded number of
 values per column is remembered, which bounds memory on hostile input.
 """

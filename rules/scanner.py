@@ -234,7 +234,7 @@ class Scanner:
         def check() -> bool:
             return validate is None or validate(value)
 
-        column = state.tables.column_of(bstart, bend)
+        column = state.tables.column_of(bstart, bend) or state.tables.list_of(bstart, bend)
         if column is None:
             return check()
         digits = state.offsets.data[bstart:bend].translate(None, b" -")

@@ -47,6 +47,8 @@ _ANY_DELIMITER = re2.compile(b"[\t,;|]")
 #: Quoted stretches of a row, removed before its delimiters are counted (``""`` inside quotes too).
 #: Python's `re`: its `sub` runs in C (re2's is Python per match); the pattern cannot backtrack.
 _QUOTED = re.compile(b'"[^"\n]*"')
+#: A blank line (spaces, tabs and carriage returns allowed): the end of a block of lines.
+_BLANK_LINE = re.compile(b"\n[ \t\r]*\n")
 
 
 @dataclass(slots=True)
@@ -69,6 +71,7 @@ class TableIndex:
         self._line = 0  # ...and this is the start of the line that holds offset `_searched`
         self._row = (-1, -1, 0, 0)  # (delimiter, line start, cell start counted up to, column there)
         self._runs: dict[int, _Run] = {}
+        self._block = (0, 0)  # (offset searched up to, start of the block of lines holding it)
 
     def header(self, start: int, end: int, words: re2._Regexp | None = None) -> str | None:
         """The lower-cased header cell of the column whose cell is ``data[start:end]`` (give or
@@ -107,6 +110,21 @@ class TableIndex:
         run = self._run(delimiter, line)
         column = self._column(delimiter, line, cell_start) if run.start != line else None
         return None if column is None else (delimiter, run.start, column)
+
+    def list_of(self, start: int, end: int) -> tuple[int, int, int] | None:
+        """(newline, start of its block of lines, 0) when ``data[start:end]`` is a whole line (spaces
+        and quotes around it allowed): a value of a one-column list, as a column copied from a
+        spreadsheet reaches the clipboard. A blank line ends a block. Hits arrive in text order, so
+        the search for the block's start moves forward."""
+        data = self.data
+        left, right = _skip_back(data, start - 1), _skip_forward(data, end)
+        if (left >= 0 and data[left] != _NEWLINE) or (right < len(data) and data[right] not in _LINE_ENDS):
+            return None
+        searched, block = self._block if start >= self._block[0] else (0, 0)
+        for blank in _BLANK_LINE.finditer(data, searched, start):
+            block = blank.end()
+        self._block = (start, block)
+        return _NEWLINE, block, 0
 
     def _names(self, run: _Run, words: re2._Regexp) -> bool:
         named = run.named.get(id(words))

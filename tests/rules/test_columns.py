@@ -154,3 +154,23 @@ def test_a_column_named_by_its_values_says_so() -> None:
     rng = random.Random(8)
     found = scan_text(table("Column 2", [VALID["ca_sin"](rng) for _ in range(6)]), detectors=["ca_sin"])
     assert {f.basis for f in found} == {("check digit", "column values")}
+
+
+@pytest.mark.parametrize("detector", sorted(VALID))
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_a_one_column_list_is_named_by_its_values(detector: str, newline: str) -> None:
+    """A column copied from a spreadsheet reaches the clipboard as one value per line, no delimiter."""
+    rng = random.Random(9)
+    values = [VALID[detector](rng) for _ in range(6)]
+    found = levels(newline.join(values) + newline, detector)
+    assert len(found) == 6 and set(found) <= {"medium", "high"}
+    split = newline.join(values[:3]) + newline * 2 + newline.join(values[3:]) + newline  # two lists of three
+    alone = {"low", "medium"} if detector == "in_aadhaar" else {"low"}  # a printed Aadhaar is medium on its own
+    assert set(levels(split, detector)) <= alone
+
+
+@pytest.mark.parametrize("detector", sorted(SHAPES))
+def test_one_column_lists_of_random_numbers_are_not_named(detector: str) -> None:
+    rng = random.Random(10)
+    text = "\n\n".join("\n".join(SHAPES[detector](rng) for _ in range(12)) for _ in range(200))
+    assert set(levels(text, detector)) <= {"low"}
