@@ -197,7 +197,7 @@ class Scanner:
     def _judge(self, state: ScanState, index: int, bstart: int, bend: int, mode: int) -> Finding | None:
         """A finding for a candidate (byte offsets), or None. `HEADER`: no context word near, so
         only a table column header naming the detector can make it one; `TALLY`: only counted for
-        its column, which its values may name later (`_named_columns`)."""
+        its column, which its values may name later (`rules.columns.with_named_columns`)."""
         budget = state.budget
         if budget.findings[index] <= 0:
             budget.truncated.add(index)
@@ -227,8 +227,9 @@ class Scanner:
                        digest_value(value, state.key), judged.basis)
 
     def _tally(self, state: ScanState, index: int, bstart: int, bend: int, value: str) -> bool:
-        """Whether the candidate passes its detector's check; a whole table cell is also counted
-        for its column (`rules.columns`), which checks each distinct value once."""
+        """Whether the candidate passes its detector's check; a whole table cell, or a whole line of
+        a one-column list, is also counted for its column (`rules.columns`), which checks each
+        distinct value once."""
         validate = self.detectors[index].validate
 
         def check() -> bool:
