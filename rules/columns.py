@@ -17,7 +17,7 @@ happen by chance once in 100,000 columns. So a column is named by its values whe
 A one-column list (one value per line, as a column copied from a spreadsheet reaches the
 clipboard) counts as a column too, one per block of lines between blank lines
 (`rules.tables.TableIndex.list_of`). Then the valid cells count as named by a context word
-(`rules.context.confidence`). Distinct
+(`rules.context.confidence`; a negative word in the column's header still lowers them). Distinct
 values are counted, so a column repeating one number is one sample. Only a bounded number of
 values per column is remembered, which bounds memory on hostile input.
 """
@@ -77,11 +77,11 @@ class ColumnTally:
             column.cells.append(span)
         return valid
 
-    def named(self, chances: Sequence[float]) -> Iterator[tuple[int, int, int]]:
-        """(detector index, byte start, byte end) of the valid cells of every column named by its values."""
-        for (index, *_), column in self._columns.items():
-            if named_by_values(len(column.seen), len(column.valid), chances[index]):
-                yield from ((index, start, end) for start, end in column.cells)
+    def named(self, chances: Sequence[float]) -> Iterator[tuple[ColumnKey, int, int]]:
+        """(column key, byte start, byte end) of the valid cells of every column named by its values."""
+        for key, column in self._columns.items():
+            if named_by_values(len(column.seen), len(column.valid), chances[key[0]]):
+                yield from ((key, start, end) for start, end in column.cells)
 
 
 def named_by_values(values: int, valid: int, chance: float) -> bool:
@@ -104,10 +104,11 @@ def with_named_columns(state: ScanState, detectors: Sequence[Detector], findings
         return findings
     at = {(f.detector, f.start): position for position, f in enumerate(findings)}
     state.offsets.rewind()
-    for index, bstart, bend in cells:
+    for (index, delimiter, table, number), bstart, bend in cells:
         detector, budget = detectors[index], state.budget
         start, end = state.offsets.chars(bstart), state.offsets.chars(bend)
-        judged = confidence(detector, state.text, start, end, named=True)
+        header = state.tables.header_of(delimiter, table, number)
+        judged = confidence(detector, state.text, start, end, header, named=True)
         position = at.get((detector.id, start))
         if judged is None or (position is not None and findings[position].confidence >= judged.score):
             continue

@@ -72,6 +72,7 @@ class TableIndex:
         self._row = (-1, -1, 0, 0)  # (delimiter, line start, cell start counted up to, column there)
         self._runs: dict[int, _Run] = {}
         self._block = (0, 0)  # (offset searched up to, start of the block of lines holding it)
+        self._parsed: dict[tuple[int, int], tuple[str, ...]] = {}  # header rows read by `header_of`
 
     def header(self, start: int, end: int, words: re2._Regexp | None = None) -> str | None:
         """The lower-cased header cell of the column whose cell is ``data[start:end]`` (give or
@@ -110,6 +111,16 @@ class TableIndex:
         run = self._run(delimiter, line)
         column = self._column(delimiter, line, cell_start) if run.start != line else None
         return None if column is None else (delimiter, run.start, column)
+
+    def header_of(self, delimiter: int, start: int, column: int) -> str | None:
+        """The lower-cased header cell of `column` in the table whose header line starts at byte
+        `start` (a key from `column_of`); None for a one-column list (`list_of`)."""
+        if delimiter not in _DELIMITERS:
+            return None
+        header = self._parsed.get((delimiter, start))
+        if header is None:
+            header = self._parsed[delimiter, start] = self._parse_header(delimiter, start)
+        return header[column] if column < len(header) else ""
 
     def list_of(self, start: int, end: int) -> tuple[int, int, int] | None:
         """(newline, start of its block of lines, 0) when ``data[start:end]`` is a whole line (spaces

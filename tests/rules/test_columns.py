@@ -174,3 +174,11 @@ def test_one_column_lists_of_random_numbers_are_not_named(detector: str) -> None
     rng = random.Random(10)
     text = "\n\n".join("\n".join(SHAPES[detector](rng) for _ in range(12)) for _ in range(200))
     assert set(levels(text, detector)) <= {"low"}
+
+
+def test_a_negative_header_still_lowers_a_column_named_by_its_values() -> None:
+    """Values that pass the routing check under "Order No" stay low: the header labels them."""
+    rng = random.Random(11)
+    values = [VALID["us_aba_routing"](rng) for _ in range(8)]
+    assert set(levels(table("Order No", values), "us_aba_routing")) == {"low"}
+    assert set(levels(table("Column 2", values), "us_aba_routing")) == {"medium"}
