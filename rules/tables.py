@@ -79,16 +79,10 @@ class TableIndex:
         take spaces and quotes around it); ``""`` for a table cell whose column has no header
         cell; ``None`` when the hit is no cell of a table with a header row above it, or when
         `words` is given and the header row holds none of them (then nothing is parsed)."""
-        cell = self._cell(start, end)
-        if cell is None:
+        place = self._place(start, end)
+        if place is None:
             return None
-        delimiter, cell_start = cell
-        line = self._line_start(start)
-        if line == 0 or cell_start - line > MAX_ROW_BYTES:
-            return None
-        run = self._run(delimiter, line)
-        if run.start == line:
-            return None  # the first line of its run: nothing above names it
+        delimiter, run, line, cell_start = place
         if words is not None and not self._names(run, words):
             return None
         column = self._column(delimiter, line, cell_start)
@@ -101,6 +95,16 @@ class TableIndex:
     def column_of(self, start: int, end: int) -> tuple[int, int, int] | None:
         """(delimiter, start of the table's header line, column number) of the cell
         ``data[start:end]``, or None when it is no whole cell below a table's first line."""
+        place = self._place(start, end)
+        if place is None:
+            return None
+        delimiter, run, line, cell_start = place
+        column = self._column(delimiter, line, cell_start)
+        return None if column is None else (delimiter, run.start, column)
+
+    def _place(self, start: int, end: int) -> tuple[int, _Run, int, int] | None:
+        """(delimiter, run, line start, cell start) when ``data[start:end]`` is a whole cell of a
+        table below its first line (the run's first line is its header: nothing above names it)."""
         cell = self._cell(start, end)
         if cell is None:
             return None
@@ -109,8 +113,7 @@ class TableIndex:
         if line == 0 or cell_start - line > MAX_ROW_BYTES:
             return None
         run = self._run(delimiter, line)
-        column = self._column(delimiter, line, cell_start) if run.start != line else None
-        return None if column is None else (delimiter, run.start, column)
+        return None if run.start == line else (delimiter, run, line, cell_start)
 
     def header_of(self, delimiter: int, start: int, column: int) -> str | None:
         """The lower-cased header cell of `column` in the table whose header line starts at byte
