@@ -49,6 +49,10 @@ _ANY_DELIMITER = re2.compile(b"[\t,;|]")
 _QUOTED = re.compile(b'"[^"\n]*"')
 #: A blank line (spaces, tabs and carriage returns allowed): the end of a block of lines.
 _BLANK_LINE = re.compile(b"\n[ \t\r]*\n")
+#: What may stand before a value on its line in a one-column list: spaces, a bullet ("-", "*",
+#: "+", "\u2022") or an item number ("1.", "12)"), spaces, an opening quote.
+_LIST_MARKER = re.compile(b'[ \t]*(?:(?:[-*+]|\xe2\x80\xa2|[0-9]{1,4}[.)])[ \t]+)?"?')
+_MAX_MARKER = 24
 
 
 @dataclass(slots=True)
@@ -127,12 +131,16 @@ class TableIndex:
 
     def list_of(self, start: int, end: int) -> tuple[int, int, int] | None:
         """(newline, start of its block of lines, 0) when ``data[start:end]`` is a whole line (spaces
-        and quotes around it allowed): a value of a one-column list, as a column copied from a
-        spreadsheet reaches the clipboard. A blank line ends a block. Hits arrive in text order, so
-        the search for the block's start moves forward."""
+        and quotes around it, and a bullet or item number before it, allowed): a value of a
+        one-column list, as a column copied from a spreadsheet reaches the clipboard, or a list in
+        a message. A blank line ends a block. Hits arrive in text order, so the search for the
+        block's start moves forward."""
         data = self.data
-        left, right = _skip_back(data, start - 1), _skip_forward(data, end)
-        if (left >= 0 and data[left] != _NEWLINE) or (right < len(data) and data[right] not in _LINE_ENDS):
+        right = _skip_forward(data, end)
+        if right < len(data) and data[right] not in _LINE_ENDS:
+            return None
+        line = data.rfind(b"\n", max(0, start - _MAX_MARKER), start) + 1
+        if (line == 0 and start > _MAX_MARKER) or not _LIST_MARKER.fullmatch(data, line, start):
             return None
         searched, block = self._block if start >= self._block[0] else (0, 0)
         for blank in _BLANK_LINE.finditer(data, searched, start):

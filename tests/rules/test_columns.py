@@ -182,3 +182,13 @@ def test_a_negative_header_still_lowers_a_column_named_by_its_values() -> None:
     values = [VALID["us_aba_routing"](rng) for _ in range(8)]
     assert set(levels(table("Order No", values), "us_aba_routing")) == {"low"}
     assert set(levels(table("Column 2", values), "us_aba_routing")) == {"medium"}
+
+
+@pytest.mark.parametrize(("marker", "named"), [
+    ("- {}", True), ("* {}", True), ("\u2022 {}", True), ("{n}. {}", True), ("  {n}) \"{}\"", True),
+    ("x {}", False), ("see {}", False), ("{} ok", False),
+])
+def test_bulleted_and_numbered_lists_count_too(marker: str, named: bool) -> None:
+    rng = random.Random(12)
+    lines = [marker.format(VALID["us_aba_routing"](rng), n=n) for n in range(1, 7)]
+    assert set(levels("\n".join(lines) + "\n", "us_aba_routing")) == ({"medium"} if named else {"low"})
