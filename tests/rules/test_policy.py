@@ -190,3 +190,15 @@ def test_a_policy_detector_with_a_checksum_and_column_names() -> None:
     assert scanner.scan(f"Name,Staff\nAnn,{good[0]}\n") == []  # needs a word: none here
     column = "Name,Staff\n" + "".join(f"Ann,{value}\n" for value in good)
     assert [f.level for f in scanner.scan(column)] == ["medium"] * 8  # eight values that all pass
+
+
+@pytest.mark.parametrize(("value", "valid"), [
+    ("97", False), ("98", False), ("195", True), (str(97 * 10**40 + 1), True),
+    ("1" * 5000, False), ("0" * 4999 + "98", True),  # longer than Python parses as an int by default
+])
+def test_mod97_over_long_matches(value: str, valid: bool) -> None:
+    """A policy pattern like `\\d+` can match thousands of digits: the check answers, never raises."""
+    from rules.checksums import NAMED_CHECKS
+
+    assert NAMED_CHECKS["mod97"][0](value) is valid
+    assert all(isinstance(check(value), bool) for check, _ in NAMED_CHECKS.values())
