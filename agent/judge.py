@@ -1,14 +1,23 @@
 """Judging content with the rules engine: extract, scan, evaluate against the zone policy.
 
-The result keeps detector ids, counts and redacted previews only; the matched text stays here.
+The result keeps what the console may see: detector ids and counts, and per finding its level, why
+(`basis`), its character offsets, a keyed hash under this device's key (`digest`: equal values
+correlate across this PC's events, nobody without the key can test a guess) and a redacted preview.
+The matched text itself stays here.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 MAX_PREVIEWS = 5
+#: Findings an event describes one by one (the most certain first); `findings_total` counts them all.
+MAX_FINDINGS = 20
+#: ... and in at most this many bytes of JSON, so that an event stays far below the console's
+#: 16 KiB limit for extra fields (an event the console refused would be lost).
+MAX_FINDINGS_BYTES = 6144
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,8 @@ class Judgement:
     scan_status: str = "ok"
     scan_reason: str | None = None
     message: str | None = None
+    findings: tuple[dict[str, Any], ...] = ()
+    findings_total: int = 0
 
     def details(self) -> dict[str, Any]:
         """Fields for the event: the verdict and what was found, never the text itself."""
@@ -32,6 +43,8 @@ class Judgement:
                 "scan_status": self.scan_status, "scan_reason": self.scan_reason,
             },
             "previews": list(self.previews),
+            "findings": list(self.findings),
+            "findings_total": self.findings_total,
         }
 
     @property
@@ -83,7 +96,24 @@ def judge_text(text: str, context: Context, policy: Any, *, status: str = "ok", 
         explanation=verdict.explanation, detectors=tuple((str(d), int(n)) for d, n in verdict.matched),
         previews=tuple(f.preview for f in findings[:MAX_PREVIEWS]), override_allowed=bool(verdict.override_allowed),
         scan_status=status, scan_reason=reason, message=verdict.message,
+        findings=described(findings), findings_total=len(findings),
     )
+
+
+def described(findings: list[Any]) -> tuple[dict[str, Any], ...]:
+    """The most certain findings, first in the text first, as the event carries them."""
+    from rules.finding import level_rank
+
+    out: list[dict[str, Any]] = []
+    size = 2
+    for f in sorted(findings, key=lambda f: (-level_rank(f.level), f.start))[:MAX_FINDINGS]:
+        record = {"detector": f.detector, "level": f.level, "basis": list(f.basis), "start": f.start,
+                  "end": f.end, "digest": f.digest, "preview": f.preview}
+        size += len(json.dumps(record)) + 2
+        if size > MAX_FINDINGS_BYTES:
+            break
+        out.append(record)
+    return tuple(out)
 
 
 def judge_bytes(data: bytes, filename: str, context: Context, policy: Any, *, key: bytes | None = None) -> Judgement:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import Text, and_, cast, delete, or_, select
 from sqlmodel import Session, col
 
 from console.schemas import EventIn, as_utc
@@ -76,6 +76,17 @@ class EventFilter:
     user: str | None = None
     channel: str | None = None
     action: str | None = None
+    #: Events in which this detector fired (an id as in `detectors`).
+    detector: str | None = None
+    #: Events that carry a finding with this keyed hash: where else one value went from the same PC.
+    digest: str | None = None
+
+
+def _quoted(value: str, key: str) -> str:
+    """A LIKE pattern for `"key": "value"` anywhere in a JSON column as stored (SQLite text; the same
+    text on PostgreSQL's json)."""
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f'%"{key}": "{escaped}"%'
 
 
 class BadCursor(ValueError):
@@ -103,6 +114,9 @@ def query_events(session: Session, where: EventFilter, *, limit: int, cursor: st
                           ("action", where.action)):
         if value is not None:
             query = query.where(getattr(Event, column) == value)
+    for column, key, value in ((Event.detectors, "id", where.detector), (Event.details, "digest", where.digest)):
+        if value is not None:
+            query = query.where(cast(column, Text).like(_quoted(value, key), escape="\\"))
     if where.since is not None:
         query = query.where(col(Event.ts) >= as_utc(where.since))
     if where.until is not None:

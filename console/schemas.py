@@ -17,7 +17,7 @@ Action = Literal["allow", "audit", "warn", "block", "quarantine"]
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL; refuse it on every database alike
 Name = Annotated[str, Field(min_length=1, max_length=255, pattern=NO_NUL)]
 Short = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
-MAX_DETAILS_BYTES = 4096
+MAX_DETAILS_BYTES = 16384
 #: Row ids are 32-bit on PostgreSQL; larger numbers cannot name a row and are refused as input.
 MAX_ROW_ID = 2_147_483_647
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]

@@ -35,10 +35,13 @@ def search(
     agent_id: Annotated[str | None, Query(max_length=36)] = None,
     user: Annotated[str | None, Query(max_length=255)] = None,
     channel: Channel | None = None, action: Action | None = None,
+    detector: Annotated[str | None, Query(pattern=r"^[a-z0-9_]{1,64}$")] = None,
+    digest: Annotated[str | None, Query(pattern=r"^[0-9a-f]{64}$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> EventPage:
-    where = EventFilter(since=since, until=until, agent_id=agent_id, user=user, channel=channel, action=action)
+    where = EventFilter(since=since, until=until, agent_id=agent_id, user=user, channel=channel, action=action,
+                        detector=detector, digest=digest)
     try:
         items, next_cursor = query_events(session, where, limit=limit, cursor=cursor)
     except BadCursor as exc:

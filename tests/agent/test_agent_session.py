@@ -72,6 +72,11 @@ def test_sensitive_copy_is_replaced_and_reported_with_its_source(session_agent, 
     assert event["details"]["source_application"]["name"] == "xclip"
     assert event["details"]["source_application"]["pid"] == owner.pid, event["details"]
     assert "4111 1111 1111 1111" not in str(event)
+    card = next(f for f in event["details"]["findings"] if f["detector"] == "credit_card")
+    assert CARD_TEXT[card["start"]:card["end"]] == "4111 1111 1111 1111" and card["preview"] == "4111 **** **** 1111"
+    assert card["level"] == "medium" and card["basis"] == ["check digit"] and len(card["digest"]) == 64
+    same_value = console_admin(console_server).events(agent_id, digest=card["digest"])
+    assert [e["id"] for e in same_value] == [event["id"]]
     for process in (harmless, owner):
         process.wait(timeout=10)  # xclip exits once it no longer owns the clipboard
 

@@ -178,3 +178,35 @@ def test_an_approved_usb_stick_passes_where_any_other_is_blocked() -> None:
     other = Context("removable_media", usb_vendor="0951", usb_serial="XYZ", file_name="notes.txt")
     assert judge_text("meeting notes", approved, high).action != "block"
     assert judge_text("meeting notes", other, high).action == "block"
+
+
+def test_an_event_describes_each_finding_without_its_text() -> None:
+    """Level, basis, offsets, a keyed hash and a redacted preview per finding, the most certain first;
+    never the matched value; within a byte budget however many findings there are."""
+    import json
+
+    from agent.judge import MAX_FINDINGS, MAX_FINDINGS_BYTES, Context, judge_text
+    from rules.finding import digest_value
+    from rules.policy import default_policy_text, load_policy
+
+    medium = load_policy(default_policy_text("medium"))
+    key = b"k" * 32
+    text = "order 4111 1111 1111 1111 and card number 5500 0000 0000 0004 paid"
+    details = judge_text(text, Context("clipboard"), medium, key=key).details()
+    findings = details["findings"]
+    assert details["findings_total"] == len(findings) >= 2
+    card = next(f for f in findings if f["preview"].endswith("0004"))
+    assert text[card["start"]:card["end"]] == "5500 0000 0000 0004"
+    assert card["detector"] == "credit_card" and card["level"] == "high" and "check digit" in card["basis"]
+    assert card["digest"] == digest_value("5500 0000 0000 0004", key)
+    assert card["digest"] != digest_value("5500 0000 0000 0004")  # keyed with the device's key
+    ranks = ["low", "medium", "high"]
+    assert [ranks.index(f["level"]) for f in findings] == sorted((ranks.index(f["level"]) for f in findings),
+                                                                  reverse=True)
+    assert "5500 0000 0000 0004" not in json.dumps(details) and "4111 1111 1111 1111" not in json.dumps(details)
+
+    many = " ".join(f"card {n}" for n in ["4111 1111 1111 1111", "5500 0000 0000 0004"] * 40)
+    crowded = judge_text(many, Context("clipboard"), medium, key=key).details()
+    assert crowded["findings_total"] == 80
+    assert 0 < len(crowded["findings"]) <= MAX_FINDINGS
+    assert len(json.dumps(crowded["findings"])) <= MAX_FINDINGS_BYTES

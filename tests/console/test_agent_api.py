@@ -106,7 +106,7 @@ def test_agent_cannot_write_events_for_another_agent(console_server: ConsoleServ
                  "severity": "high"}]},
     {"events": [{**make_events(1)[0], "channel": "carrier_pigeon"}]},
     {"events": [{**make_events(1)[0], "ts": "yesterday"}]},
-    {"events": [{**make_events(1)[0], "blob": "x" * 5000}]},
+    {"events": [{**make_events(1)[0], "blob": "x" * 17000}]},
     {"nothing": 1},
 ])
 def test_malformed_batches_get_422(console_server: ConsoleServer, new_agent, bad: dict) -> None:

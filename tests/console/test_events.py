@@ -66,6 +66,36 @@ def test_filters(console_server: ConsoleServer, staff, new_agent) -> None:
     assert http().get(f"{url}/api/v1/events", params={"channel": "nope"}, headers=headers).status_code == 422
 
 
+def _finding(detector: str, digest: str) -> dict:
+    return {"detector": detector, "level": "high", "basis": ["check digit"], "start": 10, "end": 29,
+            "digest": digest, "preview": "4111 **** **** 1111"}
+
+
+def test_search_by_detector_and_by_a_findings_keyed_hash(console_server: ConsoleServer, staff, new_agent) -> None:
+    """Where else did this value go? Events are found by a finding's digest, and by detector (an
+    underscore in an id is matched as itself, not as a LIKE wildcard)."""
+    url, agent = console_server.url, new_agent("digests")
+    card, iban = "a" * 64, "b" * 63 + "c"
+    many = [_finding("credit_card", f"{i:064x}") for i in range(20)]  # 20 findings: about 4 KiB of details
+    _post(url, agent, make_events(3, findings=[_finding("credit_card", card)])
+          + make_events(2, findings=[_finding("iban", iban), _finding("credit_card", card)],
+                        detectors=[{"id": "iban", "count": 1}, {"id": "credit_card", "count": 1}])
+          + make_events(4, detectors=[{"id": "us_ssn", "count": 1}], sha256=card)
+          + make_events(1, detectors=[{"id": "usxssn", "count": 1}], findings=many))
+    headers = staff.headers("analyst")
+
+    def ids(**params: object) -> int:
+        return len(_all_pages(url, headers, agent_id=agent.id, limit=1000, **params))
+
+    assert ids(digest=card) == 5  # not the four whose file hash happens to be the same hex
+    assert ids(digest=iban) == 2 and ids(digest="c" * 64) == 0
+    assert ids(digest=f"{19:064x}") == 1
+    assert ids(detector="credit_card") == 5 and ids(detector="iban") == 2
+    assert ids(detector="us_ssn") == 4 and ids(detector="usxssn") == 1
+    for bad in ({"digest": "A" * 64}, {"digest": "abc"}, {"detector": "credit%"}, {"detector": "x" * 65}):
+        assert http().get(f"{url}/api/v1/events", params=bad, headers=headers).status_code == 422, bad
+
+
 def test_retention_prunes_only_old_events(console_server: ConsoleServer, tmp_path) -> None:
     """On a database of its own whose server's periodic maintenance (which prunes too) is pushed
     out of the way, so that what each prune deleted is exactly known."""
