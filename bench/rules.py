@@ -226,10 +226,11 @@ def main() -> None:
     args = parser.parse_args()
     speeds, indexes = ([], []) if args.labelled_only else speed_rows(args.mb, args.peer_mb)
     accuracy, raw = accuracy_table(args.per_type, 5)
-    from bench.rules_tabular import document_table, tabular_table
+    from bench.rules_tabular import document_table, inline_table, tabular_table
 
     tabular, raw_tabular = tabular_table(args.per_type, 7)
     documents, raw_documents = document_table(args.per_type, 9)
+    inline, raw_inline = inline_table(args.per_type, 11)
     worst = [] if args.labelled_only else worst_case(1_000_000)
     load = None if args.labelled_only else policy_load_ms(500)
     print(f"\n## leakguard rules benchmark ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, one core, CPU time)\n")
@@ -249,6 +250,9 @@ def main() -> None:
     print(f"\nPrecision / recall on document tables ({args.per_type} labelled cells per type in docx, HTML and pptx "
           "tables read through rules.extract; more column names for the four short formats, some untuned):\n")
     print("\n".join(documents))
+    print(f"\nPrecision / recall on inline lists ({args.per_type} labelled values per type listed 1-12 to a paragraph "
+          "after a neutral word, English or Chinese separators; paragraphs listing 5-12 look-alike numbers):\n")
+    print("\n".join(inline))
     if worst:
         print("\n| adversarial input (1 MB) | ms per MB |\n|---|---|")
     for name, ms in worst:
@@ -263,7 +267,9 @@ def main() -> None:
                                         "accuracy": {k: {kk: dict(vv) for kk, vv in v.items()} for k, v in raw.items()},
                                         "tabular": {k: {str(kk): dict(vv) for kk, vv in v.items()} for k, v in raw_tabular.items()},
                                         "documents": {k: {str(kk): dict(vv) for kk, vv in v.items()}
-                                                      for k, v in raw_documents.items()}},
+                                                      for k, v in raw_documents.items()},
+                                        "inline": {k: {str(kk): dict(vv) for kk, vv in v.items()}
+                                                   for k, v in raw_inline.items()}},
                                        indent=1, default=str))
 
 

@@ -30,7 +30,7 @@ SHORT_FORMATS = ("ca_sin", "in_aadhaar", "uk_nhs", "us_aba_routing")
 
 
 def recall_by_header(documents: list[tuple[str, list[Span], str, str]], found: list[list[Span]],
-                     medium: Counts) -> list[str]:
+                     medium: Counts, by: str = "header") -> list[str]:
     """For checksum detectors under the target, and the short formats: recall (>= medium) per header name."""
     from rules.catalog import detector_by_id
 
@@ -46,7 +46,7 @@ def recall_by_header(documents: list[tuple[str, list[Span], str, str]], found: l
         missed = tp / max(1, tp + fn) < TARGET or tp / max(1, tp + fp) < TARGET
         if detector and detector.checksum and (missed or kind in SHORT_FORMATS):
             names = [f'"{h}" {v[0]}/{v[1]}' for (k, h), v in sorted(hits.items()) if k == kind]
-            out.append(f"Recall of {kind} by header (>= medium): {', '.join(names)}.")
+            out.append(f"Recall of {kind} by {by} (>= medium): {', '.join(names)}.")
     return out
 
 
@@ -64,8 +64,16 @@ def document_table(per_type: int, seed: int) -> tuple[list[str], dict[str, objec
     return slice_table(document_tables(seed, per_type, all_generators()), FORMATS, " / ".join(FORMATS))
 
 
+def inline_table(per_type: int, seed: int) -> tuple[list[str], dict[str, object]]:
+    """P/R on values listed inline in paragraphs (`bench.rules_inline`), recall split by list length."""
+    from bench.rules_inline import PARTS, inline_documents
+
+    documents = inline_documents(seed, per_type, all_generators())
+    return slice_table(documents, PARTS, " / ".join(PARTS), unit="paragraphs", by="form")
+
+
 def slice_table(documents: list[tuple[str, list[Span], str, str]], parts: tuple[str, ...],
-                split: str) -> tuple[list[str], dict[str, object]]:
+                split: str, unit: str = "tables", by: str = "header") -> tuple[list[str], dict[str, object]]:
     """P/R per detector on labelled tables; recall split by the documents' third field (`parts`)."""
     from rules.catalog import detector_by_id
 
@@ -85,6 +93,6 @@ def slice_table(documents: list[tuple[str, list[Span], str, str]], parts: tuple[
     stray = {k: v[1] for k, v in ours["medium"].items() if k not in kinds and v[1]}
     lines.append(f"| other detectors (false positives at >= medium) | | | {sum(stray.values())} {stray or ''} | | |")
     size = sum(len(t.encode()) for t in texts) / 1e6
-    lines += ["", f"{len(documents)} tables, {size:.1f} MB. {capped_misses(texts, truth, medium)}",
-              *recall_by_header(documents, medium, ours["medium"]), *target_lines(ours, kinds)]
+    lines += ["", f"{len(documents)} {unit}, {size:.1f} MB. {capped_misses(texts, truth, medium)}",
+              *recall_by_header(documents, medium, ours["medium"], by), *target_lines(ours, kinds)]
     return lines, {"ours": ours, "ours_medium_by_part": by_part}

@@ -16,7 +16,9 @@ happen by chance once in 100,000 columns. So a column is named by its values whe
 
 A one-column list (one value per line, as a column copied from a spreadsheet reaches the
 clipboard) counts as a column too, one per block of lines between blank lines
-(`rules.tables.TableIndex.list_of`). Then the valid cells count as named by a context word
+(`rules.tables.TableIndex.list_of`), and so do the values a paragraph lists inline ("please
+update 021000021, 011000015 and ...", `TableIndex.inline_of`) unless a negative word labels the
+list ("order numbers 021000021, ..."). Then the valid cells count as named by a context word
 (`rules.context.confidence`; a negative word in the column's header still lowers them). Distinct
 values are counted, so a column repeating one number is one sample. Only a bounded number of
 values per column is remembered, which bounds memory on hostile input.
@@ -29,9 +31,10 @@ from dataclasses import dataclass, field
 from math import comb
 from typing import TYPE_CHECKING
 
-from rules.context import confidence
+from rules.context import NEGATIVE_CHARS, confidence, labelled_negative
 from rules.detector import Detector
 from rules.finding import Finding, digest_value, level_for, redact
+from rules.tables import INLINE
 
 if TYPE_CHECKING:
     from rules.scan_state import ScanState
@@ -52,6 +55,7 @@ class _Column:
     seen: set[bytes] = field(default_factory=set)
     valid: set[bytes] = field(default_factory=set)
     cells: list[tuple[int, int]] = field(default_factory=list)  # byte spans of the valid cells
+    first: int = -1  # byte offset of the first value counted
 
 
 class ColumnTally:
@@ -64,7 +68,9 @@ class ColumnTally:
         """Count one whole cell of the column `key` that matched the detector's pattern (`value`:
         its digits; `check()` runs the detector's check, only for a value new to the column).
         Returns whether the value passes."""
-        column = self._columns.setdefault(key, _Column())
+        column = self._columns.get(key)
+        if column is None:
+            column = self._columns[key] = _Column(first=span[0])
         if value in column.seen:
             valid = value in column.valid
         else:
@@ -82,6 +88,17 @@ class ColumnTally:
         for key, column in self._columns.items():
             if named_by_values(len(column.seen), len(column.valid), chances[key[0]]):
                 yield from ((key, start, end) for start, end in column.cells)
+
+    def first(self, key: ColumnKey) -> int:
+        """Byte offset of the first value counted for the column `key`."""
+        return self._columns[key].first
+
+
+def _labelled(state: ScanState, detector: Detector, key: ColumnKey) -> bool:
+    """Whether a negative word right before an inline list's first value labels the list."""
+    first = state.columns.first(key)
+    lead = state.offsets.data[max(key[2], first - 4 * NEGATIVE_CHARS):first]
+    return labelled_negative(detector, lead.decode("utf-8", "replace"))
 
 
 def named_by_values(values: int, valid: int, chance: float) -> bool:
@@ -103,8 +120,11 @@ def with_named_columns(state: ScanState, detectors: Sequence[Detector], findings
     if not cells:
         return findings
     at = {(f.detector, f.start): position for position, f in enumerate(findings)}
+    labelled = {key for key, _, _ in cells if key[1] == INLINE and _labelled(state, detectors[key[0]], key)}
     state.offsets.rewind()
     for (index, delimiter, table, number), bstart, bend in cells:
+        if (index, delimiter, table, number) in labelled:
+            continue
         detector, budget = detectors[index], state.budget
         start, end = state.offsets.chars(bstart), state.offsets.chars(bend)
         header = state.tables.header_of(delimiter, table, number)

@@ -108,6 +108,12 @@ def _glued(text: str, start: int, end: int) -> bool:
             or after[:1] in ("_",) or (len(after) == 2 and after[0] == "-" and after[1].isalnum()))
 
 
+def labelled_negative(detector: Detector, before: str) -> bool:
+    """Whether a negative word at the end of `before` ("order numbers") labels what follows it."""
+    near = before[-NEGATIVE_CHARS:].lower()
+    return any(_labels(near, w) for w in detector.negative)
+
+
 def _labels(near: str, word: str) -> bool:
     """Whether a negative word just before a hit labels it: no other digits stand between them
     ("order 021000021", not the cell "SKU-29775991569" before a routing number in a table row)."""

@@ -227,15 +227,16 @@ class Scanner:
                        digest_value(value, state.key), judged.basis)
 
     def _tally(self, state: ScanState, index: int, bstart: int, bend: int, value: str) -> bool:
-        """Whether the candidate passes its detector's check; a whole table cell, or a whole line of
-        a one-column list, is also counted for its column (`rules.columns`), which checks each
-        distinct value once."""
+        """Whether the candidate passes its detector's check; a whole table cell, a whole line of a
+        one-column list, or a value listed inline in a sentence, is also counted for its column
+        (`rules.columns`), which checks each distinct value once."""
         validate = self.detectors[index].validate
 
         def check() -> bool:
             return validate is None or validate(value)
 
-        column = state.tables.column_of(bstart, bend) or state.tables.list_of(bstart, bend)
+        tables = state.tables
+        column = tables.column_of(bstart, bend) or tables.list_of(bstart, bend) or tables.inline_of(bstart, bend)
         if column is None:
             return check()
         digits = state.offsets.data[bstart:bend].translate(None, b" -")

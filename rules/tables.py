@@ -53,6 +53,14 @@ _BLANK_LINE = re.compile(b"\n[ \t\r]*\n")
 #: "+", "\u2022") or an item number ("1.", "12)"), spaces, an opening quote.
 _LIST_MARKER = re.compile(b'[ \t]*(?:(?:[-*+]|\xe2\x80\xa2|[0-9]{1,4}[.)])[ \t]+)?"?')
 _MAX_MARKER = 24
+#: Pseudo-delimiter of the values listed inline in a paragraph ("021000021, 011000015 and ...").
+INLINE = 0
+#: Separators between the values of an inline list: ASCII, and the Chinese enumeration comma,
+#: full-width comma and semicolon (as bytes of their UTF-8 forms), and the words "and" and "or".
+_SEPARATORS = frozenset(b",;|\t")
+_WIDE_SEPARATORS = (b"\xe3\x80\x81", b"\xef\xbc\x8c", b"\xef\xbc\x9b")
+_WORDS_BEFORE = (b" and", b" or", b"\xe5\x92\x8c", b"\xe5\x8f\x8a", b"\xe6\x88\x96")  # 和 及 或
+_WORDS_AFTER = (b"and ", b"or ", b"\xe5\x92\x8c", b"\xe5\x8f\x8a", b"\xe6\x88\x96")
 
 
 @dataclass(slots=True)
@@ -142,11 +150,26 @@ class TableIndex:
         line = data.rfind(b"\n", max(0, start - _MAX_MARKER), start) + 1
         if (line == 0 and start > _MAX_MARKER) or not _LIST_MARKER.fullmatch(data, line, start):
             return None
+        return _NEWLINE, self._block_of(start), 0
+
+    def inline_of(self, start: int, end: int) -> tuple[int, int, int] | None:
+        """(`INLINE`, start of its paragraph, 0) when ``data[start:end]`` is one of the values that
+        a sentence lists ("please update 021000021, 011000015 and 026009593 today"): a separator
+        on one side at least (comma, semicolon, pipe, tab, their Chinese forms, "and", "or").
+        Every such value of one paragraph (lines up to a blank one) is a sample of one kind."""
+        data = self.data
+        if not (_separator_after(data, _spaces_forward(data, end))
+                or _separator_before(data, _spaces_back(data, start - 1))):
+            return None
+        return INLINE, self._block_of(start), 0
+
+    def _block_of(self, start: int) -> int:
+        """Start of the block of lines (ended by blank lines) that holds byte `start`."""
         searched, block = self._block if start >= self._block[0] else (0, 0)
-        for blank in _BLANK_LINE.finditer(data, searched, start):
+        for blank in _BLANK_LINE.finditer(self.data, searched, start):
             block = blank.end()
         self._block = (start, block)
-        return _NEWLINE, block, 0
+        return block
 
     def _names(self, run: _Run, words: re2._Regexp) -> bool:
         named = run.named.get(id(words))
@@ -291,6 +314,32 @@ class TableIndex:
 def _label(cell: str) -> str:
     label = cell.strip().strip('"\ufeff').strip().lower()
     return label if len(label) <= MAX_LABEL_CHARS else ""
+
+
+def _separator_before(data: bytes, index: int) -> bool:
+    """Whether a list separator ends at `data[index]`."""
+    if index < 0:
+        return False
+    byte = data[index]
+    if byte in _SEPARATORS:
+        return True
+    if byte < 0x80 and byte != 0x64 and byte != 0x72:  # not the last byte of a wide form, "and" or "or"
+        return False
+    tail = data[max(0, index - 3):index + 1]
+    return tail.endswith(_WIDE_SEPARATORS) or tail.endswith(_WORDS_BEFORE)
+
+
+def _separator_after(data: bytes, index: int) -> bool:
+    """Whether a list separator starts at `data[index]`."""
+    if index >= len(data):
+        return False
+    byte = data[index]
+    if byte in _SEPARATORS:
+        return True
+    if byte < 0x80 and byte != 0x61 and byte != 0x6F:  # not a wide form, "and" or "or"
+        return False
+    head = data[index:index + 4]
+    return head.startswith(_WIDE_SEPARATORS) or head.startswith(_WORDS_AFTER)
 
 
 def _skip_back(data: bytes, index: int) -> int:

@@ -192,3 +192,52 @@ def test_bulleted_and_numbered_lists_count_too(marker: str, named: bool) -> None
     rng = random.Random(12)
     lines = [marker.format(VALID["us_aba_routing"](rng), n=n) for n in range(1, 7)]
     assert set(levels("\n".join(lines) + "\n", "us_aba_routing")) == ({"medium"} if named else {"low"})
+
+
+def _inline(values: list[str], form: str) -> str:
+    return form.format(", ".join(values[:-1]), values[-1])
+
+
+@pytest.mark.parametrize("detector", sorted(VALID))
+@pytest.mark.parametrize("form", [
+    "Please update {} and {} before Friday.", "请更新{}和{}。", "Numbers: {}; {}", "{} or {}\n",
+])
+def test_values_listed_in_a_sentence_are_named_by_them(detector: str, form: str) -> None:
+    """Five or more values that a paragraph lists, one after another, are a sample of one kind."""
+    rng = random.Random(13)
+    values = [VALID[detector](rng) for _ in range(6)]
+    if form.startswith("请"):
+        text = form.format("、".join(values[:-1]), values[-1])
+    elif ";" in form:
+        text = form.format("; ".join(values[:-1]), values[-1])
+    else:
+        text = _inline(values, form)
+    found = scan_text(text, detectors=[detector])
+    assert len(found) == 6 and {f.level for f in found} <= {"medium", "high"}, text
+    assert all("column values" in f.basis or "printed form" in f.basis for f in found)
+
+
+@pytest.mark.parametrize("detector", sorted(SHAPES))
+def test_sentences_listing_random_numbers_name_nothing(detector: str) -> None:
+    """300 paragraphs each listing 12 random values of the pattern's shape (one in ten passes)."""
+    rng = random.Random(14)
+    text = "\n\n".join(_inline([SHAPES[detector](rng) for _ in range(12)], "Values {} and {} were checked.")
+                       for _ in range(300))
+    assert set(levels(text, detector)) <= {"low"}
+
+
+def test_an_inline_list_needs_five_values_in_one_paragraph_and_separators() -> None:
+    rng = random.Random(15)
+    values = [VALID["us_aba_routing"](rng) for _ in range(6)]
+    assert set(levels(_inline(values[:4], "Update {} and {}."), "us_aba_routing")) == {"low"}
+    split = _inline(values[:3], "Update {} and {}.") + "\n\n" + _inline(values[3:], "Then {} and {}.")
+    assert set(levels(split, "us_aba_routing")) == {"low"}  # two paragraphs of three
+    prose = " ".join(f"On day {n} we paid {v} for lunch." for n, v in enumerate(values))
+    assert set(levels(prose, "us_aba_routing")) == {"low"}  # numbers in prose, not a list
+
+
+def test_a_negative_word_before_an_inline_list_labels_the_list() -> None:
+    rng = random.Random(16)
+    values = [VALID["us_aba_routing"](rng) for _ in range(6)]
+    assert set(levels(_inline(values, "Order numbers {} and {} shipped."), "us_aba_routing")) == {"low"}
+    assert set(levels(_inline(values, "Please pay {} and {} today."), "us_aba_routing")) == {"medium"}
