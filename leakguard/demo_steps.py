@@ -144,7 +144,9 @@ class DemoRun:
             result = self._leak_once()
             if result.get("found"):
                 break
-            result.setdefault("error", f"top windows, uppermost first: {', '.join(self.top_windows()) or '?'}")
+            trouble = self.display.trouble() if self.display else ""
+            result.setdefault("error", f"top windows, uppermost first: {', '.join(self.top_windows()) or '?'}"
+                                       + (f"; {trouble}" if trouble else ""))
             time.sleep(2.0)
         return result
 

@@ -8,7 +8,11 @@
   swapped in one request, so no frame shows neither mark.
 - Monitors: RandR 1.5 monitors, re-read on RandR and root ConfigureNotify events.
 - Stacking: SubstructureNotify on the root raises the overlay when another window maps or
-  restacks; a slow periodic raise covers anything missed.
+  restacks; a slow periodic raise covers anything missed. When the window right below the
+  overlay is destroyed, the overlay steps below the topmost other window and back on top: a
+  compositor that never saw that window (xcompmgr, when it was created and destroyed before
+  xcompmgr looked at it) has put the overlay at the bottom of its own stacking list and would
+  draw every other window over it, although the X server keeps it on top.
 - State files: inotify on the state directory; screenshot signals as in the Qt overlay.
 """
 
@@ -63,6 +67,7 @@ class TiledOverlay:
         self._borrowed: set[int] = set()  # monitors showing monitor 0's mark (logged once each)
         self._raises: list[float] = []
         self._raise_fight_logged = False
+        self._below: dict[int, int] = {}  # own window -> the window right below it, when not ours
 
     # -- start and stop -------------------------------------------------------------------
     @property
@@ -117,16 +122,23 @@ class TiledOverlay:
         from Xlib.ext import randr
 
         root_id, own = self.conn.screen().root.id, self.own_window_ids()
-        monitors_changed = covered = False
+        monitors_changed = covered = reseat = False
         for _ in range(self.conn.pending_events()):
             event = self.conn.next_event()
             if isinstance(event, randr.ScreenChangeNotify | randr.CrtcChangeNotify | randr.OutputChangeNotify) or event.type == X.ConfigureNotify and event.window.id == root_id:
                 monitors_changed = True
+            elif event.type == X.ConfigureNotify and event.window.id in own:
+                below = getattr(event.above_sibling, "id", event.above_sibling) or 0
+                self._below[event.window.id] = 0 if below in own else below
             elif event.type in (X.MapNotify, X.ConfigureNotify) and event.window.id not in own:
                 covered = covered or self._foreign(event.window)
+            elif event.type == X.DestroyNotify and event.window.id in self._below.values():
+                reseat = True
         if monitors_changed:
             self.sync_monitors()
-        if covered and self._may_raise_now():
+        if reseat and self._may_raise_now():
+            self.reseat()
+        elif covered and self._may_raise_now():
             self.raise_all()
 
     def _may_raise_now(self) -> bool:
@@ -177,6 +189,23 @@ class TiledOverlay:
     def own_window_ids(self) -> set[int]:
         return {layer.window.id for view in self.views.values() for layer in (view.invisible, view.visible)
                 if layer is not None}
+
+    def reseat(self) -> None:
+        """Step below the topmost other window and back on top, in one flush: the compositor sees
+        the overlay restacked above a window it knows (see the module docstring)."""
+        from Xlib import X, error
+
+        own = self.own_window_ids()
+        try:
+            others = [w for w in self.conn.screen().root.query_tree().children if w.id not in own]
+        except error.XError:
+            others = []
+        if others:
+            for view in self.views.values():
+                for layer in (view.invisible, view.visible):
+                    if layer is not None and layer.mapped:
+                        layer.window.configure(sibling=others[-1], stack_mode=X.Below)
+        self.raise_all()
 
     def raise_all(self) -> None:
         for view in self.views.values():

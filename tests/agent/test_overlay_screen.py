@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import signal
 import subprocess
 import sys
 import time
@@ -123,6 +124,39 @@ def test_overlay_comes_back_on_top_of_a_new_window(screen: XDisplay, state_dir: 
     with overlay_process(screen, state_dir), backdrop(screen, pattern, 0, 0, tmp_path):
         expected = expected_composite(MARK, pattern)
         shot = wait_for(lambda: _matching(grab(screen, 0, 0, W, H), expected), 2.0, "overlay raised again")
+    assert np.abs(shot - expected).max() <= 1.0
+
+
+def test_overlay_stays_drawn_when_the_window_below_it_dies_unseen_by_the_compositor(
+        screen: XDisplay, state_dir: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    """The demo's rare "no mark found": a window that Chromium maps and destroys at start-up, while
+    xcompmgr lags behind, is one xcompmgr never learns of; the overlay raises itself right above it,
+    and xcompmgr, not finding that sibling, puts the overlay at the bottom of its own list and draws
+    the browser over it for good, although the X server keeps the overlay on top. Stopping the
+    compositor while the window lives and dies makes the race certain."""
+    from Xlib import X, display
+
+    pattern = busy_pattern(W, H, seed=37)
+    compositor = screen.processes[1]
+    with overlay_process(screen, state_dir), backdrop(screen, pattern, 0, 0, tmp_path):
+        expected = expected_composite(MARK, pattern)
+        wait_for(lambda: _matching(grab(screen, 0, 0, W, H), expected), 2.0, "overlay on top of the backdrop")
+        conn = display.Display(screen.name)
+        compositor.send_signal(signal.SIGSTOP)
+        try:
+            root = conn.screen().root
+            brief = root.create_window(0, 0, 10, 10, 0, conn.screen().root_depth, X.InputOutput,
+                                       X.CopyFromParent, override_redirect=True)
+            brief.map()
+            conn.sync()
+            wait_for(lambda: root.query_tree().children[-1].id != brief.id, 2.0, "overlay raised above it")
+            brief.destroy()
+            conn.sync()
+            time.sleep(0.3)  # the overlay sees it go
+        finally:
+            compositor.send_signal(signal.SIGCONT)
+            conn.close()
+        shot = wait_for(lambda: _matching(grab(screen, 0, 0, W, H), expected), 3.0, "overlay drawn again")
     assert np.abs(shot - expected).max() <= 1.0
 
 
