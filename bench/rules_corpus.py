@@ -139,7 +139,7 @@ def adversarial_inputs(size: int) -> dict[str, str]:
 def hostile_tables(size: int) -> dict[str, str]:
     """Tables built to make the column-header lookup (`rules.tables`) slow: a million columns,
     thousands of tiny tables, quotes everywhere, delimiters changing every line, no header at all;
-    and one-column lists, whose values are counted by block (`rules.columns`)."""
+    and one-column lists and inline lists, whose values are counted by block (`rules.columns`)."""
     def fill(unit: str, head: str = "") -> str:
         return (head + unit * (size // len(unit.encode()) + 1))[:size]
 
@@ -154,6 +154,8 @@ def hostile_tables(size: int) -> dict[str, str]:
         "table: tall, header far above": fill(f"{routing}\t450 557 7104\t146 454 285\n", "routing\tNHS number\tSIN\n"),
         "list: one value per line": fill(f"{routing}\n450 557 7104\n146 454 285\n"),
         "list: blocks of one line": fill(f"{routing}\n\n146 454 285\n \n"),
+        "inline: one paragraph listing numbers": fill(f"{routing}, 450 557 7104 and 146 454 285; 2341 2341 2346, "),
+        "inline: separators only": fill(", and 、和; "),
     }
 
 

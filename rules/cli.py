@@ -41,6 +41,16 @@ def _store(args: argparse.Namespace) -> int:
     return result
 
 
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= 256:
+        raise argparse.ArgumentTypeError("between 0 (one per CPU) and 256")
+    return value
+
+
 def _add_scan(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     scan = sub.add_parser("scan", help="scan files and folders for sensitive content",
                           description="Scan files, folders and archives. Exit 0: nothing found, 1: findings, "
@@ -55,6 +65,12 @@ def _add_scan(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     scan.add_argument("--max-bytes", type=int, default=64 << 20, metavar="N", help="size limit per file")
     scan.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                       help="progress bar on stderr (auto: for 20 files or more)")
+    scan.add_argument("--exclude", action="append", metavar="PATTERN",
+                      help="skip files and folders whose name or path below PATH matches (shell-style, "
+                      "e.g. '.git', '*.log', 'build/*'); may be given more than once")
+    scan.add_argument("--jobs", type=_jobs, default=0, metavar="N",
+                      help="scan N files at once in worker processes (default 0: one per CPU, up to 8, "
+                      "for 20 files or more); the output is in the same order whatever N is")
     scan.add_argument("paths", nargs="+", metavar="PATH")
     scan.set_defaults(handler=_scan)
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import fnmatch
+import multiprocessing
 import os
 import sys
 import time
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 
 from rules.extract import Extraction, Limits, extract
@@ -17,23 +23,52 @@ from rules.report import Located, jsonl_record, line_starts, position, sarif_doc
 from rules.scanner import TextScanner
 
 PROGRESS_MIN_FILES = 20
+#: `--jobs 0` (the default) scans with one process per CPU, up to this many, for trees of
+#: PROGRESS_MIN_FILES files or more; fewer files are scanned in this process.
+MAX_AUTO_JOBS = 8
+#: Files handed to the workers ahead of the one whose results are printed next, per worker.
+AHEAD_PER_JOB = 8
 
 
-def walk(paths: list[str]) -> tuple[list[str], list[str]]:
-    """Regular files under `paths` (sorted, symlinked directories not followed) and missing paths."""
+@dataclass(frozen=True)
+class FileResult:
+    """What scanning one file gave: an error (it could not be read), a notice (it was not fully
+    scannable), detectors that reached their per-file cap, and the findings: as `Located` for
+    SARIF, which needs them all at the end, else as the output lines already written out (the
+    worker processes format them, so the parent only prints)."""
+
+    path: str
+    error: str | None = None
+    notice: str | None = None
+    truncated: tuple[str, ...] = ()
+    located: tuple[Located, ...] = ()
+    lines: tuple[str, ...] = ()
+
+
+def walk(paths: list[str], exclude: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
+    """Regular files under `paths` (sorted, symlinked directories not followed) and missing paths.
+    A file or folder whose name, or whose path below the walked folder, matches an `exclude`
+    pattern (shell-style: ``*.log``, ``.git``, ``build/*``) is skipped."""
     files: list[str] = []
     missing: list[str] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             for root, dirs, names in os.walk(path):
-                dirs.sort()
-                files.extend(os.path.join(root, n) for n in sorted(names) if os.path.isfile(os.path.join(root, n)))
+                below = os.path.relpath(root, path)
+                dirs[:] = sorted(d for d in dirs if not _excluded(d, below, exclude))
+                files.extend(os.path.join(root, n) for n in sorted(names)
+                             if os.path.isfile(os.path.join(root, n)) and not _excluded(n, below, exclude))
         elif path.is_file():
             files.append(raw)
         else:
             missing.append(raw)
     return files, missing
+
+
+def _excluded(name: str, folder: str, patterns: tuple[str, ...]) -> bool:
+    relative = name if folder == "." else f"{folder}/{name}"
+    return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(relative, p) for p in patterns)
 
 
 def _read(path: str, limit: int) -> bytes:
@@ -49,28 +84,104 @@ def _member(extraction: Extraction, offset: int, root: str) -> str | None:
     return parts[index].path[len(root) + 1 :] if parts[index].path.startswith(root + "/") else parts[index].path
 
 
-def _scan(scanner: TextScanner, text: str, key: bytes, path: str) -> list[Finding]:
-    """Findings, with a notice when a detector hit its per-text cap (there are more than shown)."""
+def _scan(scanner: TextScanner, text: str, key: bytes) -> tuple[list[Finding], tuple[str, ...]]:
+    """Findings, and the detectors that hit their per-text cap (there are more than shown)."""
     report = getattr(scanner, "scan_report", None)
     if report is None:
-        return scanner.scan(text, key=key)
+        return scanner.scan(text, key=key), ()
     result = report(text, key=key)
-    if result.truncated:
-        _notice(f"leakguard rules scan: {path}: more findings than reported for {', '.join(result.truncated)} "
-                "(per-file cap reached)")
     findings: list[Finding] = result.findings
-    return findings
+    return findings, tuple(result.truncated)
 
 
-def located_findings(path: str, extraction: Extraction, scanner: TextScanner, key: bytes,
-                     min_confidence: float) -> Iterator[Located]:
-    findings = [f for f in _scan(scanner, extraction.text, key, path) if f.confidence >= min_confidence]
+def located_findings(path: str, extraction: Extraction, findings: list[Finding]) -> Iterator[Located]:
     if not findings:
         return
     starts = line_starts(extraction.text)
     for finding in findings:
         line, column = position(starts, finding.start)
         yield Located(path, finding, line, column, _member(extraction, finding.start, path), extraction.file_type)
+
+
+def scan_file(path: str, scanner: TextScanner, key: bytes, min_confidence: float, limits: Limits,
+              form: str = "sarif") -> FileResult:
+    """Read, extract and scan one file; findings as output lines of format `form` (jsonl or text)
+    or, for sarif, as `Located`."""
+    try:
+        extraction = extract(_read(path, limits.max_input_bytes), path, limits=limits)
+    except OSError as exc:
+        return FileResult(path, error=str(exc.strerror or exc))
+    notice = None if extraction.status == "ok" else f"{extraction.status}: {extraction.reason}"
+    findings, truncated = _scan(scanner, extraction.text, key)
+    kept = [f for f in findings if f.confidence >= min_confidence]
+    located = tuple(located_findings(path, extraction, kept))
+    if form == "sarif":
+        return FileResult(path, None, notice, truncated, located)
+    render = jsonl_record if form == "jsonl" else text_record
+    return FileResult(path, None, notice, truncated, (), tuple(render(item) + "\n" for item in located))
+
+
+#: The scanner and settings of a worker process (inherited from the parent when it forks).
+_WORKER: tuple[TextScanner, bytes, float, Limits, str] | None = None
+
+
+def _scan_in_worker(path: str) -> FileResult:
+    assert _WORKER is not None, "set before the pool forks"
+    return scan_file(path, *_WORKER)
+
+
+def jobs_for(requested: int, files: int) -> int:
+    """Worker processes for `files` files: `requested`, or with 0 one per CPU (up to
+    MAX_AUTO_JOBS) when there are enough files to pay for starting them."""
+    if requested > 0:
+        return min(requested, max(1, files))
+    if files < PROGRESS_MIN_FILES:
+        return 1
+    return max(1, min(len(os.sched_getaffinity(0)), MAX_AUTO_JOBS, files))
+
+
+def in_order(pool: ProcessPoolExecutor, work: Callable[[str], FileResult], paths: Iterable[str],
+             ahead: int) -> Iterator[FileResult]:
+    """`work(path)` for each path on the pool, yielded in the order of `paths`, with at most
+    `ahead` files in flight (a million files do not become a million pending futures). A worker
+    that dies (a crash in a native parser, say) ends the scan with an error for its file."""
+    pending: deque[tuple[str, Future[FileResult]]] = deque()
+    for path in paths:
+        pending.append((path, pool.submit(work, path)))
+        if len(pending) >= ahead:
+            yield _result(*pending.popleft())
+    while pending:
+        yield _result(*pending.popleft())
+
+
+def _result(path: str, future: Future[FileResult]) -> FileResult:
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        raise WorkerDied(path) from exc
+
+
+class WorkerDied(RuntimeError):
+    """A scanning process died; `path` is the first file whose result was lost."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+def _results(files: list[str], jobs: int, scanner: TextScanner, key: bytes, threshold: float,
+             limits: Limits, form: str) -> Iterator[FileResult]:
+    if jobs <= 1:
+        yield from (scan_file(path, scanner, key, threshold, limits, form) for path in files)
+        return
+    global _WORKER
+    _WORKER = (scanner, key, threshold, limits, form)
+    try:
+        # fork: the workers inherit the built scanner (and any fingerprint or EDM store) as is.
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            yield from in_order(pool, _scan_in_worker, files, jobs * AHEAD_PER_JOB)
+    finally:
+        _WORKER = None
 
 
 def _progress(total: int, mode: str) -> object:
@@ -88,33 +199,41 @@ def _notice(message: str) -> None:
 
 
 def run(args: argparse.Namespace, scanner: TextScanner, version: str) -> int:
-    files, missing = walk(args.paths)
+    files, missing = walk(args.paths, tuple(getattr(args, "exclude", None) or ()))
     for path in missing:
         sys.stderr.write(f"leakguard rules scan: {path}: no such file or directory\n")
     key = Path(args.key_file).read_bytes() if args.key_file else DEFAULT_DIGEST_KEY
     threshold = LEVEL_THRESHOLDS[args.min_level]
     limits = Limits(clock=time.monotonic, seconds=args.timeout, max_input_bytes=args.max_bytes)
-    found, errors, collected, notices = 0, len(missing), [], []
+    found, errors = 0, len(missing)
+    collected: list[Located] = []
+    notices: list[tuple[str, str]] = []
+    jobs = jobs_for(getattr(args, "jobs", 1), len(files))
+    results = _results(files, jobs, scanner, key, threshold, limits, args.format)
     bar = _progress(len(files), args.progress)
-    for path in files:
-        try:
-            extraction = extract(_read(path, limits.max_input_bytes), path, limits=limits)
-        except OSError as exc:
-            _notice(f"leakguard rules scan: {path}: {exc.strerror or exc}")
-            errors += 1
-            continue
-        finally:
+    try:
+        for result in results:
             bar.update(1)  # type: ignore[attr-defined]
-        if extraction.status != "ok":
-            notices.append((path, f"{extraction.status}: {extraction.reason}"))
-            _notice(f"leakguard rules scan: {path}: {extraction.status}: {extraction.reason}")
-        for item in located_findings(path, extraction, scanner, key, threshold):
-            found += 1
-            if args.format == "sarif":
-                collected.append(item)
-            else:
-                sys.stdout.write((jsonl_record(item) if args.format == "jsonl" else text_record(item)) + "\n")
-    bar.close()  # type: ignore[attr-defined]
+            path = result.path
+            if result.error is not None:
+                _notice(f"leakguard rules scan: {path}: {result.error}")
+                errors += 1
+                continue
+            if result.notice is not None:
+                notices.append((path, result.notice))
+                _notice(f"leakguard rules scan: {path}: {result.notice}")
+            if result.truncated:
+                _notice(f"leakguard rules scan: {path}: more findings than reported for "
+                        f"{', '.join(result.truncated)} (per-file cap reached)")
+            found += len(result.located) + len(result.lines)
+            collected.extend(result.located)
+            sys.stdout.writelines(result.lines)
+    except WorkerDied as exc:
+        _notice(f"leakguard rules scan: {exc.path}: the scanning process died; it and the files after it "
+                "were not scanned (scan it alone with --jobs 1 to see why)")
+        errors += 1
+    finally:
+        bar.close()  # type: ignore[attr-defined]
     if args.format == "sarif":
         sys.stdout.write(sarif_document(collected, version, notices) + "\n")
     elif args.format == "text":

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from rules.cli_scan import FileResult
 from tests.rules import samples
 
 CARD = "4111111111111111"
@@ -179,3 +180,85 @@ def test_fingerprint_and_edm_store(tmp_path: Path) -> None:
     assert found == {f"fingerprint:{doc_id}", "edm:customers"}
     assert run("fingerprint", "remove", "--store", str(store), doc_id).returncode == 0
     assert run("fingerprint", "remove", "--store", str(store), doc_id).returncode == 1
+
+
+def _big_tree(root: Path) -> Path:
+    """40 files in 4 folders, half with findings, a docx, a zip and a corrupt zip among them."""
+    for number in range(40):
+        folder = root / f"part{number % 4}"
+        folder.mkdir(parents=True, exist_ok=True)
+        body = "plain words\n" * (number % 7 + 1)
+        if number % 2:
+            body += f"card {CARD}, id {RID}, mail a{number}@example.com\n" * (number % 3 + 1)
+        (folder / f"file{number:02d}.txt").write_text(body)
+    (root / "part1" / "report.docx").write_bytes(samples.docx(["quarterly", f"id {RID}"]))
+    (root / "part2" / "bundle.zip").write_bytes(samples.zip_of({"inner/a.txt": f"AKIAQWERTYUIOPASDFGH {CARD}".encode()}))
+    (root / "part3" / "broken.zip").write_bytes(b"PK\x03\x04 not really a zip")
+    return root
+
+
+@pytest.mark.parametrize("form", ["jsonl", "sarif", "text"])
+def test_parallel_scan_prints_what_a_serial_one_does(tmp_path: Path, form: str) -> None:
+    tree = _big_tree(tmp_path / "tree")
+    serial = run("scan", "--format", form, "--jobs", "1", "--progress", "never", str(tree))
+    parallel = run("scan", "--format", form, "--jobs", "3", "--progress", "never", str(tree))
+    automatic = run("scan", "--format", form, "--progress", "never", str(tree))  # 43 files: one job per CPU
+    assert serial.returncode == parallel.returncode == automatic.returncode == 1
+    assert serial.stdout == parallel.stdout == automatic.stdout
+    assert serial.stderr == parallel.stderr == automatic.stderr
+    assert "broken.zip: unscannable" in serial.stderr
+    if form == "jsonl":
+        paths = [json.loads(line)["path"] for line in serial.stdout.splitlines()]
+        assert len(paths) > 60 and paths == sorted(paths)  # in the walk's order
+
+
+def test_jobs_must_be_a_small_whole_number(tree: Path) -> None:
+    for bad in ("x", "-1", "1000"):
+        result = run("scan", "--jobs", bad, str(tree))
+        assert result.returncode == 2 and "--jobs" in result.stderr
+
+
+def test_automatic_jobs_only_for_trees_worth_it() -> None:
+    from rules.cli_scan import MAX_AUTO_JOBS, PROGRESS_MIN_FILES, jobs_for
+
+    assert jobs_for(0, PROGRESS_MIN_FILES - 1) == 1
+    assert 1 <= jobs_for(0, 10_000) <= MAX_AUTO_JOBS
+    assert jobs_for(4, 2) == 2 and jobs_for(4, 100) == 4 and jobs_for(1, 100) == 1
+
+
+def _die_on_third(path: str) -> FileResult:
+    import os
+
+    if path.endswith("3"):
+        os._exit(3)  # as a crash in a native parser would end the worker
+    return FileResult(path)
+
+
+def test_a_worker_that_dies_names_the_file_and_stops_cleanly() -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from rules.cli_scan import WorkerDied, in_order
+
+    paths = [f"file{n}" for n in range(8)]
+    got: list[str] = []
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool, \
+            pytest.raises(WorkerDied) as died:
+        for result in in_order(pool, _die_on_third, paths, ahead=2):
+            got.append(result.path)
+    assert len(got) <= 3 and got == paths[:len(got)]  # in order, up to the file that killed its worker
+    assert died.value.path == paths[len(got)]  # the first file whose result was lost is named
+
+
+def test_excluded_files_and_folders_are_not_scanned(tmp_path: Path) -> None:
+    tree = _big_tree(tmp_path / "tree")
+    (tree / ".git").mkdir()
+    (tree / ".git" / "objects.txt").write_text(f"card {CARD}\n")
+    (tree / "part0" / "debug.log").write_text(f"card {CARD}\n")
+    every = {json.loads(line)["path"] for line in run("scan", "--format", "jsonl", "--jobs", "1", str(tree)).stdout.splitlines()}
+    assert str(tree / ".git" / "objects.txt") in every and str(tree / "part0" / "debug.log") in every
+    result = run("scan", "--format", "jsonl", "--jobs", "1", "--exclude", ".git", "--exclude", "*.log",
+                 "--exclude", "part1/*", str(tree))
+    kept = {json.loads(line)["path"] for line in result.stdout.splitlines()}
+    assert kept == {p for p in every if "/.git/" not in p and not p.endswith(".log") and "/part1/" not in p}
+    assert kept and result.returncode == 1
