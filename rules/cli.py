@@ -65,6 +65,9 @@ def _add_scan(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     scan.add_argument("--max-bytes", type=int, default=64 << 20, metavar="N", help="size limit per file")
     scan.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                       help="progress bar on stderr (auto: for 20 files or more)")
+    scan.add_argument("--baseline", metavar="FINDINGS.jsonl",
+                      help="report only findings not in this earlier `--format jsonl` output (same place, "
+                      "detector and keyed hash of the value); exit 1 only for new ones")
     scan.add_argument("--exclude", action="append", metavar="PATTERN",
                       help="skip files and folders whose name or path below PATH matches (shell-style, "
                       "e.g. '.git', '*.log', 'build/*'); may be given more than once")

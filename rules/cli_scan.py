@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import json
 import multiprocessing
 import os
 import sys
@@ -31,6 +32,40 @@ AHEAD_PER_JOB = 8
 
 
 @dataclass(frozen=True)
+class ScanSettings:
+    """How each file is scanned: the digest key, the lowest confidence reported, extraction limits,
+    the output format, and the findings of a baseline, which are not reported again."""
+
+    key: bytes
+    min_confidence: float
+    limits: Limits
+    form: str = "sarif"
+    known: frozenset[tuple[str, str, str, str]] = frozenset()
+
+
+def finding_key(path: str, member: str | None, detector: str, digest: str) -> tuple[str, str, str, str]:
+    """What identifies a finding across scans: where it is, which detector, and the keyed hash of
+    the matched value (the same value at another place, or another value here, is new)."""
+    return path, member or "", detector, digest
+
+
+def load_baseline(file: str) -> frozenset[tuple[str, str, str, str]]:
+    """The findings of an earlier `rules scan --format jsonl` (ValueError naming the line when a
+    line is not one)."""
+    known = set()
+    with open(file, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                known.add(finding_key(record["path"], record.get("member"), record["detector"], record["digest"]))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"{file}:{number}: not a finding of `rules scan --format jsonl` ({exc})") from None
+    return frozenset(known)
+
+
+@dataclass(frozen=True)
 class FileResult:
     """What scanning one file gave: an error (it could not be read), a notice (it was not fully
     scannable), detectors that reached their per-file cap, and the findings: as `Located` for
@@ -43,6 +78,7 @@ class FileResult:
     truncated: tuple[str, ...] = ()
     located: tuple[Located, ...] = ()
     lines: tuple[str, ...] = ()
+    known: int = 0  # findings left out because the baseline has them
 
 
 def walk(paths: list[str], exclude: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
@@ -103,26 +139,28 @@ def located_findings(path: str, extraction: Extraction, findings: list[Finding])
         yield Located(path, finding, line, column, _member(extraction, finding.start, path), extraction.file_type)
 
 
-def scan_file(path: str, scanner: TextScanner, key: bytes, min_confidence: float, limits: Limits,
-              form: str = "sarif") -> FileResult:
-    """Read, extract and scan one file; findings as output lines of format `form` (jsonl or text)
-    or, for sarif, as `Located`."""
+def scan_file(path: str, scanner: TextScanner, settings: ScanSettings) -> FileResult:
+    """Read, extract and scan one file; findings as output lines of `settings.form` (jsonl or
+    text) or, for sarif, as `Located`."""
     try:
-        extraction = extract(_read(path, limits.max_input_bytes), path, limits=limits)
+        extraction = extract(_read(path, settings.limits.max_input_bytes), path, limits=settings.limits)
     except OSError as exc:
         return FileResult(path, error=str(exc.strerror or exc))
     notice = None if extraction.status == "ok" else f"{extraction.status}: {extraction.reason}"
-    findings, truncated = _scan(scanner, extraction.text, key)
-    kept = [f for f in findings if f.confidence >= min_confidence]
+    findings, truncated = _scan(scanner, extraction.text, settings.key)
+    kept = [f for f in findings if f.confidence >= settings.min_confidence]
     located = tuple(located_findings(path, extraction, kept))
-    if form == "sarif":
-        return FileResult(path, None, notice, truncated, located)
-    render = jsonl_record if form == "jsonl" else text_record
-    return FileResult(path, None, notice, truncated, (), tuple(render(item) + "\n" for item in located))
+    new = tuple(item for item in located if finding_key(item.path, item.member, item.finding.detector,
+                                                         item.finding.digest) not in settings.known)
+    if settings.form == "sarif":
+        return FileResult(path, None, notice, truncated, new, known=len(located) - len(new))
+    render = jsonl_record if settings.form == "jsonl" else text_record
+    return FileResult(path, None, notice, truncated, (), tuple(render(item) + "\n" for item in new),
+                      known=len(located) - len(new))
 
 
 #: The scanner and settings of a worker process (inherited from the parent when it forks).
-_WORKER: tuple[TextScanner, bytes, float, Limits, str] | None = None
+_WORKER: tuple[TextScanner, ScanSettings] | None = None
 
 
 def _scan_in_worker(path: str) -> FileResult:
@@ -169,13 +207,12 @@ class WorkerDied(RuntimeError):
         self.path = path
 
 
-def _results(files: list[str], jobs: int, scanner: TextScanner, key: bytes, threshold: float,
-             limits: Limits, form: str) -> Iterator[FileResult]:
+def _results(files: list[str], jobs: int, scanner: TextScanner, settings: ScanSettings) -> Iterator[FileResult]:
     if jobs <= 1:
-        yield from (scan_file(path, scanner, key, threshold, limits, form) for path in files)
+        yield from (scan_file(path, scanner, settings) for path in files)
         return
     global _WORKER
-    _WORKER = (scanner, key, threshold, limits, form)
+    _WORKER = (scanner, settings)
     try:
         # fork: the workers inherit the built scanner (and any fingerprint or EDM store) as is.
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
@@ -203,13 +240,19 @@ def run(args: argparse.Namespace, scanner: TextScanner, version: str) -> int:
     for path in missing:
         sys.stderr.write(f"leakguard rules scan: {path}: no such file or directory\n")
     key = Path(args.key_file).read_bytes() if args.key_file else DEFAULT_DIGEST_KEY
-    threshold = LEVEL_THRESHOLDS[args.min_level]
     limits = Limits(clock=time.monotonic, seconds=args.timeout, max_input_bytes=args.max_bytes)
+    try:
+        known = load_baseline(args.baseline) if getattr(args, "baseline", None) else frozenset()
+    except (OSError, ValueError) as exc:
+        sys.stderr.write(f"leakguard rules scan: baseline: {exc}\n")
+        return 2
+    settings = ScanSettings(key, LEVEL_THRESHOLDS[args.min_level], limits, args.format, known)
+    skipped = 0
     found, errors = 0, len(missing)
     collected: list[Located] = []
     notices: list[tuple[str, str]] = []
     jobs = jobs_for(getattr(args, "jobs", 1), len(files))
-    results = _results(files, jobs, scanner, key, threshold, limits, args.format)
+    results = _results(files, jobs, scanner, settings)
     bar = _progress(len(files), args.progress)
     try:
         for result in results:
@@ -226,6 +269,7 @@ def run(args: argparse.Namespace, scanner: TextScanner, version: str) -> int:
                 _notice(f"leakguard rules scan: {path}: more findings than reported for "
                         f"{', '.join(result.truncated)} (per-file cap reached)")
             found += len(result.located) + len(result.lines)
+            skipped += result.known
             collected.extend(result.located)
             sys.stdout.writelines(result.lines)
     except WorkerDied as exc:
@@ -237,5 +281,6 @@ def run(args: argparse.Namespace, scanner: TextScanner, version: str) -> int:
     if args.format == "sarif":
         sys.stdout.write(sarif_document(collected, version, notices) + "\n")
     elif args.format == "text":
-        sys.stderr.write(f"{found} finding(s) in {len(files)} file(s)\n")
+        note = f" ({skipped} more in the baseline, not shown)" if skipped else ""
+        sys.stderr.write(f"{found} finding(s) in {len(files)} file(s){note}\n")
     return 2 if errors else 1 if found else 0

@@ -262,3 +262,32 @@ def test_excluded_files_and_folders_are_not_scanned(tmp_path: Path) -> None:
     kept = {json.loads(line)["path"] for line in result.stdout.splitlines()}
     assert kept == {p for p in every if "/.git/" not in p and not p.endswith(".log") and "/part1/" not in p}
     assert kept and result.returncode == 1
+
+
+def test_a_baseline_leaves_out_the_findings_already_known(tmp_path: Path) -> None:
+    tree = _big_tree(tmp_path / "tree")
+    baseline = tmp_path / "baseline.jsonl"
+    first = run("scan", "--format", "jsonl", str(tree))
+    baseline.write_text(first.stdout)
+    again = run("scan", "--format", "text", "--baseline", str(baseline), str(tree))
+    assert again.returncode == 0 and again.stdout == ""
+    assert f"0 finding(s) in 43 file(s) ({len(first.stdout.splitlines())} more in the baseline, not shown)" in again.stderr
+    # a new value where a known one was, a known value in a new place, and a new file: all new
+    (tree / "part0" / "file01.txt").write_text("plain words\n" + "card 5555555555554444\n")
+    (tree / "part0" / "copy.txt").write_text(f"card {CARD}\n")
+    (tree / "part3" / "new.txt").write_text("id 11010519491231002X\n")
+    for jobs in ("1", "2"):
+        news = run("scan", "--format", "jsonl", "--jobs", jobs, "--baseline", str(baseline), str(tree))
+        records = [json.loads(line) for line in news.stdout.splitlines()]
+        assert news.returncode == 1
+        assert {(Path(r["path"]).name, r["detector"]) for r in records} == {
+            ("file01.txt", "credit_card"), ("copy.txt", "credit_card"), ("new.txt", "cn_resident_id")}
+
+
+def test_a_bad_baseline_is_a_clear_error(tmp_path: Path, tree: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"path": "a", "detector": "credit_card", "digest": "00"}\nnot json\n')
+    result = run("scan", "--baseline", str(bad), str(tree))
+    assert result.returncode == 2 and f"{bad}:2: not a finding" in result.stderr
+    missing = run("scan", "--baseline", str(tmp_path / "none.jsonl"), str(tree))
+    assert missing.returncode == 2 and "baseline" in missing.stderr and "Traceback" not in missing.stderr
