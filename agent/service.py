@@ -61,7 +61,8 @@ class Service:
         self.key = load_or_create_key(state.digest_key)
         self.files = FileChannel(self.outbox, self.policies, self.quarantine, clock=self.clock, user=self.user,
                                  max_bytes=config.channels.max_file_bytes, key=self.key)
-        self.clipboard = ClipboardChannel(self.outbox, self.policies, self.clock, self.user, self.key)
+        self.clipboard = ClipboardChannel(self.outbox, self.policies, self.clock, self.user, self.key,
+                                          max_bytes=config.channels.max_file_bytes)
         self.syncer: Syncer | None = None
         self.supervisor: Supervisor | None = None
 
@@ -214,6 +215,8 @@ class Service:
             return None
         if op == "clipboard":
             return self.clipboard.judge(str(request.get("text", "")), request.get("source"), request.get("target"))
+        if op == "clipboard_files":
+            return self.clipboard.judge_files(request.get("paths"), request.get("source"), peer.uid)
         if op == "status":
             return {"ok": True, **self.status()}
         if op == "justify":

@@ -2,28 +2,46 @@
 
 Copies without findings and with an `allow` verdict are not recorded: the clipboard is busy and
 most of it is nobody's business. The text itself never leaves this process.
+
+Files copied in a file manager arrive as paths. The service reads them itself, but only files
+that the asking session's user may read (the socket's peer credentials; a user must not learn,
+through verdicts, what is in files closed to them), only regular files, and at most
+`max_bytes` in all per copy: files past that budget are judged as unscannable, so that a policy
+that blocks what it cannot scan blocks them. Each judged file that matters is its own event (as
+on the file channels); the reply carries the most severe verdict.
 """
 
 from __future__ import annotations
 
+import grp
+import os
+import pwd
+import stat
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from agent.channels.processes import redact_argv
-from agent.events import new_event
-from agent.judge import Context, judge_text
+from agent.events import FileInfo, new_event
+from agent.judge import Context, Judgement, judge_bytes, judge_text
 from agent.outbox import Outbox
 from agent.policystore import PolicyStore
 from agent.ports import Clock
+from agent.quarantine import file_sha256
 
 MAX_CLIPBOARD_CHARS = 2_000_000
+MAX_COPIED_FILES = 32
+#: Severity of an action, to pick the verdict of a copy of several files.
+ACTION_RANK = {"allow": 0, "audit": 1, "warn": 2, "block": 3, "quarantine": 3}
 NOTICE = "[leakguard] This content was removed from the clipboard: {explanation}"
 
 
 class ClipboardChannel:
     def __init__(self, outbox: Outbox, policies: PolicyStore, clock: Clock, user: Callable[[], str | None],
-                 key: bytes | None = None) -> None:
+                 key: bytes | None = None, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.outbox, self.policies, self.clock, self.user, self.key = outbox, policies, clock, user, key
+        self.max_bytes = max_bytes
 
     def judge(self, text: str, source: dict[str, Any] | None, target: dict[str, Any] | None) -> dict[str, Any]:
         source = _application(source)
@@ -32,22 +50,95 @@ class ClipboardChannel:
                                                                    destination=(target or {}).get("name"),
                                                                    size=len(text)), self.policies.active.policy,
                                key=self.key)
-        reply: dict[str, Any] = {"ok": True, "action": judgement.action, "explanation": judgement.tip,
-                                 "override_allowed": judgement.override_allowed, "event_id": None}
+        return self._reply([(judgement, self._record(judgement, source, target, text_length=len(text)))])
+
+    def judge_files(self, paths: Any, raw_source: dict[str, Any] | None, uid: int) -> dict[str, Any]:
+        """Judge files copied to the clipboard by a session of user `uid`."""
+        if not isinstance(paths, list) or not paths or not all(isinstance(p, str) and p.startswith("/") for p in paths):
+            return {"ok": False, "error": "paths must be a non-empty list of absolute paths"}
+        source = _application(raw_source)
+        app = (source or {}).get("name")
+        budget, judged = self.max_bytes, []
+        for raw in paths[:MAX_COPIED_FILES]:
+            path = Path(raw)
+            if not readable_by(path, uid):
+                continue  # gone, not a regular file, or closed to this user: nothing to paste
+            context = Context(channel="clipboard", application=app, file_type=path.suffix.lstrip(".").lower() or None,
+                              file_name=path.name)
+            try:
+                data, sha256 = file_sha256(path, limit=budget)
+            except OSError as exc:
+                size = _size(path)
+                judgement = judge_text("", replace(context, size=size), self.policies.active.policy,
+                                       status="unscannable", reason=f"not judged: {exc.strerror or exc}", key=self.key)
+                info = FileInfo(raw, path.name, size, None)
+            else:
+                budget -= len(data)
+                judgement = judge_bytes(data, path.name, replace(context, size=len(data)),
+                                        self.policies.active.policy, key=self.key)
+                info = FileInfo(raw, path.name, len(data), sha256)
+            judged.append((judgement, self._record(judgement, source, None, file=info)))
+        if not judged:
+            return {"ok": True, "action": "allow", "explanation": "", "override_allowed": False, "event_id": None}
+        return self._reply(judged)
+
+    def _record(self, judgement: Judgement, source: dict[str, Any] | None, target: dict[str, Any] | None,
+                **fields: Any) -> dict[str, Any] | None:
+        """The event of one judged copy (or copied file); None when there is nothing to record."""
         if judgement.action == "allow" and not judgement.detectors:
-            return reply
+            return None
         event = new_event(
             "clipboard", judgement.action, timestamp=self.clock.time(), severity=judgement.severity,
             detectors=judgement.detectors, user=self.user(), source_application=source,
-            target_application=target, text_length=len(text), **judgement.details(),
+            target_application=target, **fields, **judgement.details(),
         )
         self.outbox.record(event)
-        reply["event_id"] = event["id"]
-        if judgement.action == "block":
+        return event
+
+    def _reply(self, judged: list[tuple[Judgement, dict[str, Any] | None]]) -> dict[str, Any]:
+        """The most severe verdict among the judged parts of one copy."""
+        judgement, event = max(judged, key=lambda pair: ACTION_RANK.get(pair[0].action, 0))
+        reply: dict[str, Any] = {"ok": True, "action": judgement.action, "explanation": judgement.tip,
+                                 "override_allowed": judgement.override_allowed,
+                                 "event_id": event["id"] if event else None}
+        if judgement.action == "block" and event is not None:
             reply["replacement"] = NOTICE.format(explanation=judgement.tip)
             if judgement.override_allowed:
                 self.outbox.allow_override(event, {"clipboard": True})
         return reply
+
+
+def readable_by(path: Path, uid: int) -> bool:
+    """Whether `path` is a regular file that user `uid` may read (owner, group or other read bit;
+    root reads everything). Symbolic links are followed, as the user's own open would."""
+    try:
+        info = path.stat()
+    except OSError:
+        return False
+    if not stat.S_ISREG(info.st_mode):
+        return False
+    if uid == 0:
+        return True
+    if info.st_uid == uid:
+        return bool(info.st_mode & stat.S_IRUSR)
+    if info.st_mode & stat.S_IRGRP and info.st_gid in _groups_of(uid):
+        return True
+    return bool(info.st_mode & stat.S_IROTH)
+
+
+def _groups_of(uid: int) -> set[int]:
+    try:
+        user = pwd.getpwuid(uid)
+    except KeyError:
+        return set()
+    return {user.pw_gid, *(g.gr_gid for g in grp.getgrall() if user.pw_name in g.gr_mem)}
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def _application(raw: Any) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ import select
 import shutil
 import subprocess
 import time
+import urllib.parse
 
 from agent.platform.processes import PsutilProcessTable
 from agent.ports import RunningProcess
@@ -49,6 +50,9 @@ class _XEvent(ctypes.Union):
 
 SELECTION_NOTIFY = 31
 MAX_INLINE_BYTES = 4 * 1024 * 1024
+#: How file managers put copied files on the clipboard: GNOME's (also Caja, Nemo, Thunar, PCManFM),
+#: then the freedesktop URI list (KDE's Dolphin, browsers, xclip -t text/uri-list).
+FILE_TARGETS = ("x-special/gnome-copied-files", "text/uri-list")
 
 
 class _ClientIdSpec(ctypes.Structure):
@@ -79,7 +83,7 @@ class X11Clipboard:
         self._root = x11.XDefaultRootWindow(dpy)
         self._window = x11.XCreateSimpleWindow(dpy, ctypes.c_ulong(self._root), 0, 0, 1, 1, 0, 0, 0)
         self._atoms = {name: x11.XInternAtom(dpy, name.encode(), 0)
-                       for name in ("CLIPBOARD", "UTF8_STRING", "LEAKGUARD_CLIP", "INCR")}
+                       for name in ("CLIPBOARD", "UTF8_STRING", "LEAKGUARD_CLIP", "INCR", *FILE_TARGETS)}
 
     @classmethod
     def open(cls, display_name: str) -> X11Clipboard:
@@ -152,19 +156,30 @@ class X11Clipboard:
 
     def read_text(self) -> str | None:
         """The clipboard text, asked from its owner on our own X connection (xclip for big transfers)."""
+        return self._read("UTF8_STRING")
+
+    def read_files(self) -> list[str] | None:
+        """Local paths of files copied in a file manager; None when the clipboard holds no files."""
+        for target in FILE_TARGETS:
+            listing = self._read(target)
+            if listing:
+                return copied_paths(listing) or None
+        return None
+
+    def _read(self, target: str) -> str | None:
         dpy, atoms = ctypes.c_void_p(self._display), self._atoms
-        self._x11.XConvertSelection(dpy, atoms["CLIPBOARD"], atoms["UTF8_STRING"], atoms["LEAKGUARD_CLIP"],
+        self._x11.XConvertSelection(dpy, atoms["CLIPBOARD"], atoms[target], atoms["LEAKGUARD_CLIP"],
                                     self._window, 0)
         self._x11.XFlush(dpy)
         deadline = time.monotonic() + READ_TIMEOUT_SECONDS
         while (remaining := deadline - time.monotonic()) > 0:
             answer = self._next_events()
             if answer is not None:
-                return None if answer.selection.property == 0 else self._take_property()
+                return None if answer.selection.property == 0 else self._take_property(target)
             select.select([self._x11.XConnectionNumber(self._display)], [], [], remaining)
         return None
 
-    def _take_property(self) -> str | None:
+    def _take_property(self, target: str) -> str | None:
         kind, fmt, count, after = ctypes.c_ulong(), ctypes.c_int(), ctypes.c_ulong(), ctypes.c_ulong()
         data = ctypes.c_void_p()
         status = self._x11.XGetWindowProperty(
@@ -174,25 +189,26 @@ class X11Clipboard:
             return None
         try:
             if kind.value == self._atoms["INCR"] or after.value or fmt.value != 8:
-                return self._read_with_xclip()  # a large transfer in pieces: let xclip do INCR
+                return self._read_with_xclip(target)  # a large transfer in pieces: let xclip do INCR
             return ctypes.string_at(data, count.value).decode("utf-8", errors="replace") if data else ""
         finally:
             if data:
                 self._x11.XFree(data)
 
-    def _read_with_xclip(self) -> str | None:
+    def _read_with_xclip(self, target: str) -> str | None:
         try:
             result = subprocess.run(
-                [self._xclip, "-o", "-selection", "clipboard", "-t", "UTF8_STRING"],
+                [self._xclip, "-o", "-selection", "clipboard", "-t", target],
                 capture_output=True, timeout=READ_TIMEOUT_SECONDS, check=False,
             )
         except (OSError, subprocess.TimeoutExpired):
             return None
         return result.stdout.decode("utf-8", errors="replace") if result.returncode == 0 else None
 
-    def write_text(self, text: str) -> None:
+    def write_text(self, text: str, target: str | None = None) -> None:
+        """Own the clipboard with `text` (as `target`, e.g. a URI list, else as text)."""
         subprocess.run(
-            [self._xclip, "-i", "-selection", "clipboard"], input=text.encode(),
+            [self._xclip, "-i", "-selection", "clipboard", *(("-t", target) if target else ())], input=text.encode(),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=READ_TIMEOUT_SECONDS, check=False,
         )
 
@@ -219,3 +235,19 @@ class X11Clipboard:
         if self._display:
             self._x11.XCloseDisplay(ctypes.c_void_p(self._display))
             self._display = 0
+
+
+def copied_paths(listing: str) -> list[str]:
+    """Local paths in a clipboard file list: GNOME's ("copy" or "cut", then one URI a line) or a
+    URI list (RFC 2483: CRLF-separated, "#" comments). Only file: URIs of this host count."""
+    paths = []
+    for line in listing.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or line in ("copy", "cut"):
+            continue
+        parts = urllib.parse.urlsplit(line)
+        if parts.scheme == "file" and parts.netloc in ("", "localhost"):
+            path = urllib.parse.unquote(parts.path)
+            if path.startswith("/") and "\0" not in path:
+                paths.append(path)
+    return paths

@@ -1,7 +1,9 @@
 """The clipboard guard: on every copy, ask the service for a verdict and replace blocked content.
 
 The X server tells us when the clipboard changes hands (XFixes), so nothing is polled. The copied
-text goes to the local service over its socket and nowhere else.
+text goes to the local service over its socket and nowhere else. Files copied in a file manager
+(a URI list on the clipboard, pasted into a chat or a browser as attachments) are sent as paths:
+the service reads and judges the files themselves, after checking that this user may read them.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
+from urllib.parse import quote
 
 from agent.ipc import IpcClient, IpcError
 from agent.ports import Clipboard, Notifier
 
 log = logging.getLogger("agent.session.clipboard")
 KEEP_BLOCKED = 8
+MAX_FILES = 32  # paths sent per copy; the service judges this many at most
 
 
 class ClipboardGuard:
@@ -27,7 +31,7 @@ class ClipboardGuard:
         self.clipboard, self.notifier, self.connect = clipboard, notifier, connect
         self.client: IpcClient | None = None
         self.ours: str | None = None
-        self.blocked: OrderedDict[str, str] = OrderedDict()
+        self.blocked: OrderedDict[str, tuple[str, str | None]] = OrderedDict()  # event -> (content, target)
         self.lock = threading.Lock()
 
     def run(self, stop: threading.Event) -> None:
@@ -41,16 +45,23 @@ class ClipboardGuard:
         self.clipboard.close()
 
     def check(self, started: float) -> dict[str, Any] | None:
-        text = self.clipboard.read_text()
-        if text is None or not text.strip() or text == self.ours:
-            return None
+        paths = self.clipboard.read_files()
+        content = uri_list(paths) if paths else self.clipboard.read_text()
+        if content is None or not content.strip() or content == self.ours:
+            return None  # nothing, or what we put there ourselves (a notice, or a restored copy)
         owner = self.clipboard.owner()
-        reply = self.ask({"op": "clipboard", "text": text, "source": asdict(owner) if owner else None})
+        source = asdict(owner) if owner else None
+        request: dict[str, Any] = {"op": "clipboard", "text": content, "source": source}
+        target = None
+        if paths:
+            request = {"op": "clipboard_files", "paths": paths[:MAX_FILES], "source": source}
+            target = "text/uri-list"
+        reply = self.ask(request)
         if reply is None:
             log.error("clipboard change not judged: the agent service is not reachable")
             return None
         if reply.get("action") == "block" and reply.get("replacement"):
-            self.replace(text, reply)
+            self.replace(content, reply, target)
         elif reply.get("action") == "warn":
             self.notifier.notify("leakguard: sensitive content copied", str(reply.get("explanation")))
         verdict_ms = (time.monotonic() - started) * 1000
@@ -58,11 +69,11 @@ class ClipboardGuard:
                                                       "event_id": reply.get("event_id")}))
         return reply
 
-    def replace(self, text: str, reply: dict[str, Any]) -> None:
+    def replace(self, content: str, reply: dict[str, Any], target: str | None = None) -> None:
         self.ours = str(reply["replacement"])
         self.clipboard.write_text(self.ours)
         with self.lock:
-            self.blocked[str(reply["event_id"])] = text
+            self.blocked[str(reply["event_id"])] = (content, target)
             while len(self.blocked) > KEEP_BLOCKED:
                 self.blocked.popitem(last=False)
         body = str(reply.get("explanation"))
@@ -72,10 +83,11 @@ class ClipboardGuard:
 
     def restore(self, event_id: str) -> None:
         with self.lock:
-            text = self.blocked.pop(event_id, None)
-        if text is not None:
-            self.ours = text
-            self.clipboard.write_text(text)
+            blocked = self.blocked.pop(event_id, None)
+        if blocked is not None:
+            content, target = blocked
+            self.ours = content
+            self.clipboard.write_text(content, target)
 
     def ask(self, request: dict[str, Any]) -> dict[str, Any] | None:
         for _ in range(2):
@@ -89,3 +101,8 @@ class ClipboardGuard:
                 self.client.close()
                 self.client = None
         return None
+
+
+def uri_list(paths: list[str]) -> str:
+    """`paths` as a text/uri-list (RFC 2483), the form the guard writes back after an override."""
+    return "".join(f"file://{quote(path)}\r\n" for path in paths)

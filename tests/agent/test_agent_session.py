@@ -81,6 +81,49 @@ def test_sensitive_copy_is_replaced_and_reported_with_its_source(session_agent, 
         process.wait(timeout=10)  # xclip exits once it no longer owns the clipboard
 
 
+def _copy_files(display: XDisplay, *paths: pathlib.Path) -> subprocess.Popen[bytes]:
+    """Files copied as Dolphin or a browser puts them on the clipboard: a text/uri-list."""
+    process = subprocess.Popen(["xclip", "-quiet", "-i", "-selection", "clipboard", "-t", "text/uri-list"],
+                               env=display.env(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    assert process.stdin is not None
+    process.stdin.write("".join(f"{p.as_uri()}\r\n" for p in paths).encode())
+    process.stdin.close()
+    return process
+
+
+def test_files_copied_in_a_file_manager_are_judged_by_their_content(  # type: ignore[no-untyped-def]
+        session_agent, x_display: XDisplay, console_server: ConsoleServer, tmp_path: pathlib.Path) -> None:
+    from tests.rules import samples
+
+    agent, agent_id = session_agent
+    clean, memo = tmp_path / "minutes.txt", tmp_path / "Payroll März.docx"
+    clean.write_text("lunch at noon?\n")
+    memo.write_bytes(samples.docx(["Payroll", CARD_TEXT]))
+    harmless = _copy_files(x_display, clean)
+    time.sleep(1.5)
+    assert clean.as_uri() in _clipboard_target(x_display, "text/uri-list"), agent.log()  # left alone
+    owner = _copy_files(x_display, clean, memo)
+    replaced = wait_for(lambda: _clipboard(x_display).startswith("[leakguard]") and _clipboard(x_display),
+                        timeout=10, what=f"the file copy to be replaced with a notice\n{agent.log()}")
+    assert "4111" not in replaced
+    events = wait_for(lambda: console_admin(console_server).events(agent_id, channel="clipboard", action="block"),
+                      timeout=20, what="the clipboard block event at the console")
+    assert len(events) == 1, [(e["action"], e["details"].get("file")) for e in events]
+    event = events[0]
+    assert event["details"]["file"]["name"] == "Payroll März.docx" and event["details"]["file"]["size"] > 0
+    assert {"id": "credit_card", "count": 1} in event["detectors"] and "4111 1111 1111 1111" not in str(event)
+    assert event["details"]["source_application"]["name"] == "xclip"
+    for process in (harmless, owner):
+        process.wait(timeout=10)
+
+
+def _clipboard_target(display: XDisplay, target: str) -> str:
+    result = subprocess.run(["xclip", "-o", "-selection", "clipboard", "-t", target], env=display.env(),
+                            capture_output=True, text=True, timeout=5)
+    return result.stdout
+
+
 def test_killed_session_part_is_restarted_and_reported(session_agent, console_server: ConsoleServer) -> None:  # type: ignore[no-untyped-def]
     agent, agent_id = session_agent
     (old,) = agent.status()["session_parts"]
