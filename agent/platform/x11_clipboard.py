@@ -83,7 +83,7 @@ class X11Clipboard:
         self._root = x11.XDefaultRootWindow(dpy)
         self._window = x11.XCreateSimpleWindow(dpy, ctypes.c_ulong(self._root), 0, 0, 1, 1, 0, 0, 0)
         self._atoms = {name: x11.XInternAtom(dpy, name.encode(), 0)
-                       for name in ("CLIPBOARD", "UTF8_STRING", "LEAKGUARD_CLIP", "INCR", *FILE_TARGETS)}
+                       for name in ("CLIPBOARD", "UTF8_STRING", "LEAKGUARD_CLIP", "INCR", "TARGETS", *FILE_TARGETS)}
 
     @classmethod
     def open(cls, display_name: str) -> X11Clipboard:
@@ -159,14 +159,38 @@ class X11Clipboard:
         return self._read("UTF8_STRING")
 
     def read_files(self) -> list[str] | None:
-        """Local paths of files copied in a file manager; None when the clipboard holds no files."""
+        """Local paths of files copied in a file manager; None when the clipboard holds no files.
+        Only targets the owner lists in TARGETS are asked for (an owner that ignores a request
+        for a target it lacks would otherwise hold every copy up for the read timeout)."""
+        offered = self._targets()
         for target in FILE_TARGETS:
-            listing = self._read(target)
+            listing = self._read(target) if self._atoms[target] in offered else None
             if listing:
                 return copied_paths(listing) or None
         return None
 
+    def _targets(self) -> set[int]:
+        """The atoms of the targets the clipboard's owner offers."""
+        if not self._ask("TARGETS"):
+            return set()
+        kind, fmt, count, after = ctypes.c_ulong(), ctypes.c_int(), ctypes.c_ulong(), ctypes.c_ulong()
+        data = ctypes.c_void_p()
+        status = self._x11.XGetWindowProperty(
+            ctypes.c_void_p(self._display), self._window, self._atoms["LEAKGUARD_CLIP"], 0, 1024, 1,
+            0, ctypes.byref(kind), ctypes.byref(fmt), ctypes.byref(count), ctypes.byref(after), ctypes.byref(data))
+        try:
+            if status != 0 or fmt.value != 32 or not data:
+                return set()
+            return set(ctypes.cast(data, ctypes.POINTER(ctypes.c_ulong))[:count.value])  # Xlib hands format 32 as longs
+        finally:
+            if data:
+                self._x11.XFree(data)
+
     def _read(self, target: str) -> str | None:
+        return self._take_property(target) if self._ask(target) else None
+
+    def _ask(self, target: str) -> bool:
+        """Ask the owner to convert the clipboard to `target` into our property; whether it did."""
         dpy, atoms = ctypes.c_void_p(self._display), self._atoms
         self._x11.XConvertSelection(dpy, atoms["CLIPBOARD"], atoms[target], atoms["LEAKGUARD_CLIP"],
                                     self._window, 0)
@@ -175,9 +199,9 @@ class X11Clipboard:
         while (remaining := deadline - time.monotonic()) > 0:
             answer = self._next_events()
             if answer is not None:
-                return None if answer.selection.property == 0 else self._take_property(target)
+                return bool(answer.selection.property)
             select.select([self._x11.XConnectionNumber(self._display)], [], [], remaining)
-        return None
+        return False
 
     def _take_property(self, target: str) -> str | None:
         kind, fmt, count, after = ctypes.c_ulong(), ctypes.c_int(), ctypes.c_ulong(), ctypes.c_ulong()
