@@ -3,9 +3,10 @@
 Copies without findings and with an `allow` verdict are not recorded: the clipboard is busy and
 most of it is nobody's business. The text itself never leaves this process.
 
-Files copied in a file manager arrive as paths. The service reads them itself, but only files
-that the asking session's user may read (the socket's peer credentials; a user must not learn,
-through verdicts, what is in files closed to them), only regular files, and at most
+Files copied in a file manager arrive as paths. The service reads them itself (folders walked),
+but only files that the asking session's user may read (the socket's peer credentials and the
+permission bits of the file and the folders above it; a user must not learn, through verdicts,
+what is in files closed to them), only regular files, and at most
 `max_bytes` in all per copy: files past that budget are judged as unscannable, so that a policy
 that blocks what it cannot scan blocks them. Each judged file that matters is its own event (as
 on the file channels); the reply carries the most severe verdict.
@@ -31,7 +32,8 @@ from agent.ports import Clock
 from agent.quarantine import file_sha256
 
 MAX_CLIPBOARD_CHARS = 2_000_000
-MAX_COPIED_FILES = 32
+MAX_COPIED_FILES = 32  # paths named by one copy
+MAX_JUDGED_FILES = 512  # files judged for one copy, folders walked (the byte budget applies too)
 #: Severity of an action, to pick the verdict of a copy of several files.
 ACTION_RANK = {"allow": 0, "audit": 1, "warn": 2, "block": 3, "quarantine": 3}
 NOTICE = "[leakguard] This content was removed from the clipboard: {explanation}"
@@ -59,10 +61,9 @@ class ClipboardChannel:
         source = _application(raw_source)
         app = (source or {}).get("name")
         budget, judged = self.max_bytes, []
-        for raw in paths[:MAX_COPIED_FILES]:
-            path = Path(raw)
-            if not readable_by(path, uid):
-                continue  # gone, not a regular file, or closed to this user: nothing to paste
+        files, more = copied_files(paths[:MAX_COPIED_FILES], uid, MAX_JUDGED_FILES)
+        for path in files:  # gone, not a file or folder, or closed to this user: nothing to paste
+            raw = str(path)
             context = Context(channel="clipboard", application=app, file_type=path.suffix.lstrip(".").lower() or None,
                               file_name=path.name)
             try:
@@ -78,6 +79,11 @@ class ClipboardChannel:
                                         self.policies.active.policy, key=self.key)
                 info = FileInfo(raw, path.name, len(data), sha256)
             judged.append((judgement, self._record(judgement, source, None, file=info)))
+        if more:
+            judgement = judge_text("", Context(channel="clipboard", application=app), self.policies.active.policy,
+                                   status="unscannable", reason=f"more than {MAX_JUDGED_FILES} files copied; "
+                                   "the rest not judged", key=self.key)
+            judged.append((judgement, self._record(judgement, source, None, files_not_judged=True)))
         if not judged:
             return {"ok": True, "action": "allow", "explanation": "", "override_allowed": False, "event_id": None}
         return self._reply(judged)
@@ -109,21 +115,64 @@ class ClipboardChannel:
 
 
 def readable_by(path: Path, uid: int) -> bool:
-    """Whether `path` is a regular file that user `uid` may read (owner, group or other read bit;
-    root reads everything). Symbolic links are followed, as the user's own open would."""
+    """Whether `path` is a regular file that user `uid` may read: read permission on the file and
+    search permission on every folder above it (owner, group or other bits; root reads
+    everything). Symbolic links are followed, as the user's own open would."""
+    return _allowed(path, uid, stat.S_ISREG, read=True)
+
+
+def listable_by(path: Path, uid: int) -> bool:
+    """Whether `path` is a folder whose entries user `uid` may list and open."""
+    return _allowed(path, uid, stat.S_ISDIR, read=True, search=True)
+
+
+def _allowed(path: Path, uid: int, kind: Callable[[int], bool], *, read: bool = False, search: bool = False) -> bool:
     try:
-        info = path.stat()
-    except OSError:
+        real = path.resolve(strict=True)
+        info = real.stat()
+    except (OSError, RuntimeError):
         return False
-    if not stat.S_ISREG(info.st_mode):
+    if not kind(info.st_mode):
         return False
     if uid == 0:
         return True
-    if info.st_uid == uid:
-        return bool(info.st_mode & stat.S_IRUSR)
-    if info.st_mode & stat.S_IRGRP and info.st_gid in _groups_of(uid):
-        return True
-    return bool(info.st_mode & stat.S_IROTH)
+    groups = _groups_of(uid)
+    try:
+        folders = [folder.stat() for folder in real.parents]
+    except OSError:
+        return False
+    wanted = (4 if read else 0) | (1 if search else 0)
+    return _permits(info, uid, groups, wanted) and all(_permits(f, uid, groups, 1) for f in folders)
+
+
+def _permits(info: os.stat_result, uid: int, groups: set[int], wanted: int) -> bool:
+    """Whether the permission bits (4 read, 1 search) `wanted` are granted to `uid` (the owner's
+    bits for the owner, the group's for a member, else the others')."""
+    mode = info.st_mode
+    bits = (mode >> 6) & 7 if info.st_uid == uid else (mode >> 3) & 7 if info.st_gid in groups else mode & 7
+    return bits & wanted == wanted
+
+
+def copied_files(paths: list[str], uid: int, limit: int) -> tuple[list[Path], bool]:
+    """The files a copy of `paths` carries that user `uid` may read: files as named, folders walked
+    (symbolic links to folders not followed, folders closed to the user skipped); at most `limit`,
+    and whether more were left out."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if listable_by(path, uid):
+            for root, dirs, names in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if listable_by(Path(root, d), uid))
+                for name in sorted(names):
+                    if readable_by(Path(root, name), uid):
+                        if len(found) == limit:
+                            return found, True
+                        found.append(Path(root, name))
+        elif readable_by(path, uid):
+            if len(found) == limit:
+                return found, True
+            found.append(path)
+    return found, False
 
 
 def _groups_of(uid: int) -> set[int]:

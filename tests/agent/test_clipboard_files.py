@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import os
 import pathlib
+import shutil
+import tempfile
 import threading
+from collections.abc import Iterator
 
 import pytest
 
-from agent.channels.clipboard import ClipboardChannel, readable_by
+from agent.channels.clipboard import ClipboardChannel, copied_files, listable_by, readable_by
 from agent.outbox import Outbox
 from agent.platform.x11_clipboard import copied_paths
 from agent.policystore import PolicyStore
@@ -38,18 +41,54 @@ def test_the_guard_writes_back_what_it_reads() -> None:
     assert copied_paths(uri_list(paths)) == paths
 
 
-def test_a_user_has_judged_only_files_they_may_read(tmp_path: pathlib.Path) -> None:
-    secret, shared = tmp_path / "secret.txt", tmp_path / "shared.txt"
-    secret.write_text("x")
-    shared.write_text("x")
-    os.chmod(secret, 0o600)
-    os.chmod(shared, 0o644)
+@pytest.fixture
+def open_dir() -> Iterator[pathlib.Path]:
+    """A folder everybody may search (pytest's own tmp_path sits under a folder only its user may)."""
+    folder = pathlib.Path(tempfile.mkdtemp(dir="/tmp"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def test_a_user_has_judged_only_files_they_may_read(open_dir: pathlib.Path) -> None:
+    secret, shared, closed = open_dir / "secret.txt", open_dir / "shared.txt", open_dir / "closed"
+    closed.mkdir(mode=0o700)
+    hidden = closed / "readable-but-unreachable.txt"
+    for path in (secret, shared, hidden):
+        path.write_text("x")
+    secret.chmod(0o600)
+    shared.chmod(0o644)
+    hidden.chmod(0o644)
     owner = secret.stat().st_uid
-    assert readable_by(secret, owner) and readable_by(shared, owner)
+    assert readable_by(secret, owner) and readable_by(shared, owner) and readable_by(hidden, owner)
     if owner != NOBODY:
         assert not readable_by(secret, NOBODY) and readable_by(shared, NOBODY)
-    assert not readable_by(tmp_path, owner)  # a folder is not judged as a file
-    assert not readable_by(tmp_path / "missing.txt", owner)
+        assert not readable_by(hidden, NOBODY), "a closed folder above the file keeps it closed"
+        assert listable_by(open_dir, NOBODY) and not listable_by(closed, NOBODY)
+    assert not readable_by(open_dir, owner)  # a folder is not a file
+    assert not readable_by(open_dir / "missing.txt", owner)
+    link = open_dir / "link.txt"
+    link.symlink_to(hidden)
+    assert readable_by(link, owner) and (owner == NOBODY or not readable_by(link, NOBODY))
+
+
+def test_copied_folders_are_walked_within_what_the_user_may_read(open_dir: pathlib.Path) -> None:
+    (open_dir / "a" / "b").mkdir(parents=True)
+    (open_dir / "a" / "b" / "deep.txt").write_text("x")
+    (open_dir / "a" / "top.txt").write_text("x")
+    (open_dir / "a" / "private").mkdir(mode=0o700)
+    (open_dir / "a" / "private" / "p.txt").write_text("x")
+    for folder in (open_dir / "a", open_dir / "a" / "b"):
+        folder.chmod(0o755)
+    (open_dir / "a" / "loop").symlink_to(open_dir / "a")  # a link to a folder is not followed
+    owner = open_dir.stat().st_uid
+    found, more = copied_files([str(open_dir / "a")], owner, limit=100)
+    assert [p.name for p in found] == ["top.txt", "deep.txt", "p.txt"] and not more  # walk order
+    if owner != NOBODY:
+        found, _ = copied_files([str(open_dir / "a")], NOBODY, limit=100)
+        assert [p.name for p in found] == ["top.txt", "deep.txt"]
+    found, more = copied_files([str(open_dir / "a")], owner, limit=2)
+    assert len(found) == 2 and more
 
 
 def _channel(tmp_path: pathlib.Path, max_bytes: int) -> tuple[ClipboardChannel, Spool]:
@@ -123,3 +162,16 @@ def test_a_blocked_file_copy_is_restored_after_an_override_and_not_judged_again(
     guard.restore("e1")
     assert clipboard.written[-1] == (uri_list(["/home/ann/Payroll März.docx"]), "text/uri-list")
     assert guard.check(0.0) is None and len(asked) == 1  # the restored copy is not judged again
+
+
+def test_a_copied_folder_is_judged_by_the_files_in_it(tmp_path: pathlib.Path) -> None:
+    channel, spool = _channel(tmp_path, max_bytes=1 << 20)
+    folder = tmp_path / "exports"
+    (folder / "2025").mkdir(parents=True)
+    (folder / "readme.txt").write_text("nothing here\n")
+    (folder / "2025" / "cards.csv").write_text("name,card\nAnn,4111 1111 1111 1111\n")
+    reply = channel.judge_files([str(folder)], {"name": "nautilus"}, os.getuid())
+    events = spool.batch(100)
+    cards = [e for e in events if e["file"]["name"] == "cards.csv"]
+    assert len(cards) == 1 and {"id": "credit_card", "count": 1} in cards[0]["detectors"]
+    assert reply["event_id"] == cards[0]["id"]
