@@ -14,7 +14,9 @@ on the file channels); the reply carries the most severe verdict.
 
 from __future__ import annotations
 
+import errno
 import grp
+import hashlib
 import os
 import pwd
 import stat
@@ -29,7 +31,6 @@ from agent.judge import Context, Judgement, judge_bytes, judge_text
 from agent.outbox import Outbox
 from agent.policystore import PolicyStore
 from agent.ports import Clock
-from agent.quarantine import file_sha256
 
 MAX_CLIPBOARD_CHARS = 2_000_000
 MAX_COPIED_FILES = 32  # paths named by one copy
@@ -67,7 +68,7 @@ class ClipboardChannel:
             context = Context(channel="clipboard", application=app, file_type=path.suffix.lstrip(".").lower() or None,
                               file_name=path.name)
             try:
-                data, sha256 = file_sha256(path, limit=budget)
+                data, sha256 = read_as(path, uid, limit=budget)
             except OSError as exc:
                 size = _size(path)
                 judgement = judge_text("", replace(context, size=size), self.policies.active.policy,
@@ -151,6 +152,21 @@ def _permits(info: os.stat_result, uid: int, groups: set[int], wanted: int) -> b
     mode = info.st_mode
     bits = (mode >> 6) & 7 if info.st_uid == uid else (mode >> 3) & 7 if info.st_gid in groups else mode & 7
     return bits & wanted == wanted
+
+
+def read_as(path: Path, uid: int, *, limit: int) -> tuple[bytes, str]:
+    """At most `limit` bytes of `path` and their SHA-256, checked again on the opened file: the
+    last name is not followed if it became a link after `readable_by` looked, a FIFO swapped in
+    cannot block the read, and the opened file must still be one that `uid` may read."""
+    descriptor = os.open(path.resolve(strict=True), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or (uid != 0 and not _permits(info, uid, _groups_of(uid), 4)):
+            raise PermissionError(errno.EACCES, "changed while it was being judged")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"over the copy's budget of {limit} bytes")
+    return data, hashlib.sha256(data).hexdigest()
 
 
 def copied_files(paths: list[str], uid: int, limit: int) -> tuple[list[Path], bool]:

@@ -175,3 +175,21 @@ def test_a_copied_folder_is_judged_by_the_files_in_it(tmp_path: pathlib.Path) ->
     cards = [e for e in events if e["file"]["name"] == "cards.csv"]
     assert len(cards) == 1 and {"id": "credit_card", "count": 1} in cards[0]["detectors"]
     assert reply["event_id"] == cards[0]["id"]
+
+
+def test_the_read_checks_the_opened_file_again(open_dir: pathlib.Path) -> None:
+    from agent.channels.clipboard import read_as
+
+    fifo = open_dir / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(PermissionError):
+        read_as(fifo, os.getuid(), limit=100)  # swapped in after the check: refused, not waited on
+    closed = open_dir / "closed.txt"
+    closed.write_text("x")
+    closed.chmod(0o600)
+    if closed.stat().st_uid != NOBODY:
+        with pytest.raises(PermissionError):
+            read_as(closed, NOBODY, limit=100)
+    assert read_as(closed, closed.stat().st_uid, limit=100)[0] == b"x"
+    with pytest.raises(OSError, match="budget"):
+        read_as(closed, closed.stat().st_uid, limit=0)
