@@ -61,14 +61,14 @@ class ClipboardChannel:
             return {"ok": False, "error": "paths must be a non-empty list of absolute paths"}
         source = _application(raw_source)
         app = (source or {}).get("name")
-        budget, judged = self.max_bytes, []
-        files, more = copied_files(paths[:MAX_COPIED_FILES], uid, MAX_JUDGED_FILES)
+        budget, judged, groups = self.max_bytes, [], _groups_of(uid)  # looked up once per copy
+        files, more = copied_files(paths[:MAX_COPIED_FILES], uid, MAX_JUDGED_FILES, groups)
         for path in files:  # gone, not a file or folder, or closed to this user: nothing to paste
             raw = str(path)
             context = Context(channel="clipboard", application=app, file_type=path.suffix.lstrip(".").lower() or None,
                               file_name=path.name)
             try:
-                data, sha256 = read_as(path, uid, limit=budget)
+                data, sha256 = read_as(path, uid, limit=budget, groups=groups)
             except OSError as exc:
                 size = _size(path)
                 judgement = judge_text("", replace(context, size=size), self.policies.active.policy,
@@ -115,19 +115,21 @@ class ClipboardChannel:
         return reply
 
 
-def readable_by(path: Path, uid: int) -> bool:
+def readable_by(path: Path, uid: int, groups: set[int] | None = None) -> bool:
     """Whether `path` is a regular file that user `uid` may read: read permission on the file and
     search permission on every folder above it (owner, group or other bits; root reads
-    everything). Symbolic links are followed, as the user's own open would."""
-    return _allowed(path, uid, stat.S_ISREG, read=True)
+    everything). Symbolic links are followed, as the user's own open would. `groups`: those of
+    `uid`, when the caller has them already."""
+    return _allowed(path, uid, groups, stat.S_ISREG, read=True)
 
 
-def listable_by(path: Path, uid: int) -> bool:
+def listable_by(path: Path, uid: int, groups: set[int] | None = None) -> bool:
     """Whether `path` is a folder whose entries user `uid` may list and open."""
-    return _allowed(path, uid, stat.S_ISDIR, read=True, search=True)
+    return _allowed(path, uid, groups, stat.S_ISDIR, read=True, search=True)
 
 
-def _allowed(path: Path, uid: int, kind: Callable[[int], bool], *, read: bool = False, search: bool = False) -> bool:
+def _allowed(path: Path, uid: int, groups: set[int] | None, kind: Callable[[int], bool], *, read: bool = False,
+             search: bool = False) -> bool:
     try:
         real = path.resolve(strict=True)
         info = real.stat()
@@ -137,7 +139,7 @@ def _allowed(path: Path, uid: int, kind: Callable[[int], bool], *, read: bool = 
         return False
     if uid == 0:
         return True
-    groups = _groups_of(uid)
+    groups = _groups_of(uid) if groups is None else groups
     try:
         folders = [folder.stat() for folder in real.parents]
     except OSError:
@@ -154,14 +156,15 @@ def _permits(info: os.stat_result, uid: int, groups: set[int], wanted: int) -> b
     return bits & wanted == wanted
 
 
-def read_as(path: Path, uid: int, *, limit: int) -> tuple[bytes, str]:
+def read_as(path: Path, uid: int, *, limit: int, groups: set[int] | None = None) -> tuple[bytes, str]:
     """At most `limit` bytes of `path` and their SHA-256, checked again on the opened file: the
     last name is not followed if it became a link after `readable_by` looked, a FIFO swapped in
     cannot block the read, and the opened file must still be one that `uid` may read."""
     descriptor = os.open(path.resolve(strict=True), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     with os.fdopen(descriptor, "rb") as handle:
         info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode) or (uid != 0 and not _permits(info, uid, _groups_of(uid), 4)):
+        allowed = uid == 0 or _permits(info, uid, _groups_of(uid) if groups is None else groups, 4)
+        if not stat.S_ISREG(info.st_mode) or not allowed:
             raise PermissionError(errno.EACCES, "changed while it was being judged")
         data = handle.read(limit + 1)
     if len(data) > limit:
@@ -169,22 +172,23 @@ def read_as(path: Path, uid: int, *, limit: int) -> tuple[bytes, str]:
     return data, hashlib.sha256(data).hexdigest()
 
 
-def copied_files(paths: list[str], uid: int, limit: int) -> tuple[list[Path], bool]:
+def copied_files(paths: list[str], uid: int, limit: int, groups: set[int] | None = None) -> tuple[list[Path], bool]:
     """The files a copy of `paths` carries that user `uid` may read: files as named, folders walked
     (symbolic links to folders not followed, folders closed to the user skipped); at most `limit`,
     and whether more were left out."""
     found: list[Path] = []
+    groups = _groups_of(uid) if groups is None else groups
     for raw in paths:
         path = Path(raw)
-        if listable_by(path, uid):
+        if listable_by(path, uid, groups):
             for root, dirs, names in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if listable_by(Path(root, d), uid))
+                dirs[:] = sorted(d for d in dirs if listable_by(Path(root, d), uid, groups))
                 for name in sorted(names):
-                    if readable_by(Path(root, name), uid):
+                    if readable_by(Path(root, name), uid, groups):
                         if len(found) == limit:
                             return found, True
                         found.append(Path(root, name))
-        elif readable_by(path, uid):
+        elif readable_by(path, uid, groups):
             if len(found) == limit:
                 return found, True
             found.append(path)
