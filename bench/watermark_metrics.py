@@ -81,7 +81,7 @@ def opponent_filtered(opp: np.ndarray, ppd: float) -> np.ndarray:
 def _sigma(spread: float, ppd: float) -> float:
     """Standard deviation in pixels of a Gaussian whose full width at half maximum is ``spread``
     degrees."""
-    return spread * ppd / FWHM_PER_SIGMA
+    return float(spread * ppd / FWHM_PER_SIGMA)
 
 
 def _lab(xyz: np.ndarray) -> np.ndarray:
