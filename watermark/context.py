@@ -62,6 +62,8 @@ def context_residual(channel: npt.NDArray[np.float32], step: int = CONTEXT_STEP)
     if values.ndim != 2 or min(values.shape) < 3:
         return res
     live = _live_pixels(values)
+    if not live.size:
+        return res
     levels = np.clip(np.rint(values), 0, _LEVELS - 1).astype(np.intp).ravel()
     centre = values.ravel()[live].astype(np.float64)
     (slots, check, margin), (shifted_slots, shifted_check, shifted_margin) = _context_keys(
