@@ -58,6 +58,7 @@ class ChannelsConfig:
     user_homes: tuple[str, ...] = ("/home", "/root")
     process_scan_seconds: float = 1.0
     max_file_bytes: int = 64 * 1024 * 1024
+    ocr: bool = True
 
 
 @dataclass(frozen=True)

@@ -116,9 +116,14 @@ def described(findings: list[Any]) -> tuple[dict[str, Any], ...]:
     return tuple(out)
 
 
-def judge_bytes(data: bytes, filename: str, context: Context, policy: Any, *, key: bytes | None = None) -> Judgement:
-    """Extract text from a file's bytes (bombs and corrupt files give a status, not a crash)."""
-    from rules.extract import extract
+def judge_bytes(data: bytes, filename: str, context: Context, policy: Any, *, key: bytes | None = None,
+                ocr: bool = True) -> Judgement:
+    """Extract text from a file's bytes (bombs and corrupt files give a status, not a crash), within
+    the extraction's time cap; images are read by tesseract when ``ocr`` and it is installed."""
+    import time
 
-    extraction = extract(data, filename)
+    from rules.extract import Limits, extract
+    from rules.extract.tesseract import tesseract_ocr
+
+    extraction = extract(data, filename, limits=Limits(clock=time.monotonic, ocr=tesseract_ocr() if ocr else None))
     return judge_text(extraction.text, context, policy, status=extraction.status, reason=extraction.reason, key=key)

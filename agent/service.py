@@ -60,9 +60,9 @@ class Service:
         self.started = time.time()
         self.key = load_or_create_key(state.digest_key)
         self.files = FileChannel(self.outbox, self.policies, self.quarantine, clock=self.clock, user=self.user,
-                                 max_bytes=config.channels.max_file_bytes, key=self.key)
+                                 max_bytes=config.channels.max_file_bytes, key=self.key, ocr=config.channels.ocr)
         self.clipboard = ClipboardChannel(self.outbox, self.policies, self.clock, self.user, self.key,
-                                          max_bytes=config.channels.max_file_bytes)
+                                          max_bytes=config.channels.max_file_bytes, ocr=config.channels.ocr)
         self.syncer: Syncer | None = None
         self.supervisor: Supervisor | None = None
 
@@ -126,7 +126,8 @@ class Service:
         if channels.cli_uploads or channels.screen_capture:
             scanner = ProcessScanner(self.backends.processes, self.outbox, self.policies, self.clock,
                                      protected=channels.protected_paths, max_bytes=channels.max_file_bytes,
-                                     uploads=channels.cli_uploads, captures=channels.screen_capture, key=self.key)
+                                     uploads=channels.cli_uploads, captures=channels.screen_capture, key=self.key,
+                                     ocr=channels.ocr)
             self.files.name_of = scanner.name_of
             self._guard_opens(scanner, channels.protected_paths)
             execs, reason = select_exec_events()

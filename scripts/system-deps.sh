@@ -36,6 +36,9 @@ if [ "$purpose" = test ]; then
   want curl curl
   want scrot scrot
   want psql postgresql
+  # OCR of images (rules.extract.tesseract): English and Simplified Chinese
+  want tesseract tesseract-ocr tesseract-ocr-eng
+  compgen -G "/usr/share/tesseract-ocr/*/tessdata/chi_sim.traineddata" >/dev/null || need+=(tesseract-ocr-chi-sim)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -42,9 +42,9 @@ NOTICE = "[leakguard] This content was removed from the clipboard: {explanation}
 
 class ClipboardChannel:
     def __init__(self, outbox: Outbox, policies: PolicyStore, clock: Clock, user: Callable[[], str | None],
-                 key: bytes | None = None, max_bytes: int = 64 * 1024 * 1024) -> None:
+                 key: bytes | None = None, max_bytes: int = 64 * 1024 * 1024, ocr: bool = True) -> None:
         self.outbox, self.policies, self.clock, self.user, self.key = outbox, policies, clock, user, key
-        self.max_bytes = max_bytes
+        self.max_bytes, self.ocr = max_bytes, ocr
 
     def judge(self, text: str, source: dict[str, Any] | None, target: dict[str, Any] | None) -> dict[str, Any]:
         source = _application(source)
@@ -77,7 +77,7 @@ class ClipboardChannel:
             else:
                 budget -= len(data)
                 judgement = judge_bytes(data, path.name, replace(context, size=len(data)),
-                                        self.policies.active.policy, key=self.key)
+                                        self.policies.active.policy, key=self.key, ocr=self.ocr)
                 info = FileInfo(raw, path.name, len(data), sha256)
             judged.append((judgement, self._record(judgement, source, None, file=info)))
         if more:

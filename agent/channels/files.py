@@ -47,9 +47,9 @@ class _Handler(FileSystemEventHandler):
 
 class FileChannel:
     def __init__(self, outbox: Outbox, policies: PolicyStore, quarantine: Quarantine, *, clock: Clock,
-                 user: Callable[[], str | None], max_bytes: int, key: bytes | None = None) -> None:
+                 user: Callable[[], str | None], max_bytes: int, key: bytes | None = None, ocr: bool = True) -> None:
         self.outbox, self.policies, self.quarantine = outbox, policies, quarantine
-        self.clock, self.user, self.max_bytes, self.key = clock, user, max_bytes, key
+        self.clock, self.user, self.max_bytes, self.key, self.ocr = clock, user, max_bytes, key, ocr
         self.work: queue.Queue[tuple[str, WatchedRoot, float] | None] = queue.Queue()
         self.observer = Observer()
         self.watches: dict[WatchedRoot, ObservedWatch] = {}
@@ -99,7 +99,7 @@ class FileChannel:
             del self.exempt[str(path)]  # released by an override: already recorded, not judged again
             return None
         judgement = judge_bytes(data, path.name, self._context(path, root, len(data)), self.policies.active.policy,
-                                key=self.key)
+                                key=self.key, ocr=self.ocr)
         event = self._event(path, root, judgement, FileInfo(str(path), path.name, len(data), sha256))
         self.verdict_ms.append((self.clock.monotonic() - seen_at) * 1000)
         event["latency_ms"] = round(self.verdict_ms[-1], 2)

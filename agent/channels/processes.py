@@ -112,8 +112,9 @@ def destination_of(cmdline: tuple[str, ...]) -> str | None:
 class ProcessScanner:
     def __init__(self, table: ProcessTable, outbox: Outbox, policies: PolicyStore, clock: Clock, *,
                  protected: tuple[str, ...], max_bytes: int, uploads: bool, captures: bool,
-                 key: bytes | None = None) -> None:
+                 key: bytes | None = None, ocr: bool = True) -> None:
         self.table, self.outbox, self.policies, self.clock = table, outbox, policies, clock
+        self.ocr = ocr
         self.protected = tuple(str(pathlib.Path(p).resolve()) for p in protected)
         self.max_bytes, self.uploads, self.captures = max_bytes, uploads, captures
         self.names = (UPLOAD_TOOLS if uploads else frozenset()) | (CAPTURE_TOOLS if captures else frozenset())
@@ -241,7 +242,7 @@ class ProcessScanner:
         if isinstance(data, OSError):
             judgement = judge_text("", context, policy, status="unscannable", reason=str(data), key=self.key)
             return judgement, {"path": path, "name": os.path.basename(path), "size": None, "sha256": None}, destination
-        judgement = judge_bytes(data, os.path.basename(path), context, policy, key=self.key)
+        judgement = judge_bytes(data, os.path.basename(path), context, policy, key=self.key, ocr=self.ocr)
         info = {"path": path, "name": os.path.basename(path), "size": len(data),
                 "sha256": hashlib.sha256(data).hexdigest()}
         return judgement, info, destination

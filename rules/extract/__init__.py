@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from rules.extract.archive import gunzip, tar_members, zip_members
 from rules.extract.budget import DEFAULT_LIMITS, Budget, EncryptedContent, Limits, Unscannable
 from rules.extract.documents import email_content, pdf_text
+from rules.extract.images import image_text
 from rules.extract.markup import decode_text, html_text, xml_text
 from rules.extract.office import compound_file_status, office_text
 from rules.extract.sniff import sniff
@@ -118,6 +119,8 @@ def _document_text(data: bytes, path: str, kind: str, budget: Budget) -> str:
         return office_text(data, kind, budget, path)
     if kind == "pdf":
         return pdf_text(data, budget, path)
+    if kind.startswith("image/"):
+        return image_text(data, path, kind, budget)
     if kind == "cfb":
         compound_file_status(data, path)
     if kind.startswith("binary"):

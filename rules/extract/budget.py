@@ -20,6 +20,10 @@ class Limits:
 
     `clock` returns seconds (the CLI passes `time.monotonic`); without it there is no time cap,
     which keeps the library pure for tests.
+
+    `ocr` reads the text of an image (screenshots, scans): it takes the image's bytes and the
+    seconds it may take, and returns the text or raises `Unscannable` saying why. The shells pass
+    `rules.extract.tesseract.tesseract_ocr()`; without it an image is unscannable.
     """
 
     max_input_bytes: int = 64 << 20
@@ -33,6 +37,9 @@ class Limits:
     max_pdf_pages: int = 2_000
     seconds: float = 30.0
     clock: Callable[[], float] | None = None
+    #: Images larger than this are not decoded (a 50k x 50k PNG is a few MB on disk).
+    max_image_pixels: int = 40_000_000
+    ocr: Callable[[bytes, float], str] | None = None
 
 
 DEFAULT_LIMITS = Limits()
@@ -52,6 +59,12 @@ class Budget:
         clock = self.limits.clock
         if clock is not None and clock() - self.started > self.limits.seconds:
             raise Unscannable(f"time limit of {self.limits.seconds:g} s exceeded")
+
+    def seconds_left(self) -> float:
+        """Seconds left of the time cap; all of it when there is no clock to count with."""
+        if self.limits.clock is None:
+            return self.limits.seconds
+        return max(0.0, self.limits.seconds - (self.limits.clock() - self.started))
 
     def allowance(self) -> int:
         """How many more decompressed bytes may be produced."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import zipfile
 from io import BytesIO
 
+from rules.extract.images import image_kind
+
 _EXTENSIONS = {
     "txt": "text", "log": "text", "csv": "text", "tsv": "text", "md": "text", "markdown": "text",
     "json": "text", "jsonl": "text", "yaml": "text", "yml": "text", "ini": "text", "conf": "text",
@@ -15,7 +17,7 @@ _EXTENSIONS = {
     "pdf": "pdf", "zip": "zip", "jar": "zip", "tar": "tar", "tgz": "tar", "gz": "gz",
 }
 _BINARY_MAGIC = {
-    b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif", b"7z\xbc\xaf": "7z archive",
+    b"7z\xbc\xaf": "7z archive",
     b"Rar!": "rar archive", b"\x7fELF": "executable", b"MZ": "executable", b"BZh": "bzip2 stream",
     b"\xfd7zXZ": "xz stream",
 }
@@ -54,7 +56,8 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, eml, docx, xlsx, pptx, pdf, zip, tar, gz, cfb, binary:<what>."""
+    """One of text, xml, html, eml, docx, xlsx, pptx, pdf, zip, tar, gz, cfb, image/<format>
+    (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
         return _zip_kind(data)
@@ -66,6 +69,9 @@ def sniff(data: bytes, name: str) -> str:
         return "cfb"
     if len(data) > 262 and data[257:262] == b"ustar":
         return "tar"
+    image = image_kind(data)
+    if image is not None:
+        return image
     for magic, what in _BINARY_MAGIC.items():
         if data.startswith(magic):
             return f"binary:{what}"

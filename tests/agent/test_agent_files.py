@@ -13,6 +13,8 @@ import pytest
 
 from tests.agent.harness import LEAKGUARD, AgentProcess, cli, console_admin, wait_for, write_config
 from tests.fixtures.consoles import ConsoleServer
+from tests.fixtures.realparts import require_binary
+from tests.rules.samples import screenshot
 
 CARDS = "name,card\nAlice,4111 1111 1111 1111\nBob,5500 0000 0000 0004\n"
 
@@ -109,3 +111,34 @@ def test_real_mount_appearing_on_a_removable_path_is_watched(tmp_path: pathlib.P
     assert blocked, "the file on the tmpfs was not quarantined"
     me = psutil.Process()  # this test wrote the file and is still alive: fanotify names it exactly
     assert blocked[0]["details"]["process"] == {"pid": me.pid, "name": me.name()[:15]}
+
+
+def test_a_screenshot_of_card_numbers_is_read_by_ocr_on_its_way_to_usb(tmp_path: pathlib.Path,
+                                                                    console_server: ConsoleServer) -> None:
+    """Medium zone: a PNG whose pixels show five card numbers is quarantined like the CSV that
+    holds them (regulated-bulk), judged by the text tesseract reads; a screenshot of harmless text
+    is allowed (before OCR every image was unscannable and only warned about)."""
+    require_binary("tesseract", "tesseract-ocr")
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    agent, agent_id = _agent(tmp_path, console_server, "medium", removable_paths=[str(usb)])
+    admin = console_admin(console_server)
+    cards = ["4242 4242 4242 4242", "5555 5555 5555 4444", "4000 0566 5566 5556", "5200 8282 8282 8210",
+             "3566 0020 2036 0505"]
+    try:
+        (usb / "notes.png").write_bytes(screenshot(["Team lunch on Friday", "Bring the slides for review"]))
+        shot = usb / "payments.png"
+        shot.write_bytes(screenshot(["Payment cards on file"] + [f"Card: {c}" for c in cards]))
+        wait_for(lambda: not shot.exists(), timeout=60, what=f"the screenshot to be quarantined\n{agent.log()}")
+        events = wait_for(lambda: len(admin.events(agent_id, channel="removable_media")) >= 2 and
+                          admin.events(agent_id, channel="removable_media"), timeout=30, what="both events")
+    finally:
+        agent.stop()
+    by_name = {e["details"]["file"]["name"]: e for e in events}
+    blocked, allowed = by_name["payments.png"], by_name["notes.png"]
+    assert blocked["action"] == "quarantine" and blocked["details"]["verdict"]["rule_id"] == "regulated-bulk"
+    assert blocked["details"]["verdict"]["scan_status"] == "ok"
+    assert {f["detector"] for f in blocked["details"]["findings"]} == {"credit_card"}
+    assert len(blocked["details"]["findings"]) == 5
+    assert not any(c in str(blocked) for c in cards)  # matched text never leaves the PC
+    assert allowed["action"] == "allow" and (usb / "notes.png").exists()

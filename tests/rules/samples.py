@@ -214,3 +214,26 @@ def xlsx_number_formats(header: list[str], rows: list[list[tuple[str, str | None
     shared = "".join(f"<si><t>{escape(s)}</t></si>" for s in strings)
     return _package({"xl/workbook.xml": f"<workbook {ns}/>", "xl/sharedStrings.xml": f"<sst {ns}>{shared}</sst>",
                      "xl/styles.xml": styles, "xl/worksheets/sheet1.xml": sheet})
+
+
+DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+DROID = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"  # CJK; it has no Latin digits
+
+
+def screenshot(lines: list[str], fmt: str = "PNG", size: int = 22) -> bytes:
+    """Dark text on a light page, as a screenshot of a document shows it: Latin in DejaVu Sans,
+    Chinese in Droid Sans Fallback, as a browser falls back (`make test` installs both fonts)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    latin, chinese = ImageFont.truetype(DEJAVU, size), ImageFont.truetype(DROID, size)
+    img = Image.new("RGB", (900, 60 + 2 * size * len(lines)), (250, 250, 250))
+    draw = ImageDraw.Draw(img)
+    for i, line in enumerate(lines):
+        x = 30.0
+        for char in line:
+            face = chinese if ord(char) >= 0x2E80 else latin
+            draw.text((x, 30 + 2 * size * i), char, fill=(20, 20, 20), font=face)
+            x += face.getlength(char)
+    out = io.BytesIO()
+    img.save(out, fmt)
+    return out.getvalue()

@@ -1,0 +1,141 @@
+"""Images: kinds, the pixel limit before any decode, the OCR port, and real tesseract."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from io import BytesIO
+
+import pytest
+from PIL import Image
+
+from rules.detectors import scan_text
+from rules.extract import Limits, extract
+from rules.extract.budget import Unscannable
+from rules.extract.sniff import sniff
+from rules.extract.tesseract import LANGUAGES, tesseract_ocr
+from tests.fixtures.realparts import require_binary, unavailable
+from tests.rules.samples import screenshot as picture
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that declares `width` x `height` and carries no pixels (a bomb's header)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+            + b"\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+class Recorder:
+    """A fake OCR port: returns fixed text and remembers what it was given."""
+
+    def __init__(self, text: str = "", error: str | None = None) -> None:
+        self.text, self.error = text, error
+        self.calls: list[tuple[int, float]] = []
+
+    def __call__(self, data: bytes, seconds: float) -> str:
+        self.calls.append((len(data), seconds))
+        if self.error is not None:
+            raise Unscannable(self.error)
+        return self.text
+
+
+@pytest.mark.parametrize(("fmt", "kind"), [("PNG", "image/png"), ("JPEG", "image/jpeg"), ("GIF", "image/gif"),
+                                           ("BMP", "image/bmp"), ("TIFF", "image/tiff"), ("WEBP", "image/webp")])
+def test_images_are_told_by_their_magic_numbers(fmt: str, kind: str) -> None:
+    img = Image.new("RGB", (8, 8), (255, 255, 255))
+    out = BytesIO()
+    img.save(out, fmt)
+    assert sniff(out.getvalue(), "no-extension") == kind
+
+
+def test_text_that_starts_with_bm_is_still_text() -> None:
+    assert sniff(b"BMW fleet report, Q3: 12 cars\n" * 3, "fleet.txt") == "text"
+
+
+def test_the_ocr_text_goes_to_the_detectors() -> None:
+    ocr = Recorder("Customer card: 4111 1111 1111 1111\n")
+    result = extract(picture(["x"]), "shot.png", limits=Limits(ocr=ocr, seconds=12))
+    assert result.status == "ok" and result.file_type == "image/png"
+    assert any(f.detector == "credit_card" for f in scan_text(result.text))
+    assert len(ocr.calls) == 1 and 0 < ocr.calls[0][1] <= 12
+
+
+@pytest.mark.parametrize(("width", "height"), [(50_000, 50_000), (8_000, 6_000), (1, 50_000_000)])
+def test_a_bomb_header_is_refused_before_anything_decodes_it(width: int, height: int) -> None:
+    ocr = Recorder("never read")
+    result = extract(png_header(width, height), "bomb.png", limits=Limits(ocr=ocr))
+    assert result.status == "unscannable"
+    assert "above the limit" in (result.reason or "") and "pixels" in (result.reason or "")
+    assert ocr.calls == []
+
+
+@pytest.mark.parametrize("data", [b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, b"\xff\xd8\xff" + b"\x13" * 50,
+                                  b"GIF89a\x00"])
+def test_a_corrupt_image_is_unscannable_and_never_reaches_ocr(data: bytes) -> None:
+    ocr = Recorder("never read")
+    result = extract(data, "broken.img", limits=Limits(ocr=ocr))
+    assert result.status == "unscannable" and "corrupt or truncated image/" in (result.reason or "")
+    assert ocr.calls == []
+
+
+def test_without_an_ocr_engine_an_image_is_unscannable_and_says_so() -> None:
+    result = extract(picture(["x"]), "shot.png")
+    assert result.status == "unscannable" and "no OCR engine" in (result.reason or "")
+
+
+def test_an_ocr_failure_is_unscannable_naming_the_file() -> None:
+    result = extract(picture(["x"]), "shot.png", limits=Limits(ocr=Recorder(error="OCR failed: bad")))
+    assert result.status == "unscannable" and result.reason == "shot.png: OCR failed: bad"
+
+
+def test_an_image_inside_a_zip_is_read_too() -> None:
+    import zipfile
+
+    out = BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("scans/page1.jpg", picture(["x"], "JPEG"))
+    result = extract(out.getvalue(), "scans.zip", limits=Limits(ocr=Recorder("IBAN DE89 3704 0044 0532 0130 00")))
+    assert result.status == "ok"
+    assert [p.kind for p in result.parts] == ["image/jpeg"]
+    assert any(f.detector == "iban" for f in scan_text(result.text))
+
+
+@pytest.fixture(scope="module")
+def tesseract() -> Limits:
+    require_binary("tesseract", "tesseract-ocr")
+    ocr = tesseract_ocr()
+    if ocr is None:
+        unavailable(f"tesseract has none of the languages {LANGUAGES} (Debian tesseract-ocr-eng)")
+    return Limits(ocr=ocr, seconds=60)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_real_ocr_reads_a_card_number_off_a_screenshot(tesseract: Limits, fmt: str) -> None:
+    data = picture(["Payment details for the Q3 renewal", "Card number: 4111 1111 1111 1111",
+                    "Contact: finance team"], fmt)
+    result = extract(data, f"shot.{fmt.lower()}", limits=tesseract)
+    assert result.status == "ok", result.reason
+    found = [f for f in scan_text(result.text) if f.detector == "credit_card"]
+    assert found and found[0].level == "high"
+
+
+def test_real_ocr_reads_chinese(tesseract: Limits) -> None:
+    from rules.extract.tesseract import installed_languages
+
+    if "chi_sim" not in installed_languages(require_binary("tesseract", "tesseract-ocr")):
+        unavailable("tesseract's Simplified Chinese data missing (Debian tesseract-ocr-chi-sim)")
+    data = picture(["客户信息", "身份证号码：11010519491231002X"], size=28)
+    result = extract(data, "客户.png", limits=tesseract)
+    assert result.status == "ok", result.reason
+    assert any(f.detector == "cn_resident_id" for f in scan_text(result.text)), result.text
+
+
+def test_real_ocr_is_stopped_at_the_time_cap(tesseract: Limits) -> None:
+    import numpy as np
+
+    noise = np.random.default_rng(3).integers(0, 256, (3000, 3000), dtype=np.uint8)
+    out = BytesIO()
+    Image.fromarray(noise).save(out, "PNG")
+    result = extract(out.getvalue(), "noise.png", limits=Limits(ocr=tesseract.ocr, seconds=0.3))
+    assert result.status == "unscannable" and "OCR gave no answer within 0.3 s" in (result.reason or "")
