@@ -291,3 +291,18 @@ def test_a_bad_baseline_is_a_clear_error(tmp_path: Path, tree: Path) -> None:
     assert result.returncode == 2 and f"{bad}:2: not a finding" in result.stderr
     missing = run("scan", "--baseline", str(tmp_path / "none.jsonl"), str(tree))
     assert missing.returncode == 2 and "baseline" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_scan_reads_images_by_ocr_unless_told_not_to(tmp_path: Path) -> None:
+    from tests.fixtures.realparts import require_binary
+
+    require_binary("tesseract", "tesseract-ocr")
+    (tmp_path / "shot.png").write_bytes(samples.screenshot(["Invoice settled", "Card number: 4242 4242 4242 4242"]))
+    read = run("scan", "--format", "jsonl", str(tmp_path))
+    assert read.returncode == 1, read.stderr
+    records = [json.loads(line) for line in read.stdout.splitlines()]
+    assert [(Path(r["path"]).name, r["detector"]) for r in records] == [("shot.png", "credit_card")]
+    assert "4242 4242" not in read.stdout
+    unread = run("scan", "--no-ocr", str(tmp_path))
+    assert unread.returncode == 0 and unread.stdout == ""
+    assert "shot.png: unscannable" in unread.stderr and "no OCR engine" in unread.stderr
