@@ -220,13 +220,14 @@ DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 DROID = "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"  # CJK; it has no Latin digits
 
 
-def screenshot(lines: list[str], fmt: str = "PNG", size: int = 22) -> bytes:
-    """Dark text on a light page, as a screenshot of a document shows it: Latin in DejaVu Sans,
+def screenshot(lines: list[str], fmt: str = "PNG", size: int = 22, *, width: int = 900, font: str = DEJAVU,
+               quality: int = 75) -> bytes:
+    """Dark text on a light page, as a screenshot of a document shows it: Latin in `font`,
     Chinese in Droid Sans Fallback, as a browser falls back (`make test` installs both fonts)."""
     from PIL import Image, ImageDraw, ImageFont
 
-    latin, chinese = ImageFont.truetype(DEJAVU, size), ImageFont.truetype(DROID, size)
-    img = Image.new("RGB", (900, 60 + 2 * size * len(lines)), (250, 250, 250))
+    latin, chinese = ImageFont.truetype(font, size), ImageFont.truetype(DROID, size)
+    img = Image.new("RGB", (width, 60 + 2 * size * len(lines)), (250, 250, 250))
     draw = ImageDraw.Draw(img)
     for i, line in enumerate(lines):
         x = 30.0
@@ -235,5 +236,5 @@ def screenshot(lines: list[str], fmt: str = "PNG", size: int = 22) -> bytes:
             draw.text((x, 30 + 2 * size * i), char, fill=(20, 20, 20), font=face)
             x += face.getlength(char)
     out = io.BytesIO()
-    img.save(out, fmt)
+    img.save(out, fmt, **({"quality": quality} if fmt == "JPEG" else {}))
     return out.getvalue()

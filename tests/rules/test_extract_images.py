@@ -112,7 +112,7 @@ def tesseract() -> Limits:
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
 def test_real_ocr_reads_a_card_number_off_a_screenshot(tesseract: Limits, fmt: str) -> None:
-    data = picture(["Payment details for the Q3 renewal", "Card number: 4111 1111 1111 1111",
+    data = picture(["Payment details for the Q3 renewal", "Card number: 4242 4242 4242 4242",
                     "Contact: finance team"], fmt)
     result = extract(data, f"shot.{fmt.lower()}", limits=tesseract)
     assert result.status == "ok", result.reason
@@ -125,7 +125,7 @@ def test_real_ocr_reads_chinese(tesseract: Limits) -> None:
 
     if "chi_sim" not in installed_languages(require_binary("tesseract", "tesseract-ocr")):
         unavailable("tesseract's Simplified Chinese data missing (Debian tesseract-ocr-chi-sim)")
-    data = picture(["客户信息", "身份证号码：11010519491231002X"], size=28)
+    data = picture(["客户信息", "身份证号码：11010519491231002X"], size=16)
     result = extract(data, "客户.png", limits=tesseract)
     assert result.status == "ok", result.reason
     assert any(f.detector == "cn_resident_id" for f in scan_text(result.text)), result.text
@@ -139,3 +139,35 @@ def test_real_ocr_is_stopped_at_the_time_cap(tesseract: Limits) -> None:
     Image.fromarray(noise).save(out, "PNG")
     result = extract(out.getvalue(), "noise.png", limits=Limits(ocr=tesseract.ocr, seconds=0.3))
     assert result.status == "unscannable" and "OCR gave no answer within 0.3 s" in (result.reason or "")
+
+
+@pytest.mark.parametrize(("read", "meant"), [
+    ("IBAN: GB9ORECA12867729253397", "IBAN: GB90RECA12867729253397"),
+    ("4242 4O42 4242 4242", "4242 4042 4242 4242"),
+    ("NHS 943 476 59l9", "NHS 943 476 5919"),
+    ("H2O2 and CO2, ROOM 1O1, GOOD BOLD 2O26", "H2O2 and CO2, ROOM 1O1, GOOD BOLD 2026"),
+    ("客户 信息 ：身份 证 号码", "客户信息：身份证号码"),
+    ("Quarterly report, Q3", "Quarterly report, Q3"),
+])
+def test_ocr_confusions_are_undone_only_inside_numbers(read: str, meant: str) -> None:
+    from rules.extract.tesseract import corrected
+
+    assert corrected(read) == meant
+    assert len(corrected(read)) == len(read) or " " in read  # only Chinese gaps change the length
+
+
+def test_images_are_enlarged_in_grey_on_white_before_ocr() -> None:
+    from rules.extract.tesseract import ENLARGE_MAX_PIXELS, enlarged
+
+    clear = Image.new("RGBA", (40, 20), (0, 0, 0, 0))  # black text drawn on a transparent page
+    clear.putpixel((5, 5), (0, 0, 0, 255))
+    out = BytesIO()
+    clear.save(out, "PNG")
+    with Image.open(BytesIO(enlarged(out.getvalue()))) as big:
+        assert big.size == (80, 40) and big.mode == "L"
+        assert big.getpixel((0, 0)) == 255 and big.getpixel((11, 11)) < 128
+    frames = BytesIO()
+    Image.new("L", (8, 8)).save(frames, "TIFF", save_all=True, append_images=[Image.new("L", (8, 8), 255)])
+    assert enlarged(frames.getvalue()) == frames.getvalue()  # every page of a TIFF is read as it is
+    huge = png_header(ENLARGE_MAX_PIXELS, 2)
+    assert enlarged(huge) == huge and enlarged(b"not an image") == b"not an image"
