@@ -218,6 +218,8 @@ class Service:
             return self.clipboard.judge(str(request.get("text", "")), request.get("source"), request.get("target"))
         if op == "clipboard_files":
             return self.clipboard.judge_files(request.get("paths"), request.get("source"), peer.uid)
+        if op == "clipboard_image":
+            return self.clipboard.judge_image(request.get("path"), request.get("source"), peer.uid)
         if op == "status":
             return {"ok": True, **self.status()}
         if op == "justify":

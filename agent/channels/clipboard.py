@@ -89,6 +89,28 @@ class ClipboardChannel:
             return {"ok": True, "action": "allow", "explanation": "", "override_allowed": False, "event_id": None}
         return self._reply(judged)
 
+    def judge_image(self, path: Any, raw_source: dict[str, Any] | None, uid: int) -> dict[str, Any]:
+        """Judge an image copied by a session of user `uid`, which wrote it to `path`: read as that
+        user may read it, by the text OCR finds in it."""
+        if not isinstance(path, str) or not path.startswith("/"):
+            return {"ok": False, "error": "path must be an absolute path"}
+        source = _application(raw_source)
+        context = Context(channel="clipboard", application=(source or {}).get("name"), file_type="png")
+        groups = _groups_of(uid)
+        try:
+            if not readable_by(Path(path), uid, groups):
+                raise PermissionError(errno.EACCES, "not a file this user may read")
+            data, sha256 = read_as(Path(path), uid, limit=self.max_bytes, groups=groups)
+        except OSError as exc:
+            judgement = judge_text("", context, self.policies.active.policy, status="unscannable",
+                                   reason=f"copied image not judged: {exc.strerror or exc}", key=self.key)
+            image: dict[str, Any] = {"size": None, "sha256": None}
+        else:
+            judgement = judge_bytes(data, "clipboard.png", replace(context, size=len(data)), self.policies.active.policy,
+                                    key=self.key, ocr=self.ocr)
+            image = {"size": len(data), "sha256": sha256}
+        return self._reply([(judgement, self._record(judgement, source, None, image=image))])
+
     def _record(self, judgement: Judgement, source: dict[str, Any] | None, target: dict[str, Any] | None,
                 **fields: Any) -> dict[str, Any] | None:
         """The event of one judged copy (or copied file); None when there is nothing to record."""

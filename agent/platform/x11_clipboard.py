@@ -53,6 +53,7 @@ MAX_INLINE_BYTES = 4 * 1024 * 1024
 #: How file managers put copied files on the clipboard: GNOME's (also Caja, Nemo, Thunar, PCManFM),
 #: then the freedesktop URI list (KDE's Dolphin, browsers, xclip -t text/uri-list).
 FILE_TARGETS = ("x-special/gnome-copied-files", "text/uri-list")
+IMAGE_TARGET = "image/png"  # what screenshot tools and browsers offer for a copied image
 
 
 class _ClientIdSpec(ctypes.Structure):
@@ -79,11 +80,13 @@ class X11Clipboard:
         self._owner_window = 0
         self._processes = PsutilProcessTable()
         self._changed = False
+        self._offered: set[int] | None = None  # the targets of the current copy, once asked
         dpy = ctypes.c_void_p(display)
         self._root = x11.XDefaultRootWindow(dpy)
         self._window = x11.XCreateSimpleWindow(dpy, ctypes.c_ulong(self._root), 0, 0, 1, 1, 0, 0, 0)
         self._atoms = {name: x11.XInternAtom(dpy, name.encode(), 0)
-                       for name in ("CLIPBOARD", "UTF8_STRING", "LEAKGUARD_CLIP", "INCR", "TARGETS", *FILE_TARGETS)}
+                       for name in ("CLIPBOARD", "UTF8_STRING", "LEAKGUARD_CLIP", "INCR", "TARGETS", IMAGE_TARGET,
+                                    *FILE_TARGETS)}
 
     @classmethod
     def open(cls, display_name: str) -> X11Clipboard:
@@ -139,6 +142,8 @@ class X11Clipboard:
                 return False
         self._next_events()
         changed, self._changed = self._changed, False
+        if changed:
+            self._offered = None
         return changed
 
     def _next_events(self) -> _XEvent | None:
@@ -169,8 +174,24 @@ class X11Clipboard:
                 return copied_paths(listing) or None
         return None
 
+    def read_image(self) -> bytes | None:
+        """The copied image as PNG, when the owner offers one (read by xclip: images come in pieces)."""
+        if self._atoms[IMAGE_TARGET] not in self._targets():
+            return None
+        try:
+            result = subprocess.run([self._xclip, "-o", "-selection", "clipboard", "-t", IMAGE_TARGET],
+                                    capture_output=True, timeout=READ_TIMEOUT_SECONDS, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return result.stdout if result.returncode == 0 and result.stdout else None
+
     def _targets(self) -> set[int]:
-        """The atoms of the targets the clipboard's owner offers."""
+        """The atoms of the targets the clipboard's owner offers (asked once per copy)."""
+        if self._offered is None:
+            self._offered = self._ask_targets()
+        return self._offered
+
+    def _ask_targets(self) -> set[int]:
         if not self._ask("TARGETS"):
             return set()
         kind, fmt, count, after = ctypes.c_ulong(), ctypes.c_int(), ctypes.c_ulong(), ctypes.c_ulong()
@@ -229,10 +250,11 @@ class X11Clipboard:
             return None
         return result.stdout.decode("utf-8", errors="replace") if result.returncode == 0 else None
 
-    def write_text(self, text: str, target: str | None = None) -> None:
-        """Own the clipboard with `text` (as `target`, e.g. a URI list, else as text)."""
+    def write_text(self, text: str | bytes, target: str | None = None) -> None:
+        """Own the clipboard with `text` (as `target`, e.g. a URI list or an image, else as text)."""
+        data = text if isinstance(text, bytes) else text.encode()
         subprocess.run(
-            [self._xclip, "-i", "-selection", "clipboard", *(("-t", target) if target else ())], input=text.encode(),
+            [self._xclip, "-i", "-selection", "clipboard", *(("-t", target) if target else ())], input=data,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=READ_TIMEOUT_SECONDS, check=False,
         )
 

@@ -4,17 +4,23 @@ The X server tells us when the clipboard changes hands (XFixes), so nothing is p
 text goes to the local service over its socket and nowhere else. Files copied in a file manager
 (a URI list on the clipboard, pasted into a chat or a browser as attachments) are sent as paths:
 the service reads and judges the files themselves, after checking that this user may read them.
+A copied image (a screenshot tool's, a browser's "copy image") is written to a private file that
+the service reads the same way and judges by the text OCR finds in it; the file is removed once
+the verdict is in.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import tempfile
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -30,8 +36,8 @@ class ClipboardGuard:
     def __init__(self, clipboard: Clipboard, notifier: Notifier, connect: Callable[[], IpcClient | None]) -> None:
         self.clipboard, self.notifier, self.connect = clipboard, notifier, connect
         self.client: IpcClient | None = None
-        self.ours: str | None = None
-        self.blocked: OrderedDict[str, tuple[str, str | None]] = OrderedDict()  # event -> (content, target)
+        self.ours: str | bytes | None = None
+        self.blocked: OrderedDict[str, tuple[str | bytes, str | None]] = OrderedDict()  # event -> (content, target)
         self.lock = threading.Lock()
 
     def run(self, stop: threading.Event) -> None:
@@ -46,17 +52,26 @@ class ClipboardGuard:
 
     def check(self, started: float) -> dict[str, Any] | None:
         paths = self.clipboard.read_files()
-        content = uri_list(paths) if paths else self.clipboard.read_text()
-        if content is None or not content.strip() or content == self.ours:
+        image = None if paths else self.clipboard.read_image()
+        content: str | bytes | None = image or (uri_list(paths) if paths else self.clipboard.read_text())
+        if not content or not content.strip() or content == self.ours:
             return None  # nothing, or what we put there ourselves (a notice, or a restored copy)
         owner = self.clipboard.owner()
         source = asdict(owner) if owner else None
         request: dict[str, Any] = {"op": "clipboard", "text": content, "source": source}
-        target = None
+        target, spill = None, None
         if paths:
             request = {"op": "clipboard_files", "paths": paths[:MAX_FILES], "source": source}
             target = "text/uri-list"
-        reply = self.ask(request)
+        elif image:
+            spill = spilled(image)
+            request = {"op": "clipboard_image", "path": str(spill), "source": source}
+            target = "image/png"
+        try:
+            reply = self.ask(request)
+        finally:
+            if spill is not None:
+                spill.unlink(missing_ok=True)
         if reply is None:
             log.error("clipboard change not judged: the agent service is not reachable")
             return None
@@ -69,7 +84,7 @@ class ClipboardGuard:
                                                       "event_id": reply.get("event_id")}))
         return reply
 
-    def replace(self, content: str, reply: dict[str, Any], target: str | None = None) -> None:
+    def replace(self, content: str | bytes, reply: dict[str, Any], target: str | None = None) -> None:
         self.ours = str(reply["replacement"])
         self.clipboard.write_text(self.ours)
         with self.lock:
@@ -101,6 +116,17 @@ class ClipboardGuard:
                 self.client.close()
                 self.client = None
         return None
+
+
+def spilled(image: bytes) -> Path:
+    """`image` in a new file that only this user may read (in $XDG_RUNTIME_DIR when there is one),
+    for the service to read as this user."""
+    folder = os.environ.get("XDG_RUNTIME_DIR")
+    descriptor, name = tempfile.mkstemp(prefix="leakguard-clip-", suffix=".png",
+                                        dir=folder if folder and os.path.isdir(folder) else None)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(image)
+    return Path(name)
 
 
 def uri_list(paths: list[str]) -> str:

@@ -3,6 +3,7 @@ and the supervisor restarting a killed session part and reporting it."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pathlib
 import signal
@@ -23,8 +24,8 @@ CARD_TEXT = "pay with 4111 1111 1111 1111 exp 12/29"
 
 def _clipboard(display: XDisplay) -> str:
     result = subprocess.run(["xclip", "-o", "-selection", "clipboard"], env=display.env(), capture_output=True,
-                            text=True, timeout=5)
-    return result.stdout
+                            timeout=5)
+    return result.stdout.decode("utf-8", errors="replace")  # an image owner may answer with its PNG
 
 
 def _copy(display: XDisplay, text: str) -> subprocess.Popen[bytes]:
@@ -116,6 +117,33 @@ def test_files_copied_in_a_file_manager_are_judged_by_their_content(  # type: ig
     assert event["details"]["source_application"]["name"] == "xclip"
     for process in (harmless, owner):
         process.wait(timeout=10)
+
+
+def test_a_copied_screenshot_is_judged_by_the_text_in_it(  # type: ignore[no-untyped-def]
+        session_agent, x_display: XDisplay, console_server: ConsoleServer) -> None:
+    """A screenshot tool puts a PNG on the clipboard (`xclip -t image/png`, as flameshot or a
+    browser's "copy image" do); the guard has tesseract read it and replaces it with the notice."""
+    from tests.rules import samples
+
+    require_binary("tesseract", "tesseract-ocr")
+    agent, agent_id = session_agent
+    shot = samples.screenshot(["Refund approved", "Card number: 4242 4242 4242 4242"])
+    owner = subprocess.Popen(["xclip", "-quiet", "-i", "-selection", "clipboard", "-t", "image/png"],
+                             env=x_display.env(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    assert owner.stdin is not None
+    owner.stdin.write(shot)
+    owner.stdin.close()
+    replaced = wait_for(lambda: _clipboard(x_display).startswith("[leakguard]") and _clipboard(x_display),
+                        timeout=20, what=f"the image copy to be replaced with a notice\n{agent.log()}")
+    assert "4242" not in replaced
+    events = wait_for(lambda: console_admin(console_server).events(agent_id, channel="clipboard", action="block"),
+                      timeout=20, what="the clipboard block event at the console")
+    details = events[0]["details"]
+    assert details["image"]["sha256"] == hashlib.sha256(shot).hexdigest()
+    assert {"id": "credit_card", "count": 1} in events[0]["detectors"] and "4242 4242" not in str(events[0])
+    assert details["verdict"]["scan_status"] == "ok"
+    owner.wait(timeout=10)
 
 
 def _clipboard_target(display: XDisplay, target: str) -> str:

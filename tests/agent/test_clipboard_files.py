@@ -3,6 +3,7 @@ judged, and the per-copy byte budget."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pathlib
 import shutil
@@ -123,19 +124,23 @@ def test_bad_path_lists_are_refused(tmp_path: pathlib.Path, paths: object) -> No
 class _FakeClipboard:
     """The clipboard as the guard sees it: what is offered, and what the guard writes."""
 
-    def __init__(self, files: list[str] | None, text: str | None = None) -> None:
-        self.files, self.text, self.written = files, text, []  # type: ignore[var-annotated]
+    def __init__(self, files: list[str] | None, text: str | None = None, image: bytes | None = None) -> None:
+        self.files, self.text, self.image, self.written = files, text, image, []  # type: ignore[var-annotated]
 
     def read_files(self) -> list[str] | None:
         return self.files
 
+    def read_image(self) -> bytes | None:
+        return self.image
+
     def read_text(self) -> str | None:
         return self.text
 
-    def write_text(self, text: str, target: str | None = None) -> None:
+    def write_text(self, text: str | bytes, target: str | None = None) -> None:
         self.written.append((text, target))
-        self.files = copied_paths(text) if target == "text/uri-list" else None
-        self.text = None if target else text
+        self.files = copied_paths(text) if target == "text/uri-list" and isinstance(text, str) else None
+        self.image = text if target == "image/png" and isinstance(text, bytes) else None
+        self.text = None if target else str(text)
 
     def owner(self) -> None:
         return None
@@ -193,3 +198,58 @@ def test_the_read_checks_the_opened_file_again(open_dir: pathlib.Path) -> None:
     assert read_as(closed, closed.stat().st_uid, limit=100)[0] == b"x"
     with pytest.raises(OSError, match="budget"):
         read_as(closed, closed.stat().st_uid, limit=0)
+
+
+def test_a_copied_image_is_sent_as_a_private_file_removed_after_the_verdict_and_restored_after_an_override() -> None:
+    from agent.session.clipboard import ClipboardGuard
+
+    png = b"\x89PNG\r\n\x1a\n" + b"pixels" * 10
+    seen: list[tuple[str, bytes, int]] = []
+
+    def ask(request: dict[str, object]) -> dict[str, object]:
+        path = pathlib.Path(str(request["path"]))
+        seen.append((str(request["op"]), path.read_bytes(), path.stat().st_mode & 0o777))
+        return {"ok": True, "action": "block", "explanation": "card numbers", "override_allowed": True,
+                "event_id": "e2", "replacement": "[leakguard] removed"}
+
+    clipboard = _FakeClipboard(None, text="ignored: the image is what is offered", image=png)
+    guard = ClipboardGuard(clipboard, notifier=type("N", (), {"notify": lambda *a, **k: None})(),  # type: ignore[arg-type]
+                           connect=lambda: None)
+    guard.ask = ask  # type: ignore[method-assign]
+    guard.check(0.0)
+    assert seen == [("clipboard_image", png, 0o600)]
+    assert not list(pathlib.Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()).glob("leakguard-clip-*"))
+    assert clipboard.written == [("[leakguard] removed", None)]
+    guard.restore("e2")
+    assert clipboard.written[-1] == (png, "image/png")
+    assert guard.check(0.0) is None and len(seen) == 1  # the restored image is not judged again
+
+
+def test_a_copied_image_is_judged_by_the_text_ocr_reads_in_it(tmp_path: pathlib.Path) -> None:
+    from tests.fixtures.realparts import require_binary
+    from tests.rules.samples import screenshot
+
+    require_binary("tesseract", "tesseract-ocr")
+    channel, spool = _channel(tmp_path, max_bytes=1 << 22)
+    shot = tmp_path / "clip.png"
+    shot.write_bytes(screenshot(["Refund approved", "Card number: 4242 4242 4242 4242"]))
+    reply = channel.judge_image(str(shot), {"name": "flameshot"}, os.getuid())
+    (event,) = spool.batch(100)
+    assert reply["action"] == "block" and reply["event_id"] == event["id"]  # the high pack: any card number
+    assert {"id": "credit_card", "count": 1} in event["detectors"] and "4242 4242" not in str(event)
+    assert event["image"] == {"size": shot.stat().st_size, "sha256": hashlib.sha256(shot.read_bytes()).hexdigest()}
+    assert event["source_application"]["name"] == "flameshot"
+
+
+def test_an_image_the_user_may_not_read_is_not_judged_but_recorded(open_dir: pathlib.Path) -> None:
+    channel, spool = _channel(open_dir, max_bytes=1 << 20)
+    secret = open_dir / "root-only.png"
+    secret.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    secret.chmod(0o600)
+    if secret.stat().st_uid == NOBODY:
+        pytest.skip("this test runs as the user it needs to be different from")
+    reply = channel.judge_image(str(secret), None, NOBODY)
+    (event,) = spool.batch(100)
+    assert event["verdict"]["scan_status"] == "unscannable" and "not judged" in event["verdict"]["scan_reason"]
+    assert event["image"] == {"size": None, "sha256": None} and reply["action"] == "audit"  # recorded, not blocked
+    assert channel.judge_image("relative.png", None, NOBODY)["ok"] is False
