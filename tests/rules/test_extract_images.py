@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import struct
+import time
 import zlib
 from io import BytesIO
 
+import psutil
 import pytest
 from PIL import Image
 
@@ -110,8 +112,9 @@ def tesseract() -> Limits:
     return Limits(ocr=ocr, seconds=60)
 
 
-@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP"])
 def test_real_ocr_reads_a_card_number_off_a_screenshot(tesseract: Limits, fmt: str) -> None:
+    """Every format through the real worker (which, run as root, gives up root before it reads)."""
     data = picture(["Payment details for the Q3 renewal", "Card number: 4242 4242 4242 4242",
                     "Contact: finance team"], fmt)
     result = extract(data, f"shot.{fmt.lower()}", limits=tesseract)
@@ -139,6 +142,32 @@ def test_real_ocr_is_stopped_at_the_time_cap(tesseract: Limits) -> None:
     Image.fromarray(noise).save(out, "PNG")
     result = extract(out.getvalue(), "noise.png", limits=Limits(ocr=tesseract.ocr, seconds=0.3))
     assert result.status == "unscannable" and "OCR gave no answer within 0.3 s" in (result.reason or "")
+
+    def tesseracts() -> list[int]:
+        return [p.pid for p in psutil.process_iter(["name", "status"])
+                if p.info["name"] == "tesseract" and p.info["status"] != psutil.STATUS_ZOMBIE]
+
+    deadline = time.monotonic() + 5
+    while tesseracts() and time.monotonic() < deadline:  # killed with the worker, not left running
+        time.sleep(0.05)
+    assert tesseracts() == []
+
+
+def test_the_worker_gives_up_root_before_it_reads_the_image() -> None:
+    import os
+    import subprocess
+    import sys
+
+    probe = "from rules.extract.tesseract import drop_privileges; drop_privileges(); import os; print(os.getuid())"
+    uid = int(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout)
+    assert uid == (65534 if os.geteuid() == 0 else os.geteuid())
+
+
+def test_a_worker_that_dies_makes_the_image_unscannable_not_the_caller() -> None:
+    from rules.extract.tesseract import read_image
+
+    with pytest.raises(Unscannable, match="OCR failed"):
+        read_image("no_such_language", png_header(10, 10), 30)  # tesseract refuses: the worker exits 1
 
 
 @pytest.mark.parametrize(("read", "meant"), [
