@@ -14,7 +14,7 @@ from rules.extract.budget import DEFAULT_LIMITS, Budget, EncryptedContent, Limit
 from rules.extract.documents import email_content, pdf_text
 from rules.extract.images import image_text
 from rules.extract.markup import decode_text, html_text, xml_text
-from rules.extract.office import compound_file_status, office_text
+from rules.extract.office import compound_file_status, office_pictures, office_text
 from rules.extract.sniff import sniff
 
 __all__ = ["DEFAULT_LIMITS", "Extraction", "Limits", "Part", "extract"]
@@ -112,6 +112,9 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
             _extract_into(collector, payload, f"{path}/{name}", sniff(payload, name), depth + 1)
     else:
         collector.add(path, kind, _document_text(data, path, kind, budget))
+        if kind in ("docx", "xlsx", "pptx") and budget.limits.ocr is not None:
+            for name, picture in office_pictures(data, budget, path):  # screenshots pasted into it
+                _extract_into(collector, picture, f"{path}/{name}", sniff(picture, name), depth + 1)
 
 
 def _document_text(data: bytes, path: str, kind: str, budget: Budget) -> str:

@@ -67,6 +67,34 @@ def office_text(data: bytes, kind: str, budget: Budget, what: str) -> str:
     return ("\n\n" if kind == "xlsx" else "\n").join(texts)  # each sheet its own table
 
 
+#: Pictures in an Office file's media folder; smaller ones (icons, bullets) hold no text to read.
+_MEDIA = re.compile(r"(word|xl|ppt)/media/[^/]+\.(png|jpe?g|gif|bmp|tiff?|webp)", re.IGNORECASE)
+MIN_PICTURE_SIDE = 48
+
+
+def office_pictures(data: bytes, budget: Budget, what: str) -> list[tuple[str, bytes]]:
+    """The pictures of a docx/xlsx/pptx (a screenshot pasted into a slide) whose sides are both
+    at least `MIN_PICTURE_SIDE` pixels, by name, for OCR; read within the budget."""
+    from rules.extract.images import image_kind, image_size
+
+    try:
+        archive = zipfile.ZipFile(BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return []  # the text pass has said so already
+    pictures = []
+    for info in sorted((i for i in archive.infolist() if _MEDIA.fullmatch(i.filename)), key=lambda i: i.filename):
+        budget.enter(what)
+        picture = read_member(archive, info, budget, what)
+        kind = image_kind(picture)
+        try:
+            small = kind is None or min(image_size(picture, info.filename, kind)) < MIN_PICTURE_SIDE
+        except Unscannable:
+            small = False  # a broken picture is reported by the image pass
+        if not small:
+            pictures.append((info.filename, picture))
+    return pictures
+
+
 def _text_with_tables(root: Element, spans: bool) -> str:
     """Text in document order, a newline after each paragraph-like element, and each table as
     rows of tab-separated cells (`rules.extract.grid`). `spans`: a cell's ``gridSpan`` stands for

@@ -238,3 +238,12 @@ def screenshot(lines: list[str], fmt: str = "PNG", size: int = 22, *, width: int
     out = io.BytesIO()
     img.save(out, fmt, **({"quality": quality} if fmt == "JPEG" else {}))
     return out.getvalue()
+
+
+def with_media(package: bytes, media: dict[str, bytes]) -> bytes:
+    """An Office file with pictures added under its media folder (`word/media/image1.png`...)."""
+    buffer = io.BytesIO(package)
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in media.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()

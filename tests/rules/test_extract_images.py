@@ -200,3 +200,38 @@ def test_images_are_enlarged_in_grey_on_white_before_ocr() -> None:
     assert enlarged(frames.getvalue()) == frames.getvalue()  # every page of a TIFF is read as it is
     huge = png_header(ENLARGE_MAX_PIXELS, 2)
     assert enlarged(huge) == huge and enlarged(b"not an image") == b"not an image"
+
+
+def test_pictures_in_office_files_are_read_when_there_is_ocr() -> None:
+    from tests.rules import samples
+
+    shot, icon = picture(["x"]), _tiny_png()
+    report = samples.with_media(samples.docx(["Quarterly review"]),
+                                {"word/media/image1.png": shot, "word/media/image2.png": icon})
+    ocr = Recorder("Card number: 4242 4242 4242 4242")
+    result = extract(report, "review.docx", limits=Limits(ocr=ocr))
+    assert result.status == "ok"
+    assert [(p.path, p.kind) for p in result.parts] == [("review.docx", "docx"),
+                                                       ("review.docx/word/media/image1.png", "image/png")]
+    assert len(ocr.calls) == 1  # the 16 x 16 icon holds no text to read
+    assert "Quarterly review" in result.text and any(f.detector == "credit_card" for f in scan_text(result.text))
+    without = extract(report, "review.docx")  # no OCR engine: the document is read as before
+    assert without.status == "ok" and [p.kind for p in without.parts] == ["docx"]
+
+
+def _tiny_png() -> bytes:
+    out = BytesIO()
+    Image.new("RGB", (16, 16), (255, 255, 255)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_real_ocr_reads_a_screenshot_pasted_into_a_slide(tesseract: Limits) -> None:
+    from tests.rules import samples
+
+    deck = samples.with_media(samples.pptx(["Customer escalations"]),
+                              {"ppt/media/image3.jpeg": picture(["Customer: Ann Lee", "Card: 4242 4242 4242 4242"], "JPEG")})
+    result = extract(deck, "escalations.pptx", limits=tesseract)
+    assert result.status == "ok", result.reason
+    found = [f for f in scan_text(result.text) if f.detector == "credit_card"]
+    assert found and result.parts[-1].path == "escalations.pptx/ppt/media/image3.jpeg"
+    assert result.parts[-1].start <= found[0].start < result.parts[-1].end
