@@ -128,7 +128,7 @@ def main() -> int:
     if done.returncode != 0:
         sys.stderr.buffer.write(done.stderr)
         return 1
-    sys.stdout.write(corrected(done.stdout.decode("utf-8", errors="replace")))
+    sys.stdout.buffer.write(corrected(done.stdout.decode("utf-8", errors="replace")).encode())
     return 0
 
 
