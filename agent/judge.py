@@ -123,7 +123,8 @@ def judge_bytes(data: bytes, filename: str, context: Context, policy: Any, *, ke
     import time
 
     from rules.extract import Limits, extract
-    from rules.extract.tesseract import tesseract_ocr
+    from rules.extract.tesseract import with_ocr
 
-    extraction = extract(data, filename, limits=Limits(clock=time.monotonic, ocr=tesseract_ocr() if ocr else None))
+    limits = Limits(clock=time.monotonic)
+    extraction = extract(data, filename, limits=with_ocr(limits) if ocr else limits)
     return judge_text(extraction.text, context, policy, status=extraction.status, reason=extraction.reason, key=key)

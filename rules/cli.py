@@ -64,7 +64,7 @@ def _add_scan(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     scan.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="time limit per file")
     scan.add_argument("--max-bytes", type=int, default=64 << 20, metavar="N", help="size limit per file")
     scan.add_argument("--no-ocr", action="store_true",
-                      help="do not read the text of images with tesseract (they are then unscannable)")
+                      help="do not read images and scanned PDF pages with tesseract (images are then unscannable)")
     scan.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                       help="progress bar on stderr (auto: for 20 files or more)")
     scan.add_argument("--baseline", metavar="FINDINGS.jsonl",

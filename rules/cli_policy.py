@@ -10,7 +10,7 @@ from typing import Any
 from rules.detectors import scanner_for
 from rules.engine import ContentEvent, Verdict, evaluate
 from rules.extract import Limits, extract
-from rules.extract.tesseract import tesseract_ocr
+from rules.extract.tesseract import with_ocr
 from rules.finding import Finding, level_for
 from rules.model import CHANNELS, Policy
 from rules.policy import PolicyError, load_policy
@@ -44,7 +44,7 @@ def _file_content(record: dict[str, Any], base: Path) -> str:
     import time
 
     path = base / str(record["file"])
-    extraction = extract(path.read_bytes(), path.name, limits=Limits(clock=time.monotonic, ocr=tesseract_ocr()))
+    extraction = extract(path.read_bytes(), path.name, limits=with_ocr(Limits(clock=time.monotonic)))
     record.setdefault("file_name", path.name)
     record.setdefault("size", path.stat().st_size)
     record.setdefault("extraction_status", extraction.status)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rules.extract import Extraction, Limits, extract
-from rules.extract.tesseract import tesseract_ocr
+from rules.extract.tesseract import with_ocr
 from rules.finding import DEFAULT_DIGEST_KEY, Finding
 from rules.policy import LEVEL_THRESHOLDS
 from rules.report import Located, jsonl_record, line_starts, position, sarif_document, text_record
@@ -241,8 +241,9 @@ def run(args: argparse.Namespace, scanner: TextScanner, version: str) -> int:
     for path in missing:
         sys.stderr.write(f"leakguard rules scan: {path}: no such file or directory\n")
     key = Path(args.key_file).read_bytes() if args.key_file else DEFAULT_DIGEST_KEY
-    ocr = None if getattr(args, "no_ocr", False) else tesseract_ocr()
-    limits = Limits(clock=time.monotonic, seconds=args.timeout, max_input_bytes=args.max_bytes, ocr=ocr)
+    limits = Limits(clock=time.monotonic, seconds=args.timeout, max_input_bytes=args.max_bytes)
+    if not getattr(args, "no_ocr", False):
+        limits = with_ocr(limits)
     try:
         known = load_baseline(args.baseline) if getattr(args, "baseline", None) else frozenset()
     except (OSError, ValueError) as exc:

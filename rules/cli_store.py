@@ -14,7 +14,7 @@ from rules.catalog import BUILTIN_DETECTORS
 from rules.detectors import scanner_for
 from rules.edm import EdmError, EdmIndex, build_edm_index
 from rules.extract import Limits, extract
-from rules.extract.tesseract import tesseract_ocr
+from rules.extract.tesseract import with_ocr
 from rules.finding import DEFAULT_DIGEST_KEY, Finding
 from rules.fingerprint import FingerprintIndex
 from rules.keywords import KeywordList
@@ -67,7 +67,7 @@ def fingerprint_add(args: argparse.Namespace) -> int:
             _err(f"leakguard rules fingerprint: {name}: {exc.strerror}")
             status = 2
             continue
-        extraction = extract(data, name, limits=Limits(clock=time.monotonic, ocr=tesseract_ocr()))
+        extraction = extract(data, name, limits=with_ocr(Limits(clock=time.monotonic)))
         if extraction.status != "ok" or not extraction.text.strip():
             _err(f"leakguard rules fingerprint: {name}: cannot register ({extraction.reason or 'no text'})")
             status = 2

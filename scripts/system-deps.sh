@@ -36,8 +36,9 @@ if [ "$purpose" = test ]; then
   want curl curl
   want scrot scrot
   want psql postgresql
-  # OCR of images (rules.extract.tesseract): English and Simplified Chinese
+  # OCR of images and scanned PDF pages (rules.extract.tesseract): English and Simplified Chinese
   want tesseract tesseract-ocr tesseract-ocr-eng
+  want pdftoppm poppler-utils
   compgen -G "/usr/share/tesseract-ocr/*/tessdata/chi_sim.traineddata" >/dev/null || need+=(tesseract-ocr-chi-sim)
 fi
 

@@ -105,6 +105,11 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
         inner = gunzip(data, budget, path)
         inner_name = path[:-3] if path.endswith(".gz") else path[:-4] + ".tar" if path.endswith(".tgz") else path
         _extract_into(collector, inner, inner_name, sniff(inner, inner_name), depth + 1)
+    elif kind == "pdf":
+        text, problem = pdf_text(data, budget, path)
+        collector.add(path, kind, text)
+        if problem is not None:
+            collector.fail(path, kind, "unscannable", problem)
     elif kind == "eml":
         text, attachments = email_content(data, budget, path)
         collector.add(path, kind, text)
@@ -120,8 +125,6 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
 def _document_text(data: bytes, path: str, kind: str, budget: Budget) -> str:
     if kind in ("docx", "xlsx", "pptx"):
         return office_text(data, kind, budget, path)
-    if kind == "pdf":
-        return pdf_text(data, budget, path)
     if kind.startswith("image/"):
         return image_text(data, path, kind, budget)
     if kind == "cfb":

@@ -22,8 +22,10 @@ class Limits:
     which keeps the library pure for tests.
 
     `ocr` reads the text of an image (screenshots, scans): it takes the image's bytes and the
-    seconds it may take, and returns the text or raises `Unscannable` saying why. The shells pass
-    `rules.extract.tesseract.tesseract_ocr()`; without it an image is unscannable.
+    seconds it may take, and returns the text or raises `Unscannable` saying why. `ocr_pages`
+    reads scanned pages of a PDF: the PDF's bytes, the page numbers (from 1) and the seconds,
+    returning each page's text. The shells pass tesseract's (`rules.extract.tesseract.with_ocr`);
+    without them an image is unscannable and a scanned page has no text.
     """
 
     max_input_bytes: int = 64 << 20
@@ -40,6 +42,9 @@ class Limits:
     #: Images larger than this are not decoded (a 50k x 50k PNG is a few MB on disk).
     max_image_pixels: int = 40_000_000
     ocr: Callable[[bytes, float], str] | None = None
+    ocr_pages: Callable[[bytes, tuple[int, ...], float], list[str]] | None = None
+    #: Scanned pages read by `ocr_pages` in one PDF at most; the rest make it unscannable.
+    max_ocr_pages: int = 20
 
 
 DEFAULT_LIMITS = Limits()

@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 Attachment = tuple[str, bytes]
 
 
-def pdf_text(data: bytes, budget: Budget, what: str) -> str:
-    """Text layer of a PDF, page by page, within the page and time caps."""
+def pdf_text(data: bytes, budget: Budget, what: str) -> tuple[str, str | None]:
+    """Text of a PDF, page by page, within the page and time caps, and what could not be read
+    (None when all of it was). Scanned pages (a picture and next to no text) are read by OCR when
+    the limits carry it; the text of the other pages is kept whatever becomes of the OCR."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -39,12 +41,46 @@ def pdf_text(data: bytes, budget: Budget, what: str) -> str:
             text = _page_text(page, budget)
             budget.spend(len(text), what)
             texts.append(text)
+        scanned = tuple(n for n, (page, text) in enumerate(zip(pages, texts, strict=True), 1)
+                        if len(text.strip()) < SCANNED_PAGE_CHARS and _has_pictures(page))
     except (EncryptedContent, Unscannable):
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
             NotImplementedError, OSError) as exc:
         raise Unscannable(f"{what}: malformed PDF ({type(exc).__name__}: {exc})") from None
-    return "\n".join(texts)
+    problem = _read_scanned(data, scanned, texts, budget, what) if scanned and budget.limits.ocr_pages else None
+    return "\n".join(texts), problem
+
+
+def _has_pictures(page: PageObject) -> bool:
+    """Whether the page draws an image XObject (a scanner's page is one picture)."""
+    resources = page.get("/Resources")
+    xobjects = resources.get_object().get("/XObject") if resources is not None else None
+    if xobjects is None:
+        return False
+    return any(x.get_object().get("/Subtype") == "/Image" for x in xobjects.get_object().values())
+
+
+def _read_scanned(data: bytes, scanned: tuple[int, ...], texts: list[str], budget: Budget, what: str) -> str | None:
+    """Put the OCR text of the scanned pages (at most `max_ocr_pages`) in place of their text;
+    what was not read, if anything."""
+    ocr_pages, limit = budget.limits.ocr_pages, budget.limits.max_ocr_pages
+    if ocr_pages is None:
+        return None
+    try:
+        read = ocr_pages(data, scanned[:limit], budget.seconds_left())
+    except Unscannable as exc:
+        return f"{what}: scanned pages {', '.join(map(str, scanned[:limit]))}: {exc}"
+    for number, text in zip(scanned, read, strict=False):
+        texts[number - 1] = text
+    budget.spend(sum(map(len, read)), what)
+    if len(scanned) > limit:
+        return f"{what}: {len(scanned)} scanned pages; OCR read the first {limit}"
+    return None
+
+
+#: A page with fewer characters of text than this and a picture is read by OCR, when there is OCR.
+SCANNED_PAGE_CHARS = 16
 
 
 def _page_text(page: PageObject, budget: Budget) -> str:

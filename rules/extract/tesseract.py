@@ -1,4 +1,5 @@
-"""The OCR backend: the `tesseract` command (Debian's tesseract-ocr), in a worker per image.
+"""The OCR backend: the `tesseract` command (Debian's tesseract-ocr), in a worker per image, and
+poppler's `pdftoppm` to draw scanned PDF pages for it.
 
 This is the one module under `rules/` that runs programs: the shells (the rules CLI, the agent)
 hand it to extraction as `Limits(ocr=tesseract_ocr())`, and the library itself stays pure.
@@ -33,6 +34,10 @@ import sys
 import warnings
 from collections.abc import Callable
 from io import BytesIO
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rules.extract.budget import Limits
 
 # Tesseract puts a space between Chinese characters when a Latin model comes first; Chinese
 # has none, and a keyword such as 身份证号码 must match as written.
@@ -41,6 +46,8 @@ _CJK_GAP = re.compile(f"(?<=[{_CJK}])[ \\t]+(?=[{_CJK}])")
 
 ENLARGE_MAX_PIXELS = 4_000_000
 WORKER_MEMORY = 2 << 30  # address space of the worker and its tesseract
+PAGE_DPI = 200
+_PAGE_BREAK = "\0"
 # In a run of 4+ letters and digits holding 3+ digits (a group of a card number, an IBAN): O/o/D/Q
 # next to a digit is 0, l/I/| between digits is 1. "CO2", "H2O2" and words are left alone.
 _RUN = re.compile(r"[0-9A-Za-z|]{4,}")
@@ -54,13 +61,31 @@ LANGUAGES = ("eng", "chi_sim", "chi_tra")
 @functools.cache
 def tesseract_ocr() -> Callable[[bytes, float], str] | None:
     """The OCR port backed by tesseract, or None when it or all of `LANGUAGES` are missing."""
+    languages = _languages()
+    return None if languages is None else functools.partial(read_image, languages)
+
+
+@functools.cache
+def tesseract_pages() -> Callable[[bytes, tuple[int, ...], float], list[str]] | None:
+    """The port reading scanned PDF pages: poppler's `pdftoppm` draws each page at
+    `PAGE_DPI`, tesseract reads it; None when either is missing."""
+    languages = _languages()
+    if languages is None or shutil.which("pdftoppm") is None:
+        return None
+    return functools.partial(read_pages, languages)
+
+
+def with_ocr(limits: Limits) -> Limits:
+    """`limits` with tesseract's ports for images and scanned PDF pages, where installed."""
+    import dataclasses
+
+    return dataclasses.replace(limits, ocr=tesseract_ocr(), ocr_pages=tesseract_pages())
+
+
+def _languages() -> str | None:
     exe = shutil.which("tesseract")
-    if exe is None:
-        return None
-    languages = installed_languages(exe)
-    if not languages:
-        return None
-    return functools.partial(read_image, "+".join(languages))
+    languages = installed_languages(exe) if exe is not None else []
+    return "+".join(languages) if languages else None
 
 
 def installed_languages(exe: str) -> list[str]:
@@ -75,10 +100,22 @@ def installed_languages(exe: str) -> list[str]:
 def read_image(languages: str, data: bytes, seconds: float) -> str:
     """The text tesseract reads in `data` (any format Leptonica decodes), within `seconds`, read
     by a worker process."""
+    return _worker([languages], data, seconds)
+
+
+def read_pages(languages: str, pdf: bytes, pages: tuple[int, ...], seconds: float) -> list[str]:
+    """The text tesseract reads on each of `pages` (from 1) of `pdf`, drawn by pdftoppm, within
+    `seconds` for all of them, read by a worker process."""
+    if not pages:
+        return []
+    return _worker([languages, ",".join(map(str, pages))], pdf, seconds).split(_PAGE_BREAK)
+
+
+def _worker(arguments: list[str], data: bytes, seconds: float) -> str:
     # The worker runs this file as a script: no package to import first (60 ms less per image).
     from rules.extract.budget import Unscannable
 
-    command = [sys.executable, "-I", os.path.abspath(__file__), languages]
+    command = [sys.executable, "-I", os.path.abspath(__file__), *arguments]
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
     try:
         worker = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -114,22 +151,51 @@ def drop_privileges() -> None:
 
 
 def main() -> int:
-    """The worker: image bytes on stdin, the text OCR reads in them on stdout."""
+    """The worker: an image (or, with page numbers, a PDF) on stdin, the text OCR reads in it (in
+    each page, separated by NUL) on stdout."""
     resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
-    exe = shutil.which("tesseract")
-    if exe is None or len(sys.argv) != 2:
-        sys.stderr.write("usage: python rules/extract/tesseract.py LANGUAGES (with tesseract on PATH)\n")
+    exe, pdftoppm = shutil.which("tesseract"), shutil.which("pdftoppm")
+    if exe is None or len(sys.argv) not in (2, 3) or (len(sys.argv) == 3 and pdftoppm is None):
+        sys.stderr.write("usage: python rules/extract/tesseract.py LANGUAGES [PAGE,PAGE...] "
+                         "(tesseract, and pdftoppm for pages, on PATH)\n")
         return 2
     _load_image_modules()  # while it may still read where the interpreter lives
     drop_privileges()
-    image = enlarged(sys.stdin.buffer.read())
-    done = subprocess.run([exe, "stdin", "stdout", "-l", sys.argv[1], "--psm", "3"], input=image,
+    data = sys.stdin.buffer.read()
+    try:
+        if len(sys.argv) == 2:
+            text = _tesseract(exe, sys.argv[1], enlarged(data))
+        else:
+            assert pdftoppm is not None  # checked above
+            pages = [int(n) for n in sys.argv[2].split(",")]
+            text = _PAGE_BREAK.join(_tesseract(exe, sys.argv[1], _drawn(pdftoppm, data, n)) for n in pages)
+    except RuntimeError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return 1
+    sys.stdout.buffer.write(text.encode())
+    return 0
+
+
+def _tesseract(exe: str, languages: str, image: bytes) -> str:
+    done = subprocess.run([exe, "stdin", "stdout", "-l", languages, "--psm", "3"], input=image,
                           capture_output=True, check=False)
     if done.returncode != 0:
-        sys.stderr.buffer.write(done.stderr)
-        return 1
-    sys.stdout.buffer.write(corrected(done.stdout.decode("utf-8", errors="replace")).encode())
-    return 0
+        raise RuntimeError(_last_line(done.stderr) or f"tesseract: exit status {done.returncode}")
+    return corrected(done.stdout.decode("utf-8", errors="replace").replace(_PAGE_BREAK, ""))
+
+
+def _drawn(pdftoppm: str, pdf: bytes, page: int) -> bytes:
+    """Page `page` of `pdf` as a grey PNG at `PAGE_DPI` (text of 10 pt is then about 28 px high)."""
+    done = subprocess.run([pdftoppm, "-r", str(PAGE_DPI), "-gray", "-png", "-f", str(page), "-l", str(page),
+                           "-singlefile", "-"], input=pdf, capture_output=True, check=False)
+    if done.returncode != 0 or not done.stdout:
+        raise RuntimeError(f"page {page}: {_last_line(done.stderr) or 'pdftoppm drew nothing'}")
+    return done.stdout
+
+
+def _last_line(output: bytes) -> str:
+    lines = output.decode("utf-8", errors="replace").strip().splitlines()
+    return lines[-1][:200] if lines else ""
 
 
 def _load_image_modules() -> None:

@@ -235,3 +235,70 @@ def test_real_ocr_reads_a_screenshot_pasted_into_a_slide(tesseract: Limits) -> N
     found = [f for f in scan_text(result.text) if f.detector == "credit_card"]
     assert found and result.parts[-1].path == "escalations.pptx/ppt/media/image3.jpeg"
     assert result.parts[-1].start <= found[0].start < result.parts[-1].end
+
+
+def scanned_pdf(pages: list[bytes | str | None]) -> bytes:
+    """A PDF whose pages are a picture filling the page (bytes: a PNG/JPEG, as a scanner makes
+    them), a line of text (str), or blank (None)."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    for content in pages:
+        pdf.add_page()
+        if isinstance(content, bytes):
+            pdf.image(BytesIO(content), x=10, y=10, w=190)
+        elif isinstance(content, str):
+            pdf.cell(text=content)
+    return bytes(pdf.output())
+
+
+class PageRecorder:
+    def __init__(self, error: str | None = None) -> None:
+        self.error, self.calls = error, []  # type: ignore[var-annotated]
+
+    def __call__(self, pdf: bytes, pages: tuple[int, ...], seconds: float) -> list[str]:
+        self.calls.append(pages)
+        if self.error is not None:
+            raise Unscannable(self.error)
+        return [f"Card number: 4242 4242 4242 4242 (page {n})" for n in pages]
+
+
+def test_only_scanned_pages_go_to_ocr_and_their_text_takes_their_place() -> None:
+    pages = PageRecorder()
+    pdf = scanned_pdf(["Cover letter, nothing sensitive", picture(["x"]), None, picture(["y"], "JPEG")])
+    result = extract(pdf, "contract.pdf", limits=Limits(ocr_pages=pages))
+    assert pages.calls == [(2, 4)]  # the blank page holds no picture: no OCR
+    assert result.status == "ok" and "Cover letter" in result.text
+    assert "(page 2)" in result.text and "(page 4)" in result.text
+    assert len([f for f in scan_text(result.text) if f.detector == "credit_card"]) == 2
+    assert extract(pdf, "contract.pdf").text.count("Card number") == 0  # no OCR: as before
+
+
+def test_an_ocr_failure_on_scanned_pages_keeps_the_text_layer_and_says_what_was_not_read() -> None:
+    pdf = scanned_pdf(["Cover letter with card 4111 1111 1111 1111", picture(["x"])])
+    result = extract(pdf, "contract.pdf", limits=Limits(ocr_pages=PageRecorder(error="OCR gave no answer within 3 s")))
+    assert result.status == "unscannable"
+    assert result.reason == "contract.pdf: scanned pages 2: OCR gave no answer within 3 s"
+    assert any(f.detector == "credit_card" for f in scan_text(result.text))  # page 1 still judged
+
+
+def test_scanned_pages_past_the_limit_make_the_pdf_unscannable_after_reading_the_first() -> None:
+    pages = PageRecorder()
+    pdf = scanned_pdf([picture(["x"])] * 4)
+    result = extract(pdf, "scan.pdf", limits=Limits(ocr_pages=pages, max_ocr_pages=3))
+    assert pages.calls == [(1, 2, 3)]
+    assert result.status == "unscannable" and result.reason == "scan.pdf: 4 scanned pages; OCR read the first 3"
+    assert result.text.count("Card number") == 3
+
+
+def test_real_ocr_reads_a_scanned_page() -> None:
+    from rules.extract.tesseract import with_ocr
+
+    require_binary("pdftoppm", "poppler-utils")
+    require_binary("tesseract", "tesseract-ocr")
+    scan = picture(["Customer agreement", "Card number: 4242 4242 4242 4242", "Signed: Ann Lee"], "JPEG", size=30)
+    result = extract(scanned_pdf(["Fax cover sheet", scan]), "fax.pdf", limits=with_ocr(Limits(seconds=60)))
+    assert result.status == "ok", result.reason
+    assert "Fax cover sheet" in result.text
+    assert [f.level for f in scan_text(result.text) if f.detector == "credit_card"] == ["high"]
