@@ -170,6 +170,16 @@ def _allowed(path: Path, uid: int, groups: set[int] | None, kind: Callable[[int]
     return _permits(info, uid, groups, wanted) and all(_permits(f, uid, groups, 1) for f in folders)
 
 
+def _reachable(descriptor: int, uid: int, groups: set[int]) -> bool:
+    """Whether `uid` may search every folder above the open file, at the path the kernel has for
+    it (no links in it; a folder an attacker may not write to cannot be swapped under it)."""
+    try:
+        opened = Path(os.readlink(f"/proc/self/fd/{descriptor}"))
+        return opened.is_absolute() and all(_permits(folder.stat(), uid, groups, 1) for folder in opened.parents)
+    except OSError:
+        return False
+
+
 def _permits(info: os.stat_result, uid: int, groups: set[int], wanted: int) -> bool:
     """Whether the permission bits (4 read, 1 search) `wanted` are granted to `uid` (the owner's
     bits for the owner, the group's for a member, else the others')."""
@@ -181,11 +191,14 @@ def _permits(info: os.stat_result, uid: int, groups: set[int], wanted: int) -> b
 def read_as(path: Path, uid: int, *, limit: int, groups: set[int] | None = None) -> tuple[bytes, str]:
     """At most `limit` bytes of `path` and their SHA-256, checked again on the opened file: the
     last name is not followed if it became a link after `readable_by` looked, a FIFO swapped in
-    cannot block the read, and the opened file must still be one that `uid` may read."""
+    cannot block the read, and the opened file must still be one that `uid` may read, where the
+    kernel says it is: a folder above it swapped for a link into a folder closed to `uid` after
+    `readable_by` looked is caught by the search bits of the folders above the opened file."""
     descriptor = os.open(path.resolve(strict=True), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     with os.fdopen(descriptor, "rb") as handle:
         info = os.fstat(handle.fileno())
-        allowed = uid == 0 or _permits(info, uid, _groups_of(uid) if groups is None else groups, 4)
+        groups = _groups_of(uid) if groups is None else groups
+        allowed = uid == 0 or (_permits(info, uid, groups, 4) and _reachable(handle.fileno(), uid, groups))
         if not stat.S_ISREG(info.st_mode) or not allowed:
             raise PermissionError(errno.EACCES, "changed while it was being judged")
         data = handle.read(limit + 1)

@@ -200,6 +200,25 @@ def test_the_read_checks_the_opened_file_again(open_dir: pathlib.Path) -> None:
         read_as(closed, closed.stat().st_uid, limit=0)
 
 
+def test_the_read_checks_the_folders_above_where_the_file_really_is(open_dir: pathlib.Path) -> None:
+    """A folder on the checked path swapped for a link into a folder the user may not search,
+    after `readable_by` looked: the file itself is readable by all, the read still refuses it."""
+    from agent.channels.clipboard import read_as
+
+    vault = open_dir / "vault"
+    vault.mkdir(mode=0o700)
+    (vault / "plans.txt").write_text("card 4111 1111 1111 1111\n")
+    (vault / "plans.txt").chmod(0o644)
+    swapped = open_dir / "mine"
+    swapped.symlink_to(vault)  # was a folder of the user's own when it was checked
+    if vault.stat().st_uid == NOBODY:
+        pytest.skip("this test runs as the user it needs to be different from")
+    with pytest.raises(PermissionError):
+        read_as(swapped / "plans.txt", NOBODY, limit=100)
+    vault.chmod(0o711)  # searchable by all: then the user could have opened it too
+    assert read_as(swapped / "plans.txt", NOBODY, limit=100)[0].startswith(b"card")
+
+
 def test_a_copied_image_is_sent_as_a_private_file_removed_after_the_verdict_and_restored_after_an_override() -> None:
     from agent.session.clipboard import ClipboardGuard
 
