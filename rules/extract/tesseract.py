@@ -1,14 +1,14 @@
-"""The OCR backend: the `tesseract` command (Debian's tesseract-ocr), in a worker per image, and
-poppler's `pdftoppm` to draw scanned PDF pages for it.
+"""The OCR backend: the `tesseract` command (Debian's tesseract-ocr), in a worker process per
+image, and poppler's `pdftoppm` to draw scanned PDF pages for it.
 
 This is the one module under `rules/` that runs programs: the shells (the rules CLI, the agent)
-hand it to extraction as `Limits(ocr=tesseract_ocr())`, and the library itself stays pure.
+hand its ports to extraction (`with_ocr(limits)`), and the library itself stays pure.
 
-Nothing of the image is decoded in the caller, which may be the agent's service, running as
-root: a worker process (this file run as a script, its `main`) decodes and
-enlarges it and runs tesseract. The worker becomes `nobody` when the caller is root (after loading
-its modules, before reading the image), runs in a session of its own that is killed whole at the time cap (tesseract included), with its address
-space capped at `WORKER_MEMORY`, and on one thread (`OMP_THREAD_LIMIT=1`): a hostile image can
+Nothing of an image is decoded in the caller, which may be the agent's service, running as root.
+A worker process (this file run as a script: `main`) loads its modules, becomes `nobody` when it
+was started as root, and only then reads, decodes and enlarges the image and runs tesseract. It
+runs in a session of its own that is killed whole at the time cap (tesseract included), with its
+address space capped at `WORKER_MEMORY`, on one thread (`OMP_THREAD_LIMIT=1`): a hostile image can
 crash or exhaust only the worker, and an agent never takes every core of an office PC to read
 one screenshot.
 
