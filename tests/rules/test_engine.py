@@ -139,6 +139,17 @@ def test_high_zone_blocks_unapproved_usb_and_encrypted_uploads() -> None:
     assert (sealed.action, sealed.rule_id) == ("block", "uninspectable")
 
 
+def test_high_zone_blocks_images_leaving_by_file_channels_whatever_ocr_read() -> None:
+    """OCR reads screenshots, not every photo of a page: in the high zone an image file does not
+    leave even when its text holds nothing, as when images were unscannable."""
+    policy = load_policy(default_policy_text("high"))
+    shot = evaluate(ContentEvent("file_upload", file_name="whiteboard.JPG", destination="mail.example.org"), policy)
+    assert (shot.action, shot.rule_id) == ("block", "images")
+    assert evaluate(ContentEvent("file_upload", file_name="notes.txt", destination="mail.example.org"),
+                    policy).action != "block"
+    assert evaluate(ContentEvent("clipboard", file_type="png"), policy).rule_id != "images"  # judged by content
+
+
 def test_scanner_for_policy_compiles_only_what_rules_name() -> None:
     from rules.detectors import scanner_for_policy
 
