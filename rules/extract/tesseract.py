@@ -14,10 +14,9 @@ one screenshot.
 
 Screen text is small (11-16 px) and tesseract reads best at about twice that: a single-frame
 image of up to `ENLARGE_MAX_PIXELS` is enlarged 2x in grey before OCR (`bench/rules_ocr.py`:
-values read back 0.83 -> 0.92 for a quarter more time). Afterwards, inside runs of digits and
-capitals, the letters OCR mistakes for digits next to digits are made digits (`GB9ORECA` ->
-`GB90RECA`), and the spaces it puts between Chinese characters are removed; both keep the other
-characters where they are.
+values read back 0.83 -> 0.92 for a quarter more time). Afterwards, inside runs of digits, the
+letters OCR mistakes for digits are made digits (`4242 4O42` -> `4242 4042`), and the spaces it
+puts between Chinese characters are removed.
 """
 
 from __future__ import annotations
@@ -48,11 +47,14 @@ ENLARGE_MAX_PIXELS = 4_000_000
 WORKER_MEMORY = 2 << 30  # address space of the worker and its tesseract
 PAGE_DPI = 200
 _PAGE_BREAK = "\0"
-# In a run of 4+ letters and digits holding 3+ digits (a group of a card number, an IBAN): O/o/D/Q
-# next to a digit is 0, l/I/| between digits is 1. "CO2", "H2O2" and words are left alone.
-_RUN = re.compile(r"[0-9A-Za-z|]{4,}")
+# In a run of 4+ digits and the letters OCR takes digits for, with 3+ digits (a group of a card
+# number): O/o/D/Q next to a digit is 0, l/I/| between digits is 1. A run with any other letter
+# is left alone: an IBAN's bank code ("GB52OQSX...") holds real O and Q beside digits.
+_RUN = re.compile(r"(?<![0-9A-Za-z|])[0-9OoDQlI|]{4,}(?![0-9A-Za-z|])")
 _ZERO = re.compile(r"(?<=\d)[OoDQ]|[OoDQ](?=\d)")
 _ONE = re.compile(r"(?<=\d)[lI|](?=\d)")
+# Enlarged, a resident ID's check letter X is read "xX" now and then.
+_DOUBLED_X = re.compile(r"(?<=\d{17})xX(?![0-9A-Za-z])")
 
 #: Languages read when installed (Debian: tesseract-ocr-eng, -chi-sim, -chi-tra), in this order.
 LANGUAGES = ("eng", "chi_sim", "chi_tra")
@@ -234,14 +236,14 @@ def enlarged(data: bytes) -> bytes:
 
 def corrected(text: str) -> str:
     """OCR's usual confusions undone where they cannot be words: letters for digits inside runs
-    of digits and capitals, spaces between Chinese characters."""
+    of digits, a doubled check letter, spaces between Chinese characters."""
     def digits(run: re.Match[str]) -> str:
         word = run.group()
         if sum(c.isdigit() for c in word) < 3:
             return word
         return _ONE.sub("1", _ZERO.sub("0", word))
 
-    return _CJK_GAP.sub("", _RUN.sub(digits, text))
+    return _CJK_GAP.sub("", _DOUBLED_X.sub("X", _RUN.sub(digits, text)))
 
 
 if __name__ == "__main__":
