@@ -156,8 +156,9 @@ def main() -> int:
     """The worker: an image (or, with page numbers, a PDF) on stdin, the text OCR reads in it (in
     each page, separated by NUL) on stdout."""
     resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
-    exe, pdftoppm = shutil.which("tesseract"), shutil.which("pdftoppm")
-    if exe is None or len(sys.argv) not in (2, 3) or (len(sys.argv) == 3 and pdftoppm is None):
+    exe = shutil.which("tesseract")
+    pdftoppm = shutil.which("pdftoppm") if len(sys.argv) == 3 else ""
+    if exe is None or pdftoppm is None or len(sys.argv) not in (2, 3):
         sys.stderr.write("usage: python rules/extract/tesseract.py LANGUAGES [PAGE,PAGE...] "
                          "(tesseract, and pdftoppm for pages, on PATH)\n")
         return 2
@@ -165,10 +166,9 @@ def main() -> int:
     drop_privileges()
     data = sys.stdin.buffer.read()
     try:
-        if len(sys.argv) == 2:
+        if not pdftoppm:
             text = _tesseract(exe, sys.argv[1], enlarged(data))
         else:
-            assert pdftoppm is not None  # checked above
             pages = [int(n) for n in sys.argv[2].split(",")]
             text = _PAGE_BREAK.join(_tesseract(exe, sys.argv[1], _drawn(pdftoppm, data, n)) for n in pages)
     except RuntimeError as exc:
