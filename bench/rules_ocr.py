@@ -6,7 +6,8 @@ Values are the labelled corpus's generators (Faker and our own: valid checksums)
 in three fonts at screen sizes (11-20 px) and saved as PNG, and as JPEG 75 as a chat app would.
 A value counts as found when the detector of its type reports a finding whose characters, without
 spaces and dashes, are the value's own. Seconds are the tesseract process's CPU time (one thread)
-per image, and a full 1920 x 1080 page of prose at 14 px is timed on its own.
+per image, and a full 1920 x 1080 page of prose at 14 px is timed on its own. Last, form pages
+pasted as pictures into PDF reports (a line of prose above each), read by pdfimages and tesseract.
 
     .venv/bin/python -m bench.rules_ocr [--pages N]
 """
@@ -24,7 +25,7 @@ from bench.rules_corpus import sentence
 from bench.rules_values import all_generators
 from rules.detectors import scan_text
 from rules.extract import Limits, extract
-from rules.extract.tesseract import tesseract_ocr
+from rules.extract.tesseract import tesseract_ocr, with_ocr
 from tests.rules.samples import screenshot
 
 FONTS = {"sans": "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -85,6 +86,37 @@ def main() -> None:
     before = child_seconds()
     extract(screenshot(prose, "PNG", 14, width=1920), "page.png", limits=limits)
     print(f"A 1920 x 1080 page of prose at 14 px: {child_seconds() - before:.2f} s CPU.")
+    pdf_reports(rng, generators, args.pages)
+
+
+def pdf_reports(rng: random.Random, generators: dict, reports: int) -> None:
+    """Reports of four pages, each a line of prose and a form screenshot (13 px, PNG) below it."""
+    from io import BytesIO
+
+    from fpdf import FPDF
+
+    limits = with_ocr(Limits(seconds=120))
+    if limits.ocr_pictures is None:
+        print("PDF reports: skipped (poppler-utils' pdfimages is not installed)")
+        return
+    hit = total = 0
+    seconds, wall = [], []
+    for _ in range(reports):
+        pdf, planted = FPDF(), []
+        pdf.set_font("Helvetica", size=11)
+        for _ in range(4):
+            lines, values = page(rng, generators)
+            planted += values
+            pdf.add_page()
+            pdf.multi_cell(w=180, text=sentence(rng, 16))
+            pdf.image(BytesIO(screenshot(lines, "PNG", 13, font=FONTS["sans"])), x=10, y=40, w=150)
+        before, started = child_seconds(), time.perf_counter()
+        result = extract(bytes(pdf.output()), "report.pdf", limits=limits)
+        seconds.append(child_seconds() - before)
+        wall.append(time.perf_counter() - started)
+        hit, total = hit + found(result.text, planted), total + len(planted)
+    print(f"PDF reports with a form screenshot on each of 4 pages: {hit}/{total} ({hit / total:.3f}) values found; "
+          f"{statistics.median(seconds) / 4:.2f} s CPU per picture, {statistics.median(wall):.2f} s wall per report.")
 
 
 if __name__ == "__main__":

@@ -24,8 +24,11 @@ class Limits:
     `ocr` reads the text of an image (screenshots, scans): it takes the image's bytes and the
     seconds it may take, and returns the text or raises `Unscannable` saying why. `ocr_pages`
     reads scanned pages of a PDF: the PDF's bytes, the page numbers (from 1) and the seconds,
-    returning each page's text. The shells pass tesseract's (`rules.extract.tesseract.with_ocr`);
-    without them an image is unscannable and a scanned page has no text.
+    returning each page's text. `ocr_pictures` reads pictures drawn on PDF pages that also have
+    text (a screenshot in a report): the PDF's bytes, (page, object number) of each picture and
+    the seconds, returning each picture's text. The shells pass tesseract's
+    (`rules.extract.tesseract.with_ocr`); without them an image is unscannable and a scanned page
+    or a PDF's picture has no text.
     """
 
     max_input_bytes: int = 64 << 20
@@ -43,7 +46,9 @@ class Limits:
     max_image_pixels: int = 40_000_000
     ocr: Callable[[bytes, float], str] | None = None
     ocr_pages: Callable[[bytes, tuple[int, ...], float], list[str]] | None = None
-    #: Scanned pages read by `ocr_pages` in one PDF at most; the rest make it unscannable.
+    ocr_pictures: Callable[[bytes, tuple[tuple[int, int], ...], float], list[str]] | None = None
+    #: Scanned pages read by `ocr_pages`, and pictures by `ocr_pictures`, in one PDF at most
+    #: (each); the rest make it unscannable.
     max_ocr_pages: int = 20
 
 

@@ -6,11 +6,13 @@ import email
 import email.policy
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from email.message import EmailMessage
 from io import BytesIO
 from typing import TYPE_CHECKING
 
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
+from rules.extract.images import MIN_PICTURE_SIDE
 from rules.extract.markup import html_text
 from rules.extract.pdf_runs import LineStarts, page_rotation, positioned_runs
 from rules.extract.pdf_tables import table_text
@@ -23,8 +25,9 @@ Attachment = tuple[str, bytes]
 
 def pdf_text(data: bytes, budget: Budget, what: str) -> tuple[str, str | None]:
     """Text of a PDF, page by page, within the page and time caps, and what could not be read
-    (None when all of it was). Scanned pages (a picture and next to no text) are read by OCR when
-    the limits carry it; the text of the other pages is kept whatever becomes of the OCR."""
+    (None when all of it was). When the limits carry OCR, scanned pages (a picture and next to no
+    text) are read whole, and the pictures on the other pages (a screenshot in a report) are read
+    one by one, their text after their page's; the text layer is kept whatever becomes of the OCR."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -35,30 +38,59 @@ def pdf_text(data: bytes, budget: Budget, what: str) -> tuple[str, str | None]:
         pages = reader.pages
         if len(pages) > budget.limits.max_pdf_pages:
             raise Unscannable(f"{what}: {len(pages)} pages, above the limit of {budget.limits.max_pdf_pages}")
-        texts = []
-        for page in pages:
+        texts: list[str] = []
+        scanned: list[int] = []
+        pictures: dict[int, Picture] = {}  # by object number: a logo on every page is read once
+        for number, page in enumerate(pages, 1):
             budget.check_time()
             text = _page_text(page, budget)
             budget.spend(len(text), what)
             texts.append(text)
-        scanned = tuple(n for n, (page, text) in enumerate(zip(pages, texts, strict=True), 1)
-                        if len(text.strip()) < SCANNED_PAGE_CHARS and _has_pictures(page))
+            drawn = _pictures(page, number)
+            if len(text.strip()) < SCANNED_PAGE_CHARS and drawn:
+                scanned.append(number)
+            else:
+                for picture in drawn:
+                    if picture.number is not None and min(picture.size) >= MIN_PICTURE_SIDE:
+                        pictures.setdefault(picture.number, picture)
     except (EncryptedContent, Unscannable):
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
             NotImplementedError, OSError) as exc:
         raise Unscannable(f"{what}: malformed PDF ({type(exc).__name__}: {exc})") from None
-    problem = _read_scanned(data, scanned, texts, budget, what) if scanned and budget.limits.ocr_pages else None
-    return "\n".join(texts), problem
+    problems = [_read_scanned(data, tuple(scanned), texts, budget, what) if scanned else None,
+                _read_pictures(data, list(pictures.values()), texts, budget, what) if pictures else None]
+    return "\n".join(texts), "; ".join(p for p in problems if p) or None
 
 
-def _has_pictures(page: PageObject) -> bool:
-    """Whether the page draws an image XObject (a scanner's page is one picture)."""
+@dataclass(frozen=True, slots=True)
+class Picture:
+    """An image XObject a page draws: its page (from 1), object number (None when it is not an
+    indirect object) and size in pixels, as its dictionary says (nothing is decoded here)."""
+
+    page: int
+    number: int | None
+    size: tuple[int, int]
+
+
+def _pictures(page: PageObject, number: int) -> list[Picture]:
     resources = page.get("/Resources")
     xobjects = resources.get_object().get("/XObject") if resources is not None else None
     if xobjects is None:
-        return False
-    return any(x.get_object().get("/Subtype") == "/Image" for x in xobjects.get_object().values())
+        return []
+    found = []
+    for ref in xobjects.get_object().values():
+        xobject = ref.get_object()
+        if xobject.get("/Subtype") != "/Image":
+            continue
+        size = (_number(xobject.get("/Width")), _number(xobject.get("/Height")))
+        found.append(Picture(number, getattr(ref, "idnum", None), size))
+    return found
+
+
+def _number(value: object) -> int:
+    value = value.get_object() if hasattr(value, "get_object") else value
+    return int(value) if isinstance(value, (int, float)) else 0
 
 
 def _read_scanned(data: bytes, scanned: tuple[int, ...], texts: list[str], budget: Budget, what: str) -> str | None:
@@ -77,6 +109,30 @@ def _read_scanned(data: bytes, scanned: tuple[int, ...], texts: list[str], budge
     if len(scanned) > limit:
         return f"{what}: {len(scanned)} scanned pages; OCR read the first {limit}"
     return None
+
+
+def _read_pictures(data: bytes, pictures: list[Picture], texts: list[str], budget: Budget, what: str) -> str | None:
+    """Add the OCR text of the pictures (at most `max_ocr_pages`, none over the pixel limit) to
+    their pages' text; what was not read, if anything."""
+    ocr_pictures, limits = budget.limits.ocr_pictures, budget.limits
+    if ocr_pictures is None:
+        return None
+    problems = [f"{what}: picture {p.number} on page {p.page}: {p.size[0]} x {p.size[1]} pixels, above the limit "
+                f"of {limits.max_image_pixels:,}" for p in pictures if p.size[0] * p.size[1] > limits.max_image_pixels]
+    readable = [p for p in pictures if p.size[0] * p.size[1] <= limits.max_image_pixels]
+    chosen = readable[:limits.max_ocr_pages]
+    if len(readable) > len(chosen):
+        problems.append(f"{what}: {len(readable)} pictures on pages with text; OCR read the first {len(chosen)}")
+    try:
+        read = ocr_pictures(data, tuple((p.page, p.number or 0) for p in chosen), budget.seconds_left()) if chosen else []
+    except Unscannable as exc:
+        pages = sorted({p.page for p in chosen})
+        return "; ".join([f"{what}: pictures on pages {', '.join(map(str, pages))}: {exc}", *problems])
+    for picture, text in zip(chosen, read, strict=False):
+        if text.strip():
+            texts[picture.page - 1] += "\n" + text
+    budget.spend(sum(map(len, read)), what)
+    return "; ".join(problems) or None
 
 
 #: A page with fewer characters of text than this and a picture is read by OCR, when there is OCR.

@@ -18,6 +18,10 @@ IMAGE_MAGIC = {
     b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF87a": "image/gif", b"GIF89a": "image/gif",
     b"II*\x00": "image/tiff", b"MM\x00*": "image/tiff",
 }
+#: Pictures inside documents (Office media, PDF pages) smaller than this on a side (icons,
+#: bullets) hold no text to read and are not given to OCR.
+MIN_PICTURE_SIDE = 48
+
 # "BM" alone starts many a text file: a BMP also has one of these DIB header sizes at byte 14.
 _BMP_HEADER_SIZES = frozenset((12, 40, 52, 56, 64, 108, 124))
 

@@ -1,5 +1,6 @@
 """The OCR backend: the `tesseract` command (Debian's tesseract-ocr), in a worker process per
-image, and poppler's `pdftoppm` to draw scanned PDF pages for it.
+image, poppler's `pdftoppm` to draw scanned PDF pages for it and poppler's `pdfimages` to take
+the pictures out of the other pages.
 
 This is the one module under `rules/` that runs programs: the shells (the rules CLI, the agent)
 hand its ports to extraction (`with_ocr(limits)`), and the library itself stays pure.
@@ -30,6 +31,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import warnings
 from collections.abc import Callable
 from io import BytesIO
@@ -77,11 +79,23 @@ def tesseract_pages() -> Callable[[bytes, tuple[int, ...], float], list[str]] | 
     return functools.partial(read_pages, languages)
 
 
+@functools.cache
+def tesseract_pictures() -> Callable[[bytes, tuple[tuple[int, int], ...], float], list[str]] | None:
+    """The port reading pictures on PDF pages: poppler's `pdfimages` takes each out of its page,
+    tesseract reads it as it reads an image file; None when either is missing."""
+    languages = _languages()
+    if languages is None or shutil.which("pdfimages") is None:
+        return None
+    return functools.partial(read_pictures, languages)
+
+
 def with_ocr(limits: Limits) -> Limits:
-    """`limits` with tesseract's ports for images and scanned PDF pages, where installed."""
+    """`limits` with tesseract's ports for images, scanned PDF pages and pictures on PDF pages,
+    where installed."""
     import dataclasses
 
-    return dataclasses.replace(limits, ocr=tesseract_ocr(), ocr_pages=tesseract_pages())
+    return dataclasses.replace(limits, ocr=tesseract_ocr(), ocr_pages=tesseract_pages(),
+                               ocr_pictures=tesseract_pictures())
 
 
 def _languages() -> str | None:
@@ -110,7 +124,16 @@ def read_pages(languages: str, pdf: bytes, pages: tuple[int, ...], seconds: floa
     `seconds` for all of them, read by a worker process."""
     if not pages:
         return []
-    return _worker([languages, ",".join(map(str, pages))], pdf, seconds).split(_PAGE_BREAK)
+    return _worker([languages, "pages", ",".join(map(str, pages))], pdf, seconds).split(_PAGE_BREAK)
+
+
+def read_pictures(languages: str, pdf: bytes, pictures: tuple[tuple[int, int], ...], seconds: float) -> list[str]:
+    """The text tesseract reads in each picture (page from 1, object number) of `pdf`, taken
+    out by pdfimages, within `seconds` for all of them, read by a worker process."""
+    if not pictures:
+        return []
+    wanted = ",".join(f"{page}:{number}" for page, number in pictures)
+    return _worker([languages, "pictures", wanted], pdf, seconds).split(_PAGE_BREAK)
 
 
 def _worker(arguments: list[str], data: bytes, seconds: float) -> str:
@@ -153,25 +176,32 @@ def drop_privileges() -> None:
 
 
 def main() -> int:
-    """The worker: an image (or, with page numbers, a PDF) on stdin, the text OCR reads in it (in
-    each page, separated by NUL) on stdout."""
+    """The worker: an image on stdin (or a PDF, with `pages N,N...` or `pictures PAGE:OBJECT,...`),
+    the text OCR reads in it (in each page or picture, separated by NUL) on stdout."""
     resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
     exe = shutil.which("tesseract")
-    pdftoppm = shutil.which("pdftoppm") if len(sys.argv) == 3 else ""
-    if exe is None or pdftoppm is None or len(sys.argv) not in (2, 3):
-        sys.stderr.write("usage: python rules/extract/tesseract.py LANGUAGES [PAGE,PAGE...] "
-                         "(tesseract, and pdftoppm for pages, on PATH)\n")
+    mode = sys.argv[2] if len(sys.argv) == 4 else ""
+    helper = {"": "", "pages": shutil.which("pdftoppm"), "pictures": shutil.which("pdfimages")}.get(mode)
+    if exe is None or not (helper or helper == "") or len(sys.argv) not in (2, 4):
+        sys.stderr.write("usage: python rules/extract/tesseract.py LANGUAGES [pages N,N... | pictures PAGE:OBJECT,...] "
+                         "(tesseract, and pdftoppm for pages or pdfimages for pictures, on PATH)\n")
         return 2
     _load_image_modules()  # while it may still read where the interpreter lives
     drop_privileges()
     data = sys.stdin.buffer.read()
+    languages = sys.argv[1]
     try:
-        if not pdftoppm:
-            text = _tesseract(exe, sys.argv[1], enlarged(data))
+        if mode == "pages":
+            pages = [int(n) for n in sys.argv[3].split(",")]
+            text = _PAGE_BREAK.join(_tesseract(exe, languages, _drawn(helper, data, n)) for n in pages)
+        elif mode == "pictures":
+            wanted = [tuple(map(int, pair.split(":"))) for pair in sys.argv[3].split(",")]
+            pictures = _taken_out(helper, data, wanted)
+            text = _PAGE_BREAK.join(_tesseract(exe, languages, enlarged(pictures[w])) if w in pictures else ""
+                                    for w in wanted)
         else:
-            pages = [int(n) for n in sys.argv[2].split(",")]
-            text = _PAGE_BREAK.join(_tesseract(exe, sys.argv[1], _drawn(pdftoppm, data, n)) for n in pages)
-    except RuntimeError as exc:
+            text = _tesseract(exe, languages, enlarged(data))
+    except (RuntimeError, ValueError, OSError) as exc:
         sys.stderr.write(f"{exc}\n")
         return 1
     sys.stdout.buffer.write(text.encode())
@@ -193,6 +223,37 @@ def _drawn(pdftoppm: str, pdf: bytes, page: int) -> bytes:
     if done.returncode != 0 or not done.stdout:
         raise RuntimeError(f"page {page}: {_last_line(done.stderr) or 'pdftoppm drew nothing'}")
     return done.stdout
+
+
+def _taken_out(pdfimages: str, pdf: bytes, wanted: list[tuple[int, ...]]) -> dict[tuple[int, ...], bytes]:
+    """The pictures `wanted` ((page, object number) pairs) of `pdf` as PNG files' bytes, taken
+    out page by page by pdfimages into a private temporary folder; a picture pdfimages cannot
+    write is left out (its text is then empty)."""
+    found: dict[tuple[int, ...], bytes] = {}
+    with tempfile.TemporaryDirectory(prefix="leakguard-ocr-") as folder:
+        for page in sorted({p for p, _ in wanted}):
+            numbers = {n for p, n in wanted if p == page}
+            listed = subprocess.run([pdfimages, "-list", "-f", str(page), "-l", str(page), "-"], input=pdf,
+                                    capture_output=True, check=False)
+            if listed.returncode != 0:
+                raise RuntimeError(f"page {page}: {_last_line(listed.stderr) or 'pdfimages could not list it'}")
+            # "page num type width height color comp bpc enc interp object-ID generation ...", two header lines
+            rows = [line.split() for line in listed.stdout.decode("ascii", errors="replace").splitlines()[2:]]
+            chosen = {int(r[1]): int(r[10]) for r in rows if len(r) > 10 and r[2] == "image" and r[10].isdigit()
+                      and int(r[10]) in numbers}
+            if not chosen:
+                continue
+            prefix = os.path.join(folder, str(page))
+            done = subprocess.run([pdfimages, "-png", "-f", str(page), "-l", str(page), "-", prefix], input=pdf,
+                                  capture_output=True, check=False)
+            if done.returncode != 0:
+                raise RuntimeError(f"page {page}: {_last_line(done.stderr) or 'pdfimages could not take its pictures out'}")
+            for num, number in chosen.items():
+                path = f"{prefix}-{num:03d}.png"
+                if (page, number) not in found and os.path.exists(path):
+                    with open(path, "rb") as png:
+                        found[(page, number)] = png.read()
+    return found
 
 
 def _last_line(output: bytes) -> str:

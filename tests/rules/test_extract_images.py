@@ -303,3 +303,95 @@ def test_real_ocr_reads_a_scanned_page() -> None:
     assert result.status == "ok", result.reason
     assert "Fax cover sheet" in result.text
     assert [f.level for f in scan_text(result.text) if f.detector == "credit_card"] == ["high"]
+
+
+def report_pdf(pages: list[tuple[str, list[bytes]]]) -> bytes:
+    """A PDF whose pages each have a line of text and the given pictures below it (fpdf2 stores
+    the same picture once, however many pages draw it)."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    for text, shots in pages:
+        pdf.add_page()
+        pdf.cell(text=text)
+        for n, shot in enumerate(shots):
+            pdf.image(BytesIO(shot), x=10, y=30 + 60 * n, w=120)
+    return bytes(pdf.output())
+
+
+class PictureRecorder:
+    def __init__(self, error: str | None = None) -> None:
+        self.error, self.calls = error, []  # type: ignore[var-annotated]
+
+    def __call__(self, pdf: bytes, pictures: tuple[tuple[int, int], ...], seconds: float) -> list[str]:
+        self.calls.append(pictures)
+        if self.error is not None:
+            raise Unscannable(self.error)
+        return [f"Card number: 4242 4242 4242 4242 (picture on page {page})" for page, _ in pictures]
+
+
+def _icon() -> bytes:
+    out = BytesIO()
+    Image.new("RGB", (32, 32), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_pictures_on_pages_with_text_are_read_once_each_after_their_page() -> None:
+    shot, other = picture(["a"]), picture(["b"], "JPEG")
+    pdf = report_pdf([("Quarterly report, page one", [shot, _icon()]), ("Appendix: the tables again", [shot, other]),
+                      ("Last page, no pictures", [])])
+    recorder = PictureRecorder()
+    result = extract(pdf, "report.pdf", limits=Limits(ocr_pictures=recorder, ocr_pages=PageRecorder()))
+    assert len(recorder.calls) == 1
+    assert [page for page, _ in recorder.calls[0]] == [1, 2]  # the icon is too small; the shot read once
+    assert result.status == "ok", result.reason
+    first, second = result.text.index("(picture on page 1)"), result.text.index("(picture on page 2)")
+    assert result.text.index("Quarterly report") < first < result.text.index("Appendix:") < second
+    assert len([f for f in scan_text(result.text) if f.detector == "credit_card"]) == 2
+    assert "Card number" not in extract(pdf, "report.pdf").text  # no OCR: the text layer only
+
+
+def test_a_picture_ocr_failure_keeps_the_text_and_names_the_pages() -> None:
+    pdf = report_pdf([("Card 4111 1111 1111 1111 on file", [picture(["a"])])])
+    result = extract(pdf, "report.pdf", limits=Limits(ocr_pictures=PictureRecorder(error="OCR failed: killed")))
+    assert result.status == "unscannable"
+    assert result.reason == "report.pdf: pictures on pages 1: OCR failed: killed"
+    assert any(f.detector == "credit_card" for f in scan_text(result.text))
+
+
+def test_pictures_past_the_limit_make_the_pdf_unscannable_after_reading_the_first() -> None:
+    shots = [picture([str(n)]) for n in range(4)]
+    pdf = report_pdf([(f"Page {n} of the deck, with a picture", [shot]) for n, shot in enumerate(shots, 1)])
+    recorder = PictureRecorder()
+    result = extract(pdf, "deck.pdf", limits=Limits(ocr_pictures=recorder, max_ocr_pages=3))
+    assert [page for page, _ in recorder.calls[0]] == [1, 2, 3]
+    assert result.status == "unscannable"
+    assert result.reason == "deck.pdf: 4 pictures on pages with text; OCR read the first 3"
+    assert result.text.count("Card number") == 3
+
+
+def test_a_picture_over_the_pixel_limit_is_not_read_and_is_named() -> None:
+    big = Image.new("L", (900, 700), 255)
+    out = BytesIO()
+    big.save(out, "PNG")
+    pdf = report_pdf([("Site plan of the new office", [out.getvalue(), picture(["a"])])])
+    recorder = PictureRecorder()
+    result = extract(pdf, "plan.pdf", limits=Limits(ocr_pictures=recorder, max_image_pixels=600_000))
+    assert len(recorder.calls[0]) == 1  # the small one only
+    assert result.status == "unscannable"
+    assert "on page 1: 900 x 700 pixels, above the limit of 600,000" in (result.reason or "")
+    assert "Card number" in result.text
+
+
+def test_real_ocr_reads_a_screenshot_in_a_pdf_report() -> None:
+    from rules.extract.tesseract import with_ocr
+
+    require_binary("pdfimages", "poppler-utils")
+    require_binary("tesseract", "tesseract-ocr")
+    shot = picture(["Customer export", "Card number: 4242 4242 4242 4242", "Owner: Ann Lee"], "JPEG")
+    pdf = report_pdf([("Incident summary: see the export below", [shot]), ("Appendix: the export again", [shot])])
+    result = extract(pdf, "incident.pdf", limits=with_ocr(Limits(seconds=60)))
+    assert result.status == "ok", result.reason
+    assert result.text.index("Incident summary") < result.text.index("Customer export") < result.text.index("Appendix")
+    assert [f.level for f in scan_text(result.text) if f.detector == "credit_card"] == ["high"]  # read once
