@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rules.extract.archive import gunzip, tar_members, zip_members
+from rules.extract.archive import gunzip, tar_members, unpack_stream, zip_members
 from rules.extract.budget import DEFAULT_LIMITS, Budget, EncryptedContent, Limits, Unscannable
 from rules.extract.documents import email_content, pdf_text
 from rules.extract.images import image_text
 from rules.extract.markup import decode_text, html_text, xml_text
 from rules.extract.office import compound_file_status, office_pictures, office_text
-from rules.extract.sniff import sniff
+from rules.extract.sniff import sniff, stream_content_name
 
 __all__ = ["DEFAULT_LIMITS", "Extraction", "Limits", "Part", "extract"]
 
@@ -101,9 +101,9 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
         members = zip_members(data, budget, path) if kind == "zip" else tar_members(data, budget, path)
         for name, member in members:
             _extract_into(collector, member, f"{path}/{name}", sniff(member, name), depth + 1)
-    elif kind == "gz":
-        inner = gunzip(data, budget, path)
-        inner_name = path[:-3] if path.endswith(".gz") else path[:-4] + ".tar" if path.endswith(".tgz") else path
+    elif kind in ("gz", "bz2", "xz"):
+        inner = gunzip(data, budget, path) if kind == "gz" else unpack_stream(data, kind, budget, path)
+        inner_name = stream_content_name(path)
         _extract_into(collector, inner, inner_name, sniff(inner, inner_name), depth + 1)
     elif kind == "pdf":
         text, problem = pdf_text(data, budget, path)

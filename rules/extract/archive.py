@@ -1,11 +1,13 @@
-"""zip, tar and gzip members, read within the expansion budget."""
+"""zip and tar members, gzip, bzip2 and xz streams, read within the expansion budget."""
 
 from __future__ import annotations
 
+import bz2
+import lzma
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from io import BytesIO
 
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
@@ -65,4 +67,36 @@ def gunzip(data: bytes, budget: Budget, what: str) -> bytes:
         if not inflater.eof:
             raise Unscannable(f"{what}: truncated gzip stream")
         rest = inflater.unused_data.lstrip(b"\x00")
+    return bytes(out)
+
+
+#: Decompressors of the streams read like gzip, by kind: each gives at most `max_length` bytes
+#: a call and keeps the rest of its input.
+STREAMS: dict[str, tuple[str, Callable[[], bz2.BZ2Decompressor | lzma.LZMADecompressor]]] = {
+    "bz2": ("bzip2", bz2.BZ2Decompressor),
+    "xz": ("xz", lambda: lzma.LZMADecompressor(format=lzma.FORMAT_XZ)),
+}
+
+
+def unpack_stream(data: bytes, kind: str, budget: Budget, what: str) -> bytes:
+    """Decompress a bzip2 or xz stream (or several concatenated, as pbzip2 and pixz write them),
+    stopping as soon as the budget runs out."""
+    name, decompressor = STREAMS[kind]
+    out = bytearray()
+    rest = data
+    while rest:
+        engine = decompressor()
+        try:
+            piece = engine.decompress(rest, min(budget.allowance() + 1, 1 << 20))
+            while True:
+                out += piece
+                budget.spend(len(piece), what)
+                if engine.eof or engine.needs_input:
+                    break
+                piece = engine.decompress(b"", min(budget.allowance() + 1, 1 << 20))
+        except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
+            raise Unscannable(f"{what}: corrupt {name} ({exc})") from None
+        if not engine.eof:
+            raise Unscannable(f"{what}: truncated {name} stream")
+        rest = engine.unused_data
     return bytes(out)

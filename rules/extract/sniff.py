@@ -16,10 +16,11 @@ _EXTENSIONS = {
     "docx": "docx", "docm": "docx", "xlsx": "xlsx", "xlsm": "xlsx", "pptx": "pptx", "pptm": "pptx",
     "pdf": "pdf", "zip": "zip", "jar": "zip", "tar": "tar", "tgz": "tar", "gz": "gz",
 }
+#: What a compressed stream's content is called, by the stream's file name ending.
+STREAM_NAMES = {".gz": "", ".tgz": ".tar", ".bz2": "", ".tbz2": ".tar", ".tbz": ".tar", ".xz": "", ".txz": ".tar"}
 _BINARY_MAGIC = {
     b"7z\xbc\xaf": "7z archive",
-    b"Rar!": "rar archive", b"\x7fELF": "executable", b"MZ": "executable", b"BZh": "bzip2 stream",
-    b"\xfd7zXZ": "xz stream",
+    b"Rar!": "rar archive", b"\x7fELF": "executable", b"MZ": "executable", b"(\xb5/\xfd": "zstd stream",
 }
 
 
@@ -56,7 +57,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, eml, docx, xlsx, pptx, pdf, zip, tar, gz, cfb, image/<format>
+    """One of text, xml, html, eml, docx, xlsx, pptx, pdf, zip, tar, gz, bz2, xz, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -65,6 +66,10 @@ def sniff(data: bytes, name: str) -> str:
         return "pdf"
     if data.startswith(b"\x1f\x8b"):
         return "gz"
+    if data.startswith(b"\xfd7zXZ\x00"):
+        return "xz"
+    if data[:3] == b"BZh" and data[3:4] in b"123456789" and data[4:10] in (b"1AY&SY", b"\x17rE8P\x90"):
+        return "bz2"  # a block, or the end of an empty stream
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return "cfb"
     if len(data) > 262 and data[257:262] == b"ustar":
@@ -76,3 +81,11 @@ def sniff(data: bytes, name: str) -> str:
         if data.startswith(magic):
             return f"binary:{what}"
     return _text_or_binary(data, ext)
+
+
+def stream_content_name(path: str) -> str:
+    """The name of what a compressed stream at `path` holds: `a.csv.xz` -> `a.csv`, `a.tgz` -> `a.tar`."""
+    for ending, becomes in STREAM_NAMES.items():
+        if path.lower().endswith(ending):
+            return path[: -len(ending)] + becomes
+    return path

@@ -172,14 +172,18 @@ def mark_zip_encrypted(data: bytes) -> bytes:
     return bytes(raw)
 
 
-def tar_gz_of(members: dict[str, bytes]) -> bytes:
+def tar_of(members: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         for name, data in members.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
-    return gzip.compress(buffer.getvalue())
+    return buffer.getvalue()
+
+
+def tar_gz_of(members: dict[str, bytes]) -> bytes:
+    return gzip.compress(tar_of(members))
 
 
 def eml(body: str, attachments: dict[str, bytes]) -> bytes:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
 import itertools
 import json
+import lzma
 import time
 import zipfile
+from collections.abc import Callable
 
 import pytest
 
@@ -36,6 +39,11 @@ SECRET = "身份证 11010519491231002X card 4111111111111111"
         ("a.zip", lambda: samples.zip_of({"dir/x.docx": samples.docx([SECRET])})),
         ("a.tar.gz", lambda: samples.tar_gz_of({"x/a.txt": SECRET.encode()})),
         ("a.txt.gz", lambda: gzip.compress(SECRET.encode())),
+        ("a.tar.bz2", lambda: bz2.compress(samples.tar_of({"x/a.csv": f"id\n{SECRET}\n".encode()}))),
+        ("a.tar.xz", lambda: lzma.compress(samples.tar_of({"x/a.docx": samples.docx([SECRET])}))),
+        ("a.txt.bz2", lambda: bz2.compress(b"first stream\n") + bz2.compress(SECRET.encode())),  # as pbzip2 writes
+        ("a.txt.xz", lambda: lzma.compress(b"first stream\n") + lzma.compress(SECRET.encode())),
+        ("backup.tbz2", lambda: bz2.compress(samples.tar_of({"y.txt": SECRET.encode()}))),
         ("nested.zip", lambda: samples.zip_of({"in.zip": samples.zip_of({"in.tar.gz": samples.tar_gz_of(
             {"deep.pdf": samples.pdf(["card 4111111111111111 id 11010519491231002X"])})})})),
     ],
@@ -79,9 +87,21 @@ def test_nested_zip_bomb_and_depth_limit() -> None:
     assert "nested deeper" in (result.reason or "")
 
 
-def test_gzip_bomb() -> None:
-    result = extract(gzip.compress(b"0" * (40 << 20)), "x.gz")
+@pytest.mark.parametrize("compress", [gzip.compress, bz2.compress, lzma.compress])
+def test_compressed_stream_bombs_are_stopped_at_the_expansion_limit(compress: Callable[[bytes], bytes]) -> None:
+    result = extract(compress(b"0" * (40 << 20)), "x.dat")
     assert result.status == "unscannable" and "bomb" in (result.reason or "")
+
+
+def test_a_stream_inside_an_archive_keeps_its_inner_name() -> None:
+    data = samples.zip_of({"export/customers.csv.xz": lzma.compress(f"id\n{SECRET}\n".encode())})
+    result = extract(data, "x.zip")
+    assert [p.path for p in result.parts] == ["x.zip/export/customers.csv"]
+    assert SECRET in result.text
+
+
+def test_text_that_starts_with_bzh_is_still_text() -> None:
+    assert extract(b"BZh9 is how a bzip2 file starts\n", "notes.txt").text.startswith("BZh9")
 
 
 def test_too_many_entries() -> None:
@@ -109,6 +129,10 @@ def test_time_limit_uses_the_callers_clock() -> None:
         ("bad.docx", samples.docx(["x"])[:100], "corrupt"),
         ("bad.zip", b"PK\x03\x04" + b"\x00" * 40, "corrupt"),
         ("bad.gz", gzip.compress(b"hello" * 1000)[:30], "gzip"),
+        ("bad.bz2", bz2.compress(b"hello" * 1000)[:30], "truncated bzip2 stream"),
+        ("bad.xz", lzma.compress(b"hello" * 1000)[:40], "truncated xz stream"),
+        ("bad.tar.xz", lzma.compress(b"hello")[:24] + b"\x00" * 60, "corrupt xz"),
+        ("data.tar.zst", b"(\xb5/\xfd" + b"\x00" * 40, "zstd stream"),
         ("bad.xml", b"<?xml version='1.0'?><a><b></a>", "malformed XML"),
         ("image.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100, "image/png"),
         ("legacy.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "legacy"),
