@@ -13,8 +13,9 @@ from rules.extract.archive import gunzip, tar_members, unpack_stream, zip_member
 from rules.extract.budget import DEFAULT_LIMITS, Budget, EncryptedContent, Limits, Unscannable
 from rules.extract.documents import email_content, pdf_text
 from rules.extract.images import image_text
+from rules.extract.legacy import legacy_text
 from rules.extract.markup import decode_text, html_text, xml_text
-from rules.extract.office import compound_file_status, office_pictures, office_text
+from rules.extract.office import office_pictures, office_text
 from rules.extract.sniff import sniff, stream_content_name
 
 __all__ = ["DEFAULT_LIMITS", "Extraction", "Limits", "Part", "extract"]
@@ -128,7 +129,7 @@ def _document_text(data: bytes, path: str, kind: str, budget: Budget) -> str:
     if kind.startswith("image/"):
         return image_text(data, path, kind, budget)
     if kind == "cfb":
-        compound_file_status(data, path)
+        return legacy_text(data, budget, path)
     if kind.startswith("binary"):
         raise Unscannable(f"{path}: no text to extract from {kind.partition(':')[2] or 'binary data'}")
     text = decode_text(data)

@@ -41,12 +41,14 @@ def formats_by_style(styles: Element | None) -> list[Render | None]:
                 if local_name(xf.tag) == "xf":
                     key = xf.get("numFmtId") or "0"
                     if key not in by_id:
-                        by_id[key] = _renderer(codes.get(key, ""))
+                        by_id[key] = renderer(codes.get(key, ""))
                     rendered.append(by_id[key])
     return rendered
 
 
-def _renderer(code: str) -> Render | None:
+def renderer(code: str) -> Render | None:
+    """How an integer is shown through the format `code`, or None when the format leaves its
+    digits alone."""
     parts = _parse(code)
     if parts is None:
         return None

@@ -245,11 +245,3 @@ def _column_index(reference: str | None) -> int:
 
 def _int(text: str | None, default: int) -> int:
     return int(text) if text is not None and text.isdigit() and len(text) < 8 else default
-
-
-def compound_file_status(data: bytes, what: str) -> None:
-    """OLE compound files: an encrypted OOXML package or a legacy .doc/.xls we do not parse."""
-    marker = "EncryptionInfo".encode("utf-16-le")
-    if marker in data or "EncryptedPackage".encode("utf-16-le") in data:
-        raise EncryptedContent(f"{what}: password-protected Office document")
-    raise Unscannable(f"{what}: legacy binary Office format (doc/xls/ppt) is not supported")
