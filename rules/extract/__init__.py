@@ -16,6 +16,7 @@ from rules.extract.images import image_text
 from rules.extract.legacy import legacy_text
 from rules.extract.markup import decode_text, html_text, xml_text
 from rules.extract.office import office_pictures, office_text
+from rules.extract.sevenzip import seven_zip_members
 from rules.extract.sniff import sniff, stream_content_name
 
 __all__ = ["DEFAULT_LIMITS", "Extraction", "Limits", "Part", "extract"]
@@ -98,8 +99,9 @@ def _extract_into(collector: _Collector, data: bytes, path: str, kind: str, dept
 
 def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: int) -> None:
     budget = collector.budget
-    if kind in ("zip", "tar"):
-        members = zip_members(data, budget, path) if kind == "zip" else tar_members(data, budget, path)
+    if kind in ("zip", "tar", "7z"):
+        members = (zip_members(data, budget, path) if kind == "zip" else tar_members(data, budget, path)
+                   if kind == "tar" else seven_zip_members(data, budget, path))
         for name, member in members:
             _extract_into(collector, member, f"{path}/{name}", sniff(member, name), depth + 1)
     elif kind in ("gz", "bz2", "xz"):

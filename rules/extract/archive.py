@@ -20,7 +20,7 @@ def zip_members(data: bytes, budget: Budget, what: str) -> Iterator[Member]:
     try:
         archive = zipfile.ZipFile(BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
         raise Unscannable(f"{what}: corrupt zip ({exc})") from None
     if any(info.flag_bits & 0x1 for info in infos):
         names = ", ".join(i.filename for i in infos if i.flag_bits & 0x1)[:200]

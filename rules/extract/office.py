@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import lzma
 import re
 import zipfile
+import zlib
 from io import BytesIO
 from xml.etree.ElementTree import Element
 
@@ -36,7 +38,7 @@ def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: Budget,
     try:
         with archive.open(info) as stream:
             data = stream.read(allowance + 1)
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, zlib.error, lzma.LZMAError) as exc:
         raise Unscannable(f"{what}/{info.filename}: corrupt entry ({exc})") from None
     budget.spend(len(data), f"{what}/{info.filename}")
     return data
@@ -46,7 +48,7 @@ def office_text(data: bytes, kind: str, budget: Budget, what: str) -> str:
     """Text of a docx/xlsx/pptx in reading order (slides and sheets by number)."""
     try:
         archive = zipfile.ZipFile(BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
         raise Unscannable(f"{what}: corrupt {kind} ({exc})") from None
     pattern = _PARTS[kind]
     members = sorted((i for i in archive.infolist() if pattern.fullmatch(i.filename)),
@@ -78,7 +80,7 @@ def office_pictures(data: bytes, budget: Budget, what: str) -> list[tuple[str, b
 
     try:
         archive = zipfile.ZipFile(BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError):
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
         return []  # the text pass has said so already
     pictures = []
     for info in sorted((i for i in archive.infolist() if _MEDIA.fullmatch(i.filename)), key=lambda i: i.filename):

@@ -14,12 +14,11 @@ _EXTENSIONS = {
     "cpp": "text", "rs": "text", "sh": "text", "sql": "text", "env": "text", "pem": "text", "key": "text",
     "xml": "xml", "svg": "xml", "html": "html", "htm": "html", "xhtml": "html", "eml": "eml",
     "docx": "docx", "docm": "docx", "xlsx": "xlsx", "xlsm": "xlsx", "pptx": "pptx", "pptm": "pptx",
-    "pdf": "pdf", "zip": "zip", "jar": "zip", "tar": "tar", "tgz": "tar", "gz": "gz",
+    "pdf": "pdf", "zip": "zip", "jar": "zip", "7z": "7z", "tar": "tar", "tgz": "tar", "gz": "gz",
 }
 #: What a compressed stream's content is called, by the stream's file name ending.
 STREAM_NAMES = {".gz": "", ".tgz": ".tar", ".bz2": "", ".tbz2": ".tar", ".tbz": ".tar", ".xz": "", ".txz": ".tar"}
 _BINARY_MAGIC = {
-    b"7z\xbc\xaf": "7z archive",
     b"Rar!": "rar archive", b"\x7fELF": "executable", b"MZ": "executable", b"(\xb5/\xfd": "zstd stream",
 }
 
@@ -32,7 +31,7 @@ def extension(name: str) -> str:
 def _zip_kind(data: bytes) -> str:
     try:
         names = set(zipfile.ZipFile(BytesIO(data)).namelist())
-    except (zipfile.BadZipFile, ValueError, OSError):
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
         return "zip"
     if "word/document.xml" in names:
         return "docx"
@@ -57,7 +56,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, eml, docx, xlsx, pptx, pdf, zip, tar, gz, bz2, xz, cfb, image/<format>
+    """One of text, xml, html, eml, docx, xlsx, pptx, pdf, zip, 7z, tar, gz, bz2, xz, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -66,6 +65,8 @@ def sniff(data: bytes, name: str) -> str:
         return "pdf"
     if data.startswith(b"\x1f\x8b"):
         return "gz"
+    if data.startswith(b"7z\xbc\xaf\x27\x1c"):
+        return "7z"
     if data.startswith(b"\xfd7zXZ\x00"):
         return "xz"
     if data[:3] == b"BZh" and data[3:4] in b"123456789" and data[4:10] in (b"1AY&SY", b"\x17rE8P\x90"):

@@ -1,0 +1,87 @@
+"""7z archives: real archives written by 7-Zip 22.01 (Debian's `7zip`, `7zz a -t7z`) from the same
+four files (a CSV of card numbers, notes/readme.txt with a resident ID, a docx, an empty file)
+and an empty folder, one archive per method: `plain` (-mx=9: LZMA2, solid, LZMA-encoded header),
+`lzma1` (-m0=LZMA -ms=off: one folder per file), `deflate`, `bzip2`, `copy` (-m0=Copy -mhc=off:
+a plain header), `bcj` (-m0=BCJ -m1=LZMA2), `delta` (-m0=Delta:4 -m1=LZMA), `ppmd` (-m0=PPMd),
+`locked` (-psecret: contents encrypted, names visible), `locked_names` (-psecret -mhe=on), and
+`bomb` (40 MiB of zeros in 6 KB)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from rules.detectors import scan_text
+from rules.extract import extract
+from tests.rules import samples
+
+DATA = Path(__file__).parent / "data" / "sevenzip"
+
+
+def archive(name: str) -> bytes:
+    return (DATA / f"{name}.7z").read_bytes()
+
+
+@pytest.mark.parametrize("method", ["plain", "lzma1", "deflate", "bzip2", "copy", "bcj", "delta"])
+def test_every_supported_method_gives_every_file(method: str) -> None:
+    result = extract(archive(method), f"{method}.7z")
+    assert result.status == "ok", result.reason
+    assert [p.path for p in result.parts] == [f"{method}.7z/customers.csv", f"{method}.7z/notes/readme.txt",
+                                              f"{method}.7z/report.docx"]  # the empty file has no part
+    found = [(f.detector, f.level, result.text[f.start : f.end]) for f in scan_text(result.text)]
+    assert [text for d, _, text in found if d == "credit_card"] == [
+        "4111 1111 1111 1111", "5500 0000 0000 0004", "4111 1111 1111 1111"]  # the CSV's two, the docx's one
+    assert ("cn_resident_id", "high", "11010519491231002X") in found
+
+
+def test_encrypted_contents_are_reported_with_the_names_it_shows() -> None:
+    result = extract(archive("locked"), "locked.7z")
+    assert result.status == "encrypted"
+    assert result.reason == "locked.7z: password-protected 7z archive (customers.csv, notes/readme.txt, report.docx)"
+
+
+def test_encrypted_names_are_reported_encrypted() -> None:
+    result = extract(archive("locked_names"), "locked_names.7z")
+    assert result.status == "encrypted" and result.reason == "locked_names.7z: password-protected 7z archive"
+
+
+def test_an_unsupported_coder_is_named() -> None:
+    result = extract(archive("ppmd"), "ppmd.7z")
+    assert result.status == "unscannable" and "7z coder PPMd is not supported" in (result.reason or "")
+
+
+def test_a_7z_bomb_stops_at_the_expansion_limit() -> None:
+    result = extract(archive("bomb"), "bomb.7z")
+    assert result.status == "unscannable" and "bomb" in (result.reason or "")
+
+
+def test_a_7z_inside_a_zip_is_read() -> None:
+    result = extract(samples.zip_of({"backup/plain.7z": archive("plain")}), "outer.zip")
+    assert result.status == "ok" and "outer.zip/backup/plain.7z/customers.csv" in [p.path for p in result.parts]
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (archive("plain")[:100], "truncated 7z archive"),
+    (archive("plain")[:-1] + bytes([archive("plain")[-1] ^ 0xFF]), "header checksum"),
+    (b"7z\xbc\xaf\x27\x1c\x00\x04" + b"\x00" * 10, "not a 7z archive"),
+])
+def test_a_broken_7z_is_unscannable_with_a_reason(data: bytes, reason: str) -> None:
+    result = extract(data, "broken.7z")
+    assert result.status == "unscannable" and reason in (result.reason or "")
+
+
+@pytest.mark.parametrize("method", ["plain", "copy", "lzma1", "bcj", "locked"])
+def test_damaged_7z_archives_never_raise(method: str) -> None:
+    """Bytes flipped and runs cut anywhere: always a result, never an exception."""
+    original, rng = archive(method), random.Random(method)
+    statuses = set()
+    for _ in range(300):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 6)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.2:
+            data = data[: rng.randrange(32, len(data))]
+        statuses.add(extract(bytes(data), f"x.{method}.7z").status)
+    assert statuses <= {"ok", "unscannable", "encrypted"}
