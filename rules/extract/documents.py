@@ -29,7 +29,7 @@ def pdf_text(data: bytes, budget: Budget, what: str) -> tuple[str, str | None]:
     text) are read whole, and the pictures on the other pages (a screenshot in a report) are read
     one by one, their text after their page's; the text layer is kept whatever becomes of the OCR."""
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(BytesIO(data), strict=False)
@@ -55,7 +55,7 @@ def pdf_text(data: bytes, budget: Budget, what: str) -> tuple[str, str | None]:
                         pictures.setdefault(picture.number, picture)
     except (EncryptedContent, Unscannable):
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
             NotImplementedError, OSError) as exc:
         raise Unscannable(f"{what}: malformed PDF ({type(exc).__name__}: {exc})") from None
     problems = [_read_scanned(data, tuple(scanned), texts, budget, what) if scanned else None,

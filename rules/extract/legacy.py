@@ -54,23 +54,29 @@ def legacy_text(data: bytes, budget: Budget, what: str) -> str:
     kind, ole = compound_kind(data, what)
     try:
         if kind == "doc":
-            text = _doc_text(ole, what)
+            text = _doc_text(ole, len(data), what)
         elif kind == "xls":
-            text = _xls_text(data, budget, what)
+            workbook = "Workbook" if ole.exists("Workbook") else "Book"  # type: ignore[attr-defined]
+            text = _xls_text(_stream(ole, workbook, len(data), what), budget, what)
         else:
-            text = _ppt_text(ole, budget, what)
+            text = _ppt_text(ole, len(data), budget, what)
     except (EncryptedContent, Unscannable):
         raise
     except (OSError, ValueError, IndexError, KeyError, struct.error, UnicodeError, RecursionError, AssertionError,
-            TypeError, OverflowError) as exc:
+            TypeError, OverflowError, LookupError) as exc:
         raise Unscannable(f"{what}: malformed {kind} ({type(exc).__name__}: {exc})") from None
     budget.spend(len(text), what)
     return text
 
 
-def _stream(ole: object, name: str, what: str) -> bytes:
+def _stream(ole: object, name: str, file_size: int, what: str) -> bytes:
+    """A stream's bytes; a stream said to be larger than the whole file is refused before it is
+    read (a damaged sector chain that loops would otherwise be followed to the declared size)."""
     if not ole.exists(name):  # type: ignore[attr-defined]
         raise Unscannable(f"{what}: the {name} stream is missing")
+    size = ole.get_size(name)  # type: ignore[attr-defined]
+    if size > file_size:
+        raise Unscannable(f"{what}: the {name} stream claims {size} bytes in a file of {file_size}")
     return ole.openstream(name).read()  # type: ignore[attr-defined, no-any-return]
 
 
@@ -85,14 +91,14 @@ _WORD_MARKS = str.maketrans({"\r": "\n", "\x0b": "\n", "\x0c": "\n", "\x0e": "\n
                              "\x05": None, "\x08": None, "\x00": None})
 
 
-def _doc_text(ole: object, what: str) -> str:
-    word = _stream(ole, "WordDocument", what)
+def _doc_text(ole: object, file_size: int, what: str) -> str:
+    word = _stream(ole, "WordDocument", file_size, what)
     if len(word) < 0x9A or struct.unpack_from("<H", word, 0)[0] != 0xA5EC:
         raise Unscannable(f"{what}: not a Word 97-2003 document (no FIB)")
     (flags,) = struct.unpack_from("<H", word, _FIB_FLAGS)
     if flags & (_ENCRYPTED | _OBFUSCATED):
         raise EncryptedContent(f"{what}: password-protected Word document")
-    table = _stream(ole, "1Table" if flags & _TABLE_1 else "0Table", what)
+    table = _stream(ole, "1Table" if flags & _TABLE_1 else "0Table", file_size, what)
     offset = 0x20
     (csw,) = struct.unpack_from("<H", word, offset)
     offset += 2 + csw * 2
@@ -152,37 +158,43 @@ def _word_tables(text: str) -> str:
 
 # --- Excel ------------------------------------------------------------------------------------
 
-def _xls_text(data: bytes, budget: Budget, what: str) -> str:
+def _xls_text(workbook: bytes, budget: Budget, what: str) -> str:
+    """The sheets of the BIFF `Workbook` stream (olefile has read the compound file: xlrd's own
+    reader follows a looping sector chain until memory runs out)."""
     import xlrd
     from xlrd.compdoc import CompDocError
 
     from rules.extract.numfmt import renderer
 
+    if workbook[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise Unscannable(f"{what}: a compound file inside the workbook stream")
     try:
-        book = xlrd.open_workbook(file_contents=data, formatting_info=True, on_demand=True, ragged_rows=True,
-                                    logfile=_Quiet())  # ragged: one far cell pads no other row
+        book = xlrd.open_workbook(file_contents=workbook, formatting_info=True, on_demand=True, ragged_rows=True,
+                                  logfile=_Quiet())  # ragged: one far cell pads no other row
+        renders = {key: renderer(fmt.format_str) for key, fmt in book.format_map.items()}
+        sheets = [_xls_sheet(book, index, renders, budget) for index in range(book.nsheets)]
     except xlrd.XLRDError as exc:
         if "encrypted" in str(exc).lower():
             raise EncryptedContent(f"{what}: password-protected Excel workbook") from None
         raise Unscannable(f"{what}: malformed xls ({exc})") from None
     except CompDocError as exc:
         raise Unscannable(f"{what}: malformed xls ({exc})") from None
-    renders = {key: renderer(fmt.format_str) for key, fmt in book.format_map.items()}
-    sheets = []
-    for index in range(book.nsheets):
-        budget.check_time()
-        sheet = book.get_sheet(index)
-        lines = []
-        for row in range(sheet.nrows):
-            cells = [_xls_cell(book, sheet.cell(row, col), renders) for col in range(sheet.row_len(row))]
-            while cells and not cells[-1]:
-                cells.pop()
-            lines.append("\t".join(cells))
-        book.unload_sheet(index)
-        if any("\t" in line for line in lines):  # a one-cell row of a wider sheet stays a row of its table
-            lines = [line + "\t" if line and "\t" not in line else line for line in lines]
-        sheets.append("\n".join(lines))
     return "\n\n".join(sheets)  # each sheet its own table
+
+
+def _xls_sheet(book: object, index: int, renders: dict, budget: Budget) -> str:  # type: ignore[type-arg]
+    budget.check_time()
+    sheet = book.get_sheet(index)  # type: ignore[attr-defined]
+    lines = []
+    for row in range(sheet.nrows):
+        cells = [_xls_cell(book, sheet.cell(row, col), renders) for col in range(sheet.row_len(row))]
+        while cells and not cells[-1]:
+            cells.pop()
+        lines.append("\t".join(cells))
+    book.unload_sheet(index)  # type: ignore[attr-defined]
+    if any("\t" in line for line in lines):  # a one-cell row of a wider sheet stays a row of its table
+        lines = [line + "\t" if line and "\t" not in line else line for line in lines]
+    return "\n".join(lines)
 
 
 def _xls_cell(book: object, cell: object, renders: dict) -> str:  # type: ignore[type-arg]
@@ -222,10 +234,10 @@ _TEXT_CHARS, _TEXT_BYTES = 0x0FA0, 0x0FA8
 _MAX_NESTING = 32
 
 
-def _ppt_text(ole: object, budget: Budget, what: str) -> str:
+def _ppt_text(ole: object, file_size: int, budget: Budget, what: str) -> str:
     if ole.exists("EncryptedSummary"):  # type: ignore[attr-defined]
         raise EncryptedContent(f"{what}: password-protected PowerPoint presentation")
-    stream = _stream(ole, "PowerPoint Document", what)
+    stream = _stream(ole, "PowerPoint Document", file_size, what)
     texts: list[str] = []
     _ppt_records(stream, 0, len(stream), 0, texts, budget)
     return "\n".join(t.replace("\r", "\n").replace("\x0b", "\n") for t in texts)

@@ -8,6 +8,7 @@ import io
 import itertools
 import json
 import lzma
+import random
 import time
 import zipfile
 from collections.abc import Callable
@@ -183,3 +184,38 @@ def test_pdf_with_too_many_pages() -> None:
     writer.write(buffer)
     result = extract(buffer.getvalue(), "huge.pdf", limits=Limits(max_pdf_pages=50))
     assert result.status == "unscannable" and "60 pages" in (result.reason or "")
+
+
+@pytest.mark.parametrize("edits", [
+    {13: 0x0A, 208: 0x83, 222: 0x2A, 294: 0xB1, 437: 0x38, 581: 0x48},  # "Declared size 680000000000 ..."
+    {29: 0x92, 124: 0x48, 227: 0xAA, 259: 0xD3, 279: 0xC2, 382: 0x72, 439: 0x88, 535: 0x72},  # "loop with self reference"
+])
+def test_a_pdf_that_trips_pypdfs_own_limits_is_unscannable(edits: dict[int, int]) -> None:
+    """Byte flips a fuzzer found: pypdf raises its LimitReachedError, which is no PdfReadError."""
+    data = bytearray(samples.pdf(["report", "card 4111111111111111"]))
+    for at, value in edits.items():
+        data[at] = value
+    result = extract(bytes(data), "damaged.pdf")
+    assert result.status == "unscannable" and "LimitReachedError" in (result.reason or "")
+
+
+@pytest.mark.parametrize(("name", "build"), [
+    ("a.docx", lambda: samples.docx(["intro", SECRET])),
+    ("a.xlsx", lambda: samples.xlsx([["name", "id"], ["zhang", SECRET]])),
+    ("a.zip", lambda: samples.zip_of({"dir/x.docx": samples.docx([SECRET])})),
+    ("a.tar.gz", lambda: samples.tar_gz_of({"x/a.txt": SECRET.encode()})),
+    ("m.eml", lambda: samples.eml("see attachment", {"x.docx": samples.docx([SECRET])})),
+])
+def test_damaged_files_never_raise(name: str, build: Callable[[], bytes]) -> None:
+    """Bytes flipped and runs cut anywhere (a zip member's deflate stream broken, its version
+    field garbled: both once raised out of `extract`)."""
+    original, rng = build(), random.Random(name)
+    statuses = set()
+    for _ in range(200):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 8)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < 0.2:
+            data = data[: rng.randrange(1, len(data))]
+        statuses.add(extract(bytes(data), name).status)
+    assert statuses <= {"ok", "unscannable", "encrypted"}

@@ -144,3 +144,16 @@ def test_pieces_that_repeat_the_text_are_refused() -> None:
     assert _piece_text(word, clx(2), "x.doc") == (word[:500] * 2).decode()
     with pytest.raises(Unscannable, match="more text than the document holds"):
         _piece_text(word, clx(3), "x.doc")
+
+
+@pytest.mark.parametrize(("edits", "reason"), [
+    # a sector chain that loops: xlrd's own compound-file reader followed it to 16 GB of memory
+    ({455: 23, 819: 76, 959: 220, 1672: 21, 4016: 69}, "malformed xls"),
+    ({247: 184, 2204: 39}, "unknown encoding: cp1063"),  # a code page Python does not know
+])
+def test_xls_damage_a_fuzzer_found_is_unscannable(edits: dict[int, int], reason: str) -> None:
+    data = bytearray(fixture("xls"))
+    for at, value in edits.items():
+        data[at] = value
+    result = extract(bytes(data), "damaged.xls")
+    assert result.status == "unscannable" and reason in (result.reason or "")
