@@ -119,12 +119,9 @@ def described(findings: list[Any]) -> tuple[dict[str, Any], ...]:
 def judge_bytes(data: bytes, filename: str, context: Context, policy: Any, *, key: bytes | None = None,
                 ocr: bool = True) -> Judgement:
     """Extract text from a file's bytes (bombs and corrupt files give a status, not a crash), within
-    the extraction's time cap; images are read by tesseract when ``ocr`` and it is installed."""
-    import time
+    the extraction's time cap, PDFs, legacy Office files and archives in a worker process
+    (`agent.extraction`); images are read by tesseract when ``ocr`` and it is installed."""
+    from agent.extraction import extract_file
 
-    from rules.extract import Limits, extract
-    from rules.extract.tesseract import with_ocr
-
-    limits = Limits(clock=time.monotonic)
-    extraction = extract(data, filename, limits=with_ocr(limits) if ocr else limits)
+    extraction = extract_file(data, filename, ocr=ocr)
     return judge_text(extraction.text, context, policy, status=extraction.status, reason=extraction.reason, key=key)
