@@ -157,8 +157,21 @@ def _page_text(page: PageObject, budget: Budget) -> str:
 
 
 def _headers(message: EmailMessage) -> str:
-    names = ("From", "To", "Cc", "Bcc", "Reply-To", "Subject", "Date")
-    return "\n".join(f"{name}: {message[name]}" for name in names if message[name] is not None)
+    """The address, subject and date headers as written (RFC 2047 words decoded), without
+    parsing them as addresses: a malformed one (`From: alice@`) makes the standard library's
+    header parser raise, and its text must still be judged."""
+    from email.header import decode_header, make_header
+
+    names = ("from", "to", "cc", "bcc", "reply-to", "subject", "date")
+    lines = []
+    for name, value in message.raw_items():
+        if name.lower() in names:
+            try:
+                value = str(make_header(decode_header(str(value))))
+            except (ValueError, LookupError, UnicodeError):
+                value = str(value)
+            lines.append(f"{name}: {' '.join(value.split())}")
+    return "\n".join(lines)
 
 
 def _parts(message: EmailMessage) -> Iterator[EmailMessage]:
@@ -168,30 +181,29 @@ def _parts(message: EmailMessage) -> Iterator[EmailMessage]:
 
 
 def email_content(data: bytes, budget: Budget, what: str) -> tuple[str, list[Attachment]]:
-    """Headers and bodies as text; attachments returned for the caller to extract in turn."""
+    """Headers and bodies as text; attachments returned for the caller to extract in turn. The
+    standard library parses headers when they are first read, and a malformed one can raise then
+    (an IndexError deep in its header parser, found by fuzzing): any of that is unscannable."""
     try:
         message = email.message_from_bytes(data, policy=email.policy.default)
-    except (ValueError, IndexError, TypeError) as exc:
-        raise Unscannable(f"{what}: malformed e-mail ({exc})") from None
-    if not isinstance(message, EmailMessage):
-        raise Unscannable(f"{what}: malformed e-mail")
-    texts, attachments = [_headers(message)], []
-    for part in _parts(message):
-        budget.enter(what)
-        try:
+        if not isinstance(message, EmailMessage):
+            raise Unscannable(f"{what}: malformed e-mail")
+        texts, attachments = [_headers(message)], []
+        for part in _parts(message):
+            budget.enter(what)
             payload = part.get_payload(decode=True)
-        except (ValueError, LookupError) as exc:
-            raise Unscannable(f"{what}: undecodable part ({exc})") from None
-        if not isinstance(payload, bytes):
-            continue
-        budget.spend(len(payload), what)
-        filename = part.get_filename()
-        if filename or part.get_content_maintype() not in ("text",):
-            attachments.append((filename or f"part.{part.get_content_subtype()}", payload))
-            continue
-        charset = part.get_content_charset() or "utf-8"
-        body = payload.decode(charset if _known_charset(charset) else "utf-8", errors="replace")
-        texts.append(html_text(body) if part.get_content_subtype() == "html" else body)
+            if not isinstance(payload, bytes):
+                continue
+            budget.spend(len(payload), what)
+            filename = part.get_filename()
+            if filename or part.get_content_maintype() not in ("text",):
+                attachments.append((filename or f"part.{part.get_content_subtype()}", payload))
+                continue
+            charset = part.get_content_charset() or "utf-8"
+            body = payload.decode(charset if _known_charset(charset) else "utf-8", errors="replace")
+            texts.append(html_text(body) if part.get_content_subtype() == "html" else body)
+    except (ValueError, LookupError, TypeError, AttributeError) as exc:  # LookupError: IndexError, KeyError
+        raise Unscannable(f"{what}: malformed e-mail ({type(exc).__name__}: {exc})") from None
     return "\n\n".join(texts), attachments
 
 

@@ -179,6 +179,10 @@ def _xls_text(workbook: bytes, budget: Budget, what: str) -> str:
         raise Unscannable(f"{what}: malformed xls ({exc})") from None
     except CompDocError as exc:
         raise Unscannable(f"{what}: malformed xls ({exc})") from None
+    except Unscannable:
+        raise
+    except Exception as exc:  # xlrd's record parsers raise what they meet (FormulaError, found by fuzzing)
+        raise Unscannable(f"{what}: malformed xls ({type(exc).__name__}: {exc})") from None
     return "\n\n".join(sheets)  # each sheet its own table
 
 

@@ -219,3 +219,11 @@ def test_damaged_files_never_raise(name: str, build: Callable[[], bytes]) -> Non
             data = data[: rng.randrange(1, len(data))]
         statuses.add(extract(bytes(data), name).status)
     assert statuses <= {"ok", "unscannable", "encrypted"}
+
+
+def test_a_header_the_standard_librarys_parser_trips_on_is_still_read() -> None:
+    """`From: alice@` raises IndexError inside email's header parser when the header is read as
+    an address (found by fuzzing): headers are taken as written instead."""
+    result = extract(b"From: alice@\nSubject: =?utf-8?q?card_4111_1111_1111_1111?=\n\nbody\n", "m.eml")
+    assert result.status == "ok", result.reason
+    assert result.text.startswith("From: alice@\nSubject: card 4111 1111 1111 1111\n")

@@ -150,6 +150,7 @@ def test_pieces_that_repeat_the_text_are_refused() -> None:
     # a sector chain that loops: xlrd's own compound-file reader followed it to 16 GB of memory
     ({455: 23, 819: 76, 959: 220, 1672: 21, 4016: 69}, "malformed xls"),
     ({247: 184, 2204: 39}, "unknown encoding: cp1063"),  # a code page Python does not know
+    ({2263: 47, 2529: 14, 2877: 24, 3279: 79, 3375: 190, 4343: 166}, "FormulaError"),  # a broken defined name
 ])
 def test_xls_damage_a_fuzzer_found_is_unscannable(edits: dict[int, int], reason: str) -> None:
     data = bytearray(fixture("xls"))
