@@ -220,6 +220,8 @@ class Service:
             return self.clipboard.judge_files(request.get("paths"), request.get("source"), peer.uid)
         if op == "clipboard_image":
             return self.clipboard.judge_image(request.get("path"), request.get("source"), peer.uid)
+        if op == "clipboard_hold":
+            return {"ok": True, "hold": self.clipboard.may_block()}
         if op == "status":
             return {"ok": True, **self.status()}
         if op == "justify":

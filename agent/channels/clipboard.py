@@ -89,6 +89,15 @@ class ClipboardChannel:
             return {"ok": True, "action": "allow", "explanation": "", "override_allowed": False, "event_id": None}
         return self._reply(judged)
 
+    def may_block(self) -> bool:
+        """Whether the active policy has a rule (or a default) that can block a clipboard copy."""
+        from rules.model import ACTIONS
+
+        policy = self.policies.active.policy
+        blocking = ACTIONS.index("block_with_override")
+        return ACTIONS.index(policy.default_action) >= blocking or any(
+            "clipboard" in rule.channels and ACTIONS.index(rule.action) >= blocking for rule in policy.rules)
+
     def judge_image(self, path: Any, raw_source: dict[str, Any] | None, uid: int) -> dict[str, Any]:
         """Judge an image copied by a session of user `uid`, which wrote it to `path`: read as that
         user may read it, by the text OCR finds in it."""

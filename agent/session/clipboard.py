@@ -6,7 +6,9 @@ text goes to the local service over its socket and nowhere else. Files copied in
 the service reads and judges the files themselves, after checking that this user may read them.
 A copied image (a screenshot tool's, a browser's "copy image") is written to a private file that
 the service reads the same way and judges by the text OCR finds in it; the file is removed once
-the verdict is in.
+the verdict is in. OCR takes 0.4-2.5 s: where the zone's policy can block a copy, the image is
+held meanwhile (the clipboard offers `HOLD_NOTICE`, so a paste in that time gets no image) and
+put back as it was when the verdict allows it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from agent.ports import Clipboard, Notifier
 log = logging.getLogger("agent.session.clipboard")
 KEEP_BLOCKED = 8
 MAX_FILES = 32  # paths sent per copy; the service judges this many at most
+HOLD_NOTICE = "[leakguard] checking the copied image; it will be back in a moment"
 
 
 class ClipboardGuard:
@@ -63,7 +66,9 @@ class ClipboardGuard:
         if paths:
             request = {"op": "clipboard_files", "paths": paths[:MAX_FILES], "source": source}
             target = "text/uri-list"
-        elif image:
+        held = False
+        if image:
+            held = self.hold()
             spill = spilled(image)
             request = {"op": "clipboard_image", "path": str(spill), "source": source}
             target = "image/png"
@@ -74,9 +79,13 @@ class ClipboardGuard:
                 spill.unlink(missing_ok=True)
         if reply is None:
             log.error("clipboard change not judged: the agent service is not reachable")
+            if held:
+                self.put_back(content, target)
             return None
         if reply.get("action") == "block" and reply.get("replacement"):
             self.replace(content, reply, target)
+        elif held:
+            self.put_back(content, target)
         elif reply.get("action") == "warn":
             self.notifier.notify("leakguard: sensitive content copied", str(reply.get("explanation")))
         verdict_ms = (time.monotonic() - started) * 1000
@@ -96,13 +105,25 @@ class ClipboardGuard:
             body += f"\nTo override, run: leakguard agent justify {reply['event_id']} --reason '...'"
         self.notifier.notify("leakguard: copy blocked", body, urgency="critical")
 
+    def hold(self) -> bool:
+        """Offer `HOLD_NOTICE` instead of the copy while it is judged, when the zone's policy can
+        block a copy (asked each time: the policy may have changed); whether it did."""
+        reply = self.ask({"op": "clipboard_hold"})
+        if not (reply and reply.get("hold")):
+            return False
+        self.ours = HOLD_NOTICE
+        self.clipboard.write_text(HOLD_NOTICE)
+        return True
+
+    def put_back(self, content: str | bytes, target: str | None) -> None:
+        self.ours = content
+        self.clipboard.write_text(content, target)
+
     def restore(self, event_id: str) -> None:
         with self.lock:
             blocked = self.blocked.pop(event_id, None)
         if blocked is not None:
-            content, target = blocked
-            self.ours = content
-            self.clipboard.write_text(content, target)
+            self.put_back(*blocked)
 
     def ask(self, request: dict[str, Any]) -> dict[str, Any] | None:
         for _ in range(2):

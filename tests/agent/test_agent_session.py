@@ -146,6 +146,36 @@ def test_a_copied_screenshot_is_judged_by_the_text_in_it(  # type: ignore[no-unt
     owner.wait(timeout=10)
 
 
+def test_a_harmless_screenshot_is_held_while_ocr_reads_it_then_put_back(  # type: ignore[no-untyped-def]
+        session_agent, x_display: XDisplay) -> None:
+    """In a zone whose policy can block a copy, a paste during the OCR gets the hold notice, not
+    the image; once allowed, the same PNG is on the clipboard again."""
+    from agent.session.clipboard import HOLD_NOTICE
+    from tests.rules import samples
+
+    require_binary("tesseract", "tesseract-ocr")
+    agent, _ = session_agent
+    shot = samples.screenshot(["Team lunch on Friday", "Meet at the lobby at noon"])
+    owner = subprocess.Popen(["xclip", "-quiet", "-i", "-selection", "clipboard", "-t", "image/png"],
+                             env=x_display.env(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    assert owner.stdin is not None
+    owner.stdin.write(shot)
+    owner.stdin.close()
+    seen: set[str] = set()
+
+    def put_back() -> bool:
+        pasted = subprocess.run(["xclip", "-o", "-selection", "clipboard", "-t", "image/png"], env=x_display.env(),
+                                capture_output=True, timeout=5).stdout
+        if pasted != shot:
+            seen.add(_clipboard(x_display))
+        return pasted == shot and HOLD_NOTICE in seen
+
+    wait_for(put_back, timeout=20, interval=0.02,
+             what=f"the hold notice, then the image put back\n{seen}\n{agent.log()}")
+    owner.wait(timeout=10)  # it lost the clipboard to the hold notice
+
+
 def _clipboard_target(display: XDisplay, target: str) -> str:
     result = subprocess.run(["xclip", "-o", "-selection", "clipboard", "-t", target], env=display.env(),
                             capture_output=True, text=True, timeout=5)

@@ -226,6 +226,8 @@ def test_a_copied_image_is_sent_as_a_private_file_removed_after_the_verdict_and_
     seen: list[tuple[str, bytes, int]] = []
 
     def ask(request: dict[str, object]) -> dict[str, object]:
+        if request["op"] == "clipboard_hold":
+            return {"ok": True, "hold": False}
         path = pathlib.Path(str(request["path"]))
         seen.append((str(request["op"]), path.read_bytes(), path.stat().st_mode & 0o777))
         return {"ok": True, "action": "block", "explanation": "card numbers", "override_allowed": True,
@@ -272,3 +274,60 @@ def test_an_image_the_user_may_not_read_is_not_judged_but_recorded(open_dir: pat
     assert event["verdict"]["scan_status"] == "unscannable" and "not judged" in event["verdict"]["scan_reason"]
     assert event["image"] == {"size": None, "sha256": None} and reply["action"] == "audit"  # recorded, not blocked
     assert channel.judge_image("relative.png", None, NOBODY)["ok"] is False
+
+
+@pytest.mark.parametrize(("hold", "verdict", "written"), [
+    (True, "allow", [("HOLD", None), ("PNG", "image/png")]),  # held while judged, then put back as it was
+    (True, "block", [("HOLD", None), ("[leakguard] removed", None)]),
+    (True, None, [("HOLD", None), ("PNG", "image/png")]),  # the service went away: the copy is not lost
+    (False, "allow", []),  # a zone whose policy cannot block a copy: the image is never touched
+])
+def test_a_copied_image_is_held_while_it_is_judged_where_a_copy_can_be_blocked(
+        hold: bool, verdict: str | None, written: list[tuple[str, str | None]]) -> None:
+    from agent.session.clipboard import HOLD_NOTICE, ClipboardGuard
+
+    png = b"\x89PNG\r\n\x1a\n" + b"pixels" * 10
+    clipboard = _FakeClipboard(None, image=png)
+    asked: list[str] = []
+
+    def ask(request: dict[str, object]) -> dict[str, object] | None:
+        asked.append(str(request["op"]))
+        if request["op"] == "clipboard_hold":
+            return {"ok": True, "hold": hold}
+        assert clipboard.written == ([(HOLD_NOTICE, None)] if hold else [])  # what a paste gets meanwhile
+        if verdict is None:
+            return None
+        return {"ok": True, "action": verdict, "explanation": "card numbers", "override_allowed": False,
+                "event_id": "e3", "replacement": "[leakguard] removed" if verdict == "block" else None}
+
+    guard = ClipboardGuard(clipboard, notifier=type("N", (), {"notify": lambda *a, **k: None})(),  # type: ignore[arg-type]
+                           connect=lambda: None)
+    guard.ask = ask  # type: ignore[method-assign]
+    guard.check(0.0)
+    assert asked == ["clipboard_hold", "clipboard_image"]
+    names = {HOLD_NOTICE: "HOLD", png: "PNG"}
+    assert [(names.get(content, content), target) for content, target in clipboard.written] == written
+    if hold:  # (without a hold the clipboard never changed: there is no second check)
+        assert guard.check(0.0) is None and len(asked) == 2  # neither the notice nor the image put back is judged
+
+
+@pytest.mark.parametrize(("rules", "default", "holds"), [
+    ([(["clipboard"], "block")], "allow", True),
+    ([(["clipboard"], "block_with_override")], "allow", True),
+    ([(["clipboard"], "warn"), (["removable_media"], "block")], "allow", False),  # blocks elsewhere only
+    ([], "block", True),
+    ([(["clipboard", "print"], "audit")], "allow", False),
+])
+def test_the_service_holds_copies_only_where_its_policy_can_block_one(
+        tmp_path: pathlib.Path, rules: list[tuple[list[str], str]], default: str, holds: bool) -> None:
+    from types import SimpleNamespace
+
+    from rules.model import Policy, Rule
+
+    channel, _ = _channel(tmp_path, max_bytes=1 << 20)
+    assert channel.may_block()  # the high pack blocks card numbers copied (so do medium's and low's rules)
+    policy = Policy(zone="custom", default_action=default,
+                    rules=tuple(Rule(id=f"r{n}", action=action, channels=tuple(channels))
+                                for n, (channels, action) in enumerate(rules)))
+    channel.policies = SimpleNamespace(active=SimpleNamespace(policy=policy))  # type: ignore[assignment]
+    assert channel.may_block() is holds
