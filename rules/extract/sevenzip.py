@@ -33,7 +33,8 @@ _NAMES = {b"\x03\x04\x01": "PPMd", b"\x03\x03\x01\x1b": "BCJ2", b"\x04\x01\x09":
  _SUBSTREAMS, _SIZE, _CRC, _FOLDER, _UNPACK_SIZE, _NUM_UNPACK_STREAM, _EMPTY_STREAM, _EMPTY_FILE, _ANTI,
  _NAME) = range(18)
 _ATTRIBUTES, _ENCODED_HEADER, _DUMMY = 0x15, 0x17, 0x19
-_MAX_COUNT = 1 << 20  # folders, coders, streams, files: more is a hostile header
+_MAX_COUNT = 1 << 20  # folders, files, files of all folders: more is a hostile header
+_MAX_CODERS = 64  # coders of a folder, streams of a coder (7-Zip's own limits)
 _CHUNK = 1 << 20
 
 
@@ -56,6 +57,7 @@ class _Streams:
     pack_pos: int = 0
     pack_sizes: list[int] = field(default_factory=list)
     folders: list[_Folder] = field(default_factory=list)
+    ranges: list[tuple[int, int]] | None = None  # of the folders' packed streams, once computed
 
 
 class _Reader:
@@ -205,10 +207,15 @@ def _streams_info(reader: _Reader) -> _Streams:
 
 def _folder(reader: _Reader) -> _Folder:
     folder, ins, outs = _Folder(), 0, 0
-    for _ in range(reader.count()):
+    coders = reader.count()
+    if coders > _MAX_CODERS:
+        raise Unscannable(f"{reader.what}: 7z folder of {coders} coders")
+    for _ in range(coders):
         flags = reader.byte()
         codec = reader.take(flags & 0x0F)
         n_in, n_out = (reader.count(), reader.count()) if flags & 0x10 else (1, 1)
+        if max(n_in, n_out) > _MAX_CODERS:
+            raise Unscannable(f"{reader.what}: 7z coder of {max(n_in, n_out)} streams")
         properties = reader.take(reader.number()) if flags & 0x20 else b""
         if flags & 0x80:
             raise Unscannable(f"{reader.what}: 7z alternative coders are not supported")
@@ -230,6 +237,8 @@ def _substreams(reader: _Reader, folders: list[_Folder]) -> None:
     if pid == _NUM_UNPACK_STREAM:
         for folder in folders:
             folder.substreams = reader.count()
+        if sum(folder.substreams for folder in folders) > _MAX_COUNT:
+            raise Unscannable(f"{reader.what}: 7z header lists more than {_MAX_COUNT} files")
         pid = reader.byte()
     if pid == _SIZE:
         for folder in folders:
@@ -302,12 +311,21 @@ def _files(data: bytes, streams: _Streams, files: list[tuple[str, bool]], budget
             offset += size
 
 
-def _pack_start(streams: _Streams, index: int) -> tuple[int, int]:
-    """Byte offset and size in the archive of the (first) packed stream of folder `index`."""
-    stream = sum(f.packed for f in streams.folders[:index])
-    if stream >= len(streams.pack_sizes):
-        raise Unscannable("7z header names a packed stream it does not size")
-    return 32 + streams.pack_pos + sum(streams.pack_sizes[:stream]), streams.pack_sizes[stream]
+def _pack_ranges(streams: _Streams, what: str) -> list[tuple[int, int]]:
+    """Byte offset and size in the archive of each folder's (first) packed stream, in one pass."""
+    if streams.ranges is None:
+        offsets, at = [], 32 + streams.pack_pos
+        for size in streams.pack_sizes:
+            offsets.append(at)
+            at += size
+        ranges, stream = [], 0
+        for folder in streams.folders:
+            if stream >= len(streams.pack_sizes):
+                raise Unscannable(f"{what}: 7z header names a packed stream it does not size")
+            ranges.append((offsets[stream], streams.pack_sizes[stream]))
+            stream += folder.packed
+        streams.ranges = ranges
+    return streams.ranges
 
 
 def _unpack_folder(data: bytes, streams: _Streams, index: int, budget: Budget, what: str) -> Iterator[bytes]:
@@ -315,7 +333,7 @@ def _unpack_folder(data: bytes, streams: _Streams, index: int, budget: Budget, w
     folder = streams.folders[index]
     if any(codec == _AES for codec, _ in folder.coders):
         raise EncryptedContent(f"{what}: password-protected 7z archive")
-    start, size = _pack_start(streams, index)
+    start, size = _pack_ranges(streams, what)[index]
     if folder.packed != 1 or start + size > len(data):
         raise Unscannable(f"{what}: truncated 7z archive" if folder.packed == 1
                           else f"{what}: 7z folder of {folder.packed} packed streams ({_name(folder)})")

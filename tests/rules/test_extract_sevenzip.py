@@ -85,3 +85,39 @@ def test_damaged_7z_archives_never_raise(method: str) -> None:
             data = data[: rng.randrange(32, len(data))]
         statuses.add(extract(bytes(data), f"x.{method}.7z").status)
     assert statuses <= {"ok", "unscannable", "encrypted"}
+
+
+def _number(n: int) -> bytes:
+    """A 7z NUMBER (7zFormat.txt): leading one bits of the first byte count the bytes that follow."""
+    for extra in range(8):
+        if n < 1 << (7 * (extra + 1)):
+            high = n >> (8 * extra)
+            return bytes([(0xFF00 >> extra) & 0xFF | high]) + (n & ((1 << (8 * extra)) - 1)).to_bytes(extra, "little")
+    return b"\xff" + n.to_bytes(8, "little")
+
+
+def _with_header(header: bytes) -> bytes:
+    import struct
+    import zlib
+
+    start = struct.pack("<QQI", 0, len(header), zlib.crc32(header))
+    return b"7z\xbc\xaf\x27\x1c\x00\x04" + struct.pack("<I", zlib.crc32(start)) + start + header
+
+
+@pytest.mark.parametrize(("streams", "reason"), [
+    # one folder of 100 Copy coders (7-Zip stops at 64)
+    (b"\x06\x00\x01\x09\x00\x00\x07\x0b\x01\x00" + _number(100) + b"\x01\x00" * 100, "7z folder of 100 coders"),
+    # one folder said to hold 2^20 + 1 files
+    (b"\x06\x00\x01\x09\x00\x00\x07\x0b\x01\x00\x01\x01\x00\x0c\x00\x00\x08\x0d" + _number((1 << 20) + 1),
+     "lists 1048577 items"),
+    # two folders said to hold 600,000 files each
+    (b"\x06\x00\x02\x09\x00\x00\x00\x07\x0b\x02\x00\x01\x01\x00\x01\x01\x00\x0c\x00\x00\x00\x08\x0d"
+     + _number(600_000) * 2, "more than 1048576 files"),
+])
+def test_a_hostile_header_is_refused_before_it_costs_memory(streams: bytes, reason: str) -> None:
+    result = extract(_with_header(b"\x01\x04" + streams), "hostile.7z")
+    assert result.status == "unscannable" and reason in (result.reason or "")
+
+
+def test_numbers_are_written_as_7z_writes_them() -> None:
+    assert [_number(n) for n in (5, 0x80, 0x4000)] == [b"\x05", b"\x80\x80", b"\xc0\x00\x40"]
