@@ -79,21 +79,24 @@ class Worker:
         return self.process.poll() is None
 
     def ask(self, request: dict[str, object], data: bytes, timeout: float) -> dict[str, object]:
-        """Send one request and wait at most `timeout` seconds for its answer."""
+        """Send one request and wait at most `timeout` seconds, writing included, for its answer."""
         assert self.process.stdin is not None and self.process.stdout is not None
-        try:
-            self.process.stdin.write(json.dumps({**request, "size": len(data)}).encode() + b"\n" + data)
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise WorkerGone("the worker had exited") from None
         deadline = time.monotonic() + timeout
+        message = memoryview(json.dumps({**request, "size": len(data)}).encode() + b"\n" + data)
+        into = self.process.stdin.fileno()
+        os.set_blocking(into, False)  # a worker that stops reading must not hold the service
+        while message:
+            self._wait(deadline, write=into)
+            try:
+                message = message[os.write(into, message[: 1 << 20]) :]
+            except BlockingIOError:
+                continue
+            except OSError:  # EPIPE: it had exited
+                raise WorkerGone("the worker had exited") from None
         out = self.process.stdout.fileno()
         chunks: list[bytes] = []
         while not (chunks and chunks[-1].endswith(b"\n")):
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([out], [], [], left)[0]:
-                self.kill()
-                raise TimeoutError
+            self._wait(deadline, read=out)
             chunk = os.read(out, 1 << 20)
             if not chunk:
                 self.process.wait()
@@ -103,6 +106,15 @@ class Worker:
         if not isinstance(answer, dict):
             raise WorkerGone("the worker answered nonsense")
         return answer
+
+    def _wait(self, deadline: float, *, read: int | None = None, write: int | None = None) -> None:
+        """Until `read` is readable or `write` writable; past `deadline` the worker is killed."""
+        left = deadline - time.monotonic()
+        readable = [read] if read is not None else []
+        writable = [write] if write is not None else []
+        if left <= 0 or not any(select.select(readable, writable, [], left)[:2]):
+            self.kill()
+            raise TimeoutError
 
     def kill(self) -> None:
         if self.alive():
@@ -204,7 +216,7 @@ def main() -> int:
         except Exception as exc:  # a parser's bug: this file is unscannable, the worker goes on
             answer = {"text": "", "status": "unscannable",
                       "reason": f"{request['filename']}: extraction failed ({type(exc).__name__}: {exc})"}
-        stdout.write(json.dumps(answer).encode() + b"\n")
+        stdout.write(json.dumps(answer, ensure_ascii=False).encode("utf-8", "replace") + b"\n")  # (JSON escapes newlines)
         stdout.flush()
     return 0
 

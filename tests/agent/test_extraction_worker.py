@@ -41,12 +41,14 @@ def test_text_formats_are_read_here_and_containers_there() -> None:
     assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
 
 
-def test_a_worker_that_hangs_is_killed_at_the_time_cap_and_the_next_file_gets_a_new_one(pool: Pool) -> None:
+@pytest.mark.parametrize("size", ["small", "larger than a pipe holds"])
+def test_a_worker_that_hangs_is_killed_at_the_time_cap_and_the_next_file_gets_a_new_one(pool: Pool, size: str) -> None:
+    data = PDF if size == "small" else samples.zip_of({"a.pdf": PDF, "noise.bin": os.urandom(4 << 20)})
     pool.extract(PDF, "warm.pdf", ocr=False, seconds=10)
     [stuck] = pool.workers()
     os.kill(stuck.process.pid, signal.SIGSTOP)  # as a parser looping without end would
     started = time.monotonic()
-    result = pool.extract(PDF, "stuck.pdf", ocr=False, seconds=1)
+    result = pool.extract(data, "stuck.pdf", ocr=False, seconds=1)
     assert result.status == "unscannable"
     assert result.reason == "stuck.pdf: extraction gave no answer within 1 s (worker killed)"
     assert 1 <= time.monotonic() - started < 10
@@ -127,3 +129,9 @@ def test_files_judged_at_once_each_get_their_answer(pool: Pool) -> None:
         thread.join()
     assert all(answers[n].startswith(f"file {n}\n") for n in range(5))
     assert len(pool.workers()) <= 2
+
+
+def test_text_comes_back_from_the_worker_as_it_was_read(pool: Pool) -> None:
+    note = "身份证号码 11010519491231002X\n\u2028line\tseparated\r\n\"quoted\" \\ back\n"
+    result = pool.extract(samples.zip_of({"note.txt": note.encode()}), "notes.zip", ocr=False, seconds=10)
+    assert result.status == "ok" and note in result.text
