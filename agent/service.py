@@ -109,12 +109,15 @@ class Service:
         self._start_supervisor()
 
     def _warm_up(self) -> None:
-        """Load the rules engine and compile the policy's scanner now, not on the first file."""
-        from agent.judge import Context, judge_text
+        """Load the rules engine and compile the policy's scanner now, and the extraction modules
+        of the formats read in this process (an OOXML document), not on the first file."""
+        from agent.judge import Context, judge_bytes, judge_text
 
         try:
             judge_text("warm-up 4111 1111 1111 1111", Context(channel="clipboard"), self.policies.active.policy,
                        key=self.key)
+            judge_bytes(_tiny_docx(), "warm-up.docx", Context(channel="removable_media"), self.policies.active.policy,
+                        key=self.key, ocr=False)
         except Exception:  # a broken policy shows up on first use, with the channel's context
             log.exception("warming up the rules engine failed")
 
@@ -315,3 +318,16 @@ def run_service(state: StateDir, config: AgentConfig) -> int:
         pass
     service.shutdown(stopping[0] if stopping else "stopped")
     return 0
+
+
+def _tiny_docx() -> bytes:
+    """A one-paragraph Word document, for the warm-up."""
+    import io
+    import zipfile
+
+    ns = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as docx:
+        docx.writestr("word/document.xml", f'<w:document xmlns:w="{ns}"><w:body><w:p><w:r><w:t>warm-up</w:t>'
+                                           "</w:r></w:p></w:body></w:document>")
+    return out.getvalue()
