@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gzip
 import io
+import random
 import tarfile
 import zipfile
+from collections.abc import Iterator
 from email.message import EmailMessage
 from xml.sax.saxutils import escape
 
@@ -251,3 +253,17 @@ def with_media(package: bytes, media: dict[str, bytes]) -> bytes:
         for name, data in media.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def damaged(original: bytes, seed: str, count: int, *, most_flips: int, cut_chance: float,
+            shortest: int = 1) -> Iterator[bytes]:
+    """`count` copies of `original` with 1 to `most_flips` bytes set at random and, with
+    `cut_chance`, cut short (to no fewer than `shortest` bytes); the same copies for the same seed."""
+    rng = random.Random(seed)
+    for _ in range(count):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, most_flips)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        if rng.random() < cut_chance:
+            data = data[: rng.randrange(shortest, len(data))]
+        yield bytes(data)
