@@ -28,12 +28,14 @@ def _clipboard(display: XDisplay) -> str:
     return result.stdout.decode("utf-8", errors="replace")  # an image owner may answer with its PNG
 
 
-def _copy(display: XDisplay, text: str) -> subprocess.Popen[bytes]:
-    """`xclip -quiet` stays in the foreground owning the clipboard, like an editor would."""
-    process = subprocess.Popen(["xclip", "-quiet", "-i", "-selection", "clipboard"], env=display.env(),
-                               stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _copy(display: XDisplay, content: str | bytes, target: str | None = None) -> subprocess.Popen[bytes]:
+    """`xclip -quiet` stays in the foreground owning the clipboard, like an editor would (with
+    `target` "image/png", like a screenshot tool)."""
+    process = subprocess.Popen(["xclip", "-quiet", "-i", "-selection", "clipboard", *(["-t", target] if target else [])],
+                               env=display.env(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     assert process.stdin is not None
-    process.stdin.write(text.encode())
+    process.stdin.write(content.encode() if isinstance(content, str) else content)
     process.stdin.close()
     return process
 
@@ -128,7 +130,7 @@ def test_a_copied_screenshot_is_judged_by_the_text_in_it(  # type: ignore[no-unt
     require_binary("tesseract", "tesseract-ocr")
     agent, agent_id = session_agent
     shot = samples.screenshot(["Refund approved", "Card number: 4242 4242 4242 4242"])
-    owner = _copy_image(x_display, shot)
+    owner = _copy(x_display, shot, "image/png")
     replaced = wait_for(lambda: _clipboard(x_display).startswith("[leakguard]") and _clipboard(x_display),
                         timeout=20, what=f"the image copy to be replaced with a notice\n{agent.log()}")
     assert "4242" not in replaced
@@ -151,7 +153,7 @@ def test_a_harmless_screenshot_is_held_while_ocr_reads_it_then_put_back(  # type
     require_binary("tesseract", "tesseract-ocr")
     agent, _ = session_agent
     shot = samples.screenshot(["Team lunch on Friday", "Meet at the lobby at noon"])
-    owner = _copy_image(x_display, shot)
+    owner = _copy(x_display, shot, "image/png")
     seen: set[str] = set()
 
     def put_back() -> bool:
@@ -164,17 +166,6 @@ def test_a_harmless_screenshot_is_held_while_ocr_reads_it_then_put_back(  # type
     wait_for(put_back, timeout=20, interval=0.02,
              what=f"the hold notice, then the image put back\n{seen}\n{agent.log()}")
     owner.wait(timeout=10)  # it lost the clipboard to the hold notice
-
-
-def _copy_image(display: XDisplay, png: bytes) -> subprocess.Popen[bytes]:
-    """Put `png` on the clipboard as a screenshot tool does (`image/png` only)."""
-    owner = subprocess.Popen(["xclip", "-quiet", "-i", "-selection", "clipboard", "-t", "image/png"],
-                             env=display.env(), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-    assert owner.stdin is not None
-    owner.stdin.write(png)
-    owner.stdin.close()
-    return owner
 
 
 def _clipboard_target(display: XDisplay, target: str) -> str:
