@@ -5,15 +5,11 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
-import multiprocessing
 import os
 import sys
 import time
 from bisect import bisect_right
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +18,7 @@ from rules.extract.tesseract import with_ocr
 from rules.finding import DEFAULT_DIGEST_KEY, Finding
 from rules.policy import LEVEL_THRESHOLDS
 from rules.report import Located, jsonl_record, line_starts, position, sarif_document, text_record
+from rules.scan_pool import Lost, SupervisedPool
 from rules.scanner import TextScanner
 
 PROGRESS_MIN_FILES = 20
@@ -179,45 +176,22 @@ def jobs_for(requested: int, files: int) -> int:
     return max(1, min(len(os.sched_getaffinity(0)), MAX_AUTO_JOBS, files))
 
 
-def in_order(pool: ProcessPoolExecutor, work: Callable[[str], FileResult], paths: Iterable[str],
-             ahead: int) -> Iterator[FileResult]:
-    """`work(path)` for each path on the pool, yielded in the order of `paths`, with at most
-    `ahead` files in flight (a million files do not become a million pending futures). A worker
-    that dies (a crash in a native parser, say) ends the scan with an error for its file."""
-    pending: deque[tuple[str, Future[FileResult]]] = deque()
-    for path in paths:
-        pending.append((path, pool.submit(work, path)))
-        if len(pending) >= ahead:
-            yield _result(*pending.popleft())
-    while pending:
-        yield _result(*pending.popleft())
-
-
-def _result(path: str, future: Future[FileResult]) -> FileResult:
-    try:
-        return future.result()
-    except BrokenProcessPool as exc:
-        raise WorkerDied(path) from exc
-
-
-class WorkerDied(RuntimeError):
-    """A scanning process died; `path` is the first file whose result was lost."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__(path)
-        self.path = path
+def _failed(path: str, reason: str, unscannable: bool) -> FileResult:
+    return FileResult(path, notice=f"unscannable: {reason}") if unscannable else FileResult(path, error=reason)
 
 
 def _results(files: list[str], jobs: int, scanner: TextScanner, settings: ScanSettings) -> Iterator[FileResult]:
-    if jobs <= 1:
-        yield from (scan_file(path, scanner, settings) for path in files)
-        return
+    """Each file's result, in the order of `files`, scanned in `jobs` supervised worker processes
+    (`rules.scan_pool`): a file that hangs or kills its parser is reported unscannable and the
+    scan goes on."""
     global _WORKER
     _WORKER = (scanner, settings)
     try:
         # fork: the workers inherit the built scanner (and any fingerprint or EDM store) as is.
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            yield from in_order(pool, _scan_in_worker, files, jobs * AHEAD_PER_JOB)
+        with SupervisedPool(jobs, _scan_in_worker, seconds=settings.limits.seconds, failed=_failed,
+                            result_classes=(FileResult, Located, Finding)) as pool:
+            for result in pool.map(files, jobs * AHEAD_PER_JOB):
+                yield FileResult(result.path, notice=f"unscannable: {result.reason}") if isinstance(result, Lost) else result
     finally:
         _WORKER = None
 
@@ -275,10 +249,6 @@ def run(args: argparse.Namespace, scanner: TextScanner, version: str) -> int:
             skipped += result.known
             collected.extend(result.located)
             sys.stdout.writelines(result.lines)
-    except WorkerDied as exc:
-        _notice(f"leakguard rules scan: {exc.path}: the scanning process died; it and the files after it "
-                "were not scanned (scan it alone with --jobs 1 to see why)")
-        errors += 1
     finally:
         bar.close()  # type: ignore[attr-defined]
     if args.format == "sarif":

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from rules.cli_scan import FileResult
 from tests.rules import samples
 
 CARD = "4111111111111111"
@@ -224,30 +223,6 @@ def test_automatic_jobs_only_for_trees_worth_it() -> None:
     assert jobs_for(0, PROGRESS_MIN_FILES - 1) == 1
     assert 1 <= jobs_for(0, 10_000) <= MAX_AUTO_JOBS
     assert jobs_for(4, 2) == 2 and jobs_for(4, 100) == 4 and jobs_for(1, 100) == 1
-
-
-def _die_on_third(path: str) -> FileResult:
-    import os
-
-    if path.endswith("3"):
-        os._exit(3)  # as a crash in a native parser would end the worker
-    return FileResult(path)
-
-
-def test_a_worker_that_dies_names_the_file_and_stops_cleanly() -> None:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from rules.cli_scan import WorkerDied, in_order
-
-    paths = [f"file{n}" for n in range(8)]
-    got: list[str] = []
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool, \
-            pytest.raises(WorkerDied) as died:
-        for result in in_order(pool, _die_on_third, paths, ahead=2):
-            got.append(result.path)
-    assert len(got) <= 3 and got == paths[:len(got)]  # in order, up to the file that killed its worker
-    assert died.value.path == paths[len(got)]  # the first file whose result was lost is named
 
 
 def test_excluded_files_and_folders_are_not_scanned(tmp_path: Path) -> None:
