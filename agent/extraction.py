@@ -9,7 +9,14 @@ history has several; fuzzing found one in xlrd) then costs the worker, which is 
 time cap or dies at the cap, and the file is `unscannable` saying so; the service, its queue
 and the events already accepted are untouched.
 
-Workers are started on demand (about 0.15 s), kept for the next file, and leave after
+A worker started as root (by the agent's service) loads every module extraction may need, then
+becomes `nobody` (`rules.extract.tesseract.drop_privileges`) before it reads a request: a parser
+that a hostile file takes over runs with no rights on the PC. Images in a container are read by
+OCR in the service's stead: the worker asks the service (a JSON line and the image's bytes on its
+stdout), which checks the request, runs the OCR worker (unprivileged too) and writes the text back;
+a `nobody` process could not start Python from where root installed it.
+
+Workers are started on demand (about 0.3 s), kept for the next file, and leave after
 `IDLE_SECONDS` without work, so an idle agent holds none. At most `POOL_SIZE` run at once (one
 per channel thread that is judging). Requests and answers are one JSON line each way (the file's
 bytes follow the request line); the service never unpickles what a worker says.
@@ -28,6 +35,10 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rules.extract import Limits
 
 WORKER_MEMORY = 1 << 30
 IDLE_SECONDS = 60.0
@@ -55,12 +66,68 @@ def extract_file(data: bytes, filename: str, *, ocr: bool, seconds: float = 30.0
 
 
 def _extract_here(data: bytes, filename: str, *, ocr: bool, seconds: float) -> Extracted:
-    from rules.extract import Limits, extract
+    from rules.extract import Limits
     from rules.extract.tesseract import with_ocr
 
     limits = Limits(clock=time.monotonic, seconds=seconds)
-    result = extract(data, filename, limits=with_ocr(limits) if ocr else limits)
+    return _extract_with(data, filename, with_ocr(limits) if ocr else limits)
+
+
+def _extract_with(data: bytes, filename: str, limits: Limits) -> Extracted:
+    from rules.extract import extract
+
+    result = extract(data, filename, limits=limits)
     return Extracted(result.text, result.status, result.reason)
+
+
+#: The OCR a worker may ask of the service: an image file's bytes, or a PDF's with the pages, or
+#: the (page, object) pictures, to read (`rules.extract.Limits`' three ports).
+OCR_KINDS = ("image", "pages", "pictures")
+#: The largest image or PDF a worker may hand the service for OCR (a container's member is at
+#: most the expansion budget, `Limits.max_expanded_bytes`).
+MAX_OCR_BYTES = 256 << 20
+
+
+def ocr_ports() -> tuple[str, ...]:
+    """The OCR kinds this machine can read (tesseract, and poppler for PDFs, installed)."""
+    from rules.extract.tesseract import tesseract_ocr, tesseract_pages, tesseract_pictures
+
+    ports = (tesseract_ocr(), tesseract_pages(), tesseract_pictures())
+    return tuple(kind for kind, port in zip(OCR_KINDS, ports, strict=True) if port is not None)
+
+
+def _run_ocr(request: dict[str, object], data: bytes, seconds: float) -> dict[str, object]:
+    """The service's side of a worker's OCR request: checked, then read by the OCR worker.
+    Raises ValueError for a request no honest worker sends."""
+    from rules.extract.budget import Unscannable
+    from rules.extract.tesseract import tesseract_ocr, tesseract_pages, tesseract_pictures
+
+    kind, items = request.get("ocr"), request.get("items")
+    asked = request.get("seconds")
+    if not isinstance(asked, (int, float)) or not 0 < asked <= seconds + 1:
+        raise ValueError(f"OCR seconds {asked!r}")
+    rows = _whole_numbers(items, 1 if kind == "pages" else 2)
+    try:
+        if kind == "image" and items is None and (port := tesseract_ocr()) is not None:
+            return {"text": port(data, float(asked))}
+        if kind == "pages" and rows and (pages := tesseract_pages()) is not None:
+            return {"texts": pages(data, tuple(n for n, in rows), float(asked))}
+        if kind == "pictures" and rows and (pictures := tesseract_pictures()) is not None:
+            return {"texts": pictures(data, tuple((p, n) for p, n in rows), float(asked))}
+    except Unscannable as exc:
+        return {"error": str(exc)}
+    raise ValueError(f"OCR request {str(kind)[:20]!r} with {str(items)[:80]}")
+
+
+def _whole_numbers(items: object, width: int) -> list[tuple[int, ...]] | None:
+    """`items` as rows, when it is a list of 1-100 positive whole numbers (width 1) or of pairs
+    of them (width 2); else None."""
+    if not isinstance(items, list) or not 0 < len(items) <= 100:
+        return None
+    rows = [tuple(r) if isinstance(r, list) else (r,) if width == 1 else () for r in items]
+    if all(len(r) == width and all(type(n) is int and 0 < n < 1 << 31 for n in r) for r in rows):
+        return rows
+    return None
 
 
 class WorkerGone(Exception):
@@ -74,38 +141,80 @@ class Worker:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "agent.extraction", repr(idle_seconds)], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/", start_new_session=True)
+        self._buffer = b""
 
     def alive(self) -> bool:
         return self.process.poll() is None
 
     def ask(self, request: dict[str, object], data: bytes, timeout: float) -> dict[str, object]:
-        """Send one request and wait at most `timeout` seconds, writing included, for its answer."""
-        assert self.process.stdin is not None and self.process.stdout is not None
+        """Send one request and wait at most `timeout` seconds, writing included, for its answer;
+        OCR the worker asks for on the way is run here (`_run_ocr`), within the same time."""
         deadline = time.monotonic() + timeout
-        message = memoryview(json.dumps({**request, "size": len(data)}).encode() + b"\n" + data)
+        self._buffer = b""
+        self._send(json.dumps({**request, "size": len(data)}).encode() + b"\n" + data, deadline)
+        while True:
+            answer = self._message(deadline)
+            if "ocr" not in answer:
+                return answer
+            size = answer.get("size")
+            if type(size) is not int or not 0 < size <= MAX_OCR_BYTES:
+                self.kill()
+                raise WorkerGone(f"the worker asked for OCR of {str(size)[:20]} bytes")
+            image = self._exactly(size, deadline)
+            try:
+                reply = _run_ocr(answer, image, max(0.0, deadline - time.monotonic()))
+            except ValueError as exc:
+                self.kill()
+                raise WorkerGone(f"the worker asked for OCR no worker asks for ({exc})") from None
+            self._send(json.dumps(reply, ensure_ascii=False).encode("utf-8", "replace") + b"\n", deadline)
+
+    def _send(self, message: bytes, deadline: float) -> None:
+        assert self.process.stdin is not None
         into = self.process.stdin.fileno()
         os.set_blocking(into, False)  # a worker that stops reading must not hold the service
-        while message:
+        left = memoryview(message)
+        while left:
             self._wait(deadline, write=into)
             try:
-                message = message[os.write(into, message[: 1 << 20]) :]
+                left = left[os.write(into, left[: 1 << 20]) :]
             except BlockingIOError:
                 continue
             except OSError:  # EPIPE: it had exited
-                raise WorkerGone("the worker had exited") from None
-        out = self.process.stdout.fileno()
-        chunks: list[bytes] = []
-        while not (chunks and chunks[-1].endswith(b"\n")):
-            self._wait(deadline, read=out)
-            chunk = os.read(out, 1 << 20)
-            if not chunk:
                 self.process.wait()
-                raise WorkerGone(_death(self.process.returncode))
-            chunks.append(chunk)
-        answer = json.loads(b"".join(chunks))
+                raise WorkerGone(_death(self.process.returncode)) from None
+
+    def _fill(self, deadline: float) -> None:
+        assert self.process.stdout is not None
+        out = self.process.stdout.fileno()
+        self._wait(deadline, read=out)
+        chunk = os.read(out, 1 << 20)
+        if not chunk:
+            self.process.wait()
+            raise WorkerGone(_death(self.process.returncode))
+        self._buffer += chunk
+
+    def _message(self, deadline: float) -> dict[str, object]:
+        """The next JSON line from the worker."""
+        while b"\n" not in self._buffer:
+            if len(self._buffer) > MAX_OCR_BYTES:
+                self.kill()
+                raise WorkerGone("the worker answered nonsense")
+            self._fill(deadline)
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        try:
+            answer = json.loads(line)
+        except ValueError:
+            answer = None
         if not isinstance(answer, dict):
+            self.kill()
             raise WorkerGone("the worker answered nonsense")
         return answer
+
+    def _exactly(self, size: int, deadline: float) -> bytes:
+        while len(self._buffer) < size:
+            self._fill(deadline)
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
 
     def _wait(self, deadline: float, *, read: int | None = None, write: int | None = None) -> None:
         """Until `read` is readable or `write` writable; past `deadline` the worker is killed."""
@@ -144,7 +253,7 @@ class Pool:
         self._slots = threading.Semaphore(size)
 
     def extract(self, data: bytes, filename: str, *, ocr: bool, seconds: float) -> Extracted:
-        request = {"filename": filename, "ocr": ocr, "seconds": seconds}
+        request = {"filename": filename, "ocr": ocr, "seconds": seconds, "ocr_ports": ocr_ports() if ocr else ()}
         with self._slots:
             worker, fresh = self._take()
             try:
@@ -200,8 +309,11 @@ def main() -> int:
     each on stdout; exits after `argv[1]` seconds without a request, or at end of input."""
     resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
     idle = float(sys.argv[1]) if len(sys.argv) > 1 else IDLE_SECONDS
-    import rules.extract  # noqa: F401  (loaded before the first request, not during it)
+    preload()  # while it may still read where root installed Python and leakguard
+    from rules.extract import Limits
+    from rules.extract.tesseract import drop_privileges
 
+    drop_privileges()
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while select.select([stdin], [], [], idle)[0]:
         line = stdin.readline()
@@ -209,9 +321,11 @@ def main() -> int:
             return 0
         request = json.loads(line)
         data = stdin.read(int(request["size"]))
+        limits = Limits(clock=time.monotonic, seconds=float(request["seconds"]))
+        if request["ocr"]:
+            limits = _asking_service(limits, tuple(request.get("ocr_ports", ())))
         try:
-            got = _extract_here(data, str(request["filename"]), ocr=bool(request["ocr"]),
-                                seconds=float(request["seconds"]))
+            got = _extract_with(data, str(request["filename"]), limits)
             answer = {"text": got.text, "status": got.status, "reason": got.reason}
         except Exception as exc:  # a parser's bug: this file is unscannable, the worker goes on
             answer = {"text": "", "status": "unscannable",
@@ -219,6 +333,106 @@ def main() -> int:
         stdout.write(json.dumps(answer, ensure_ascii=False).encode("utf-8", "replace") + b"\n")  # (JSON escapes newlines)
         stdout.flush()
     return 0
+
+
+def _asking_service(limits: Limits, ports: tuple[str, ...]) -> Limits:
+    """`limits` with OCR ports that ask the service (`Worker.ask` answers), for the kinds it has."""
+    import dataclasses
+
+    def ask(kind: str, data: bytes, items: object, seconds: float) -> dict[str, object]:
+        from rules.extract.budget import Unscannable
+
+        request = {"ocr": kind, "items": items, "seconds": seconds, "size": len(data)}
+        sys.stdout.buffer.write(json.dumps(request).encode() + b"\n" + data)
+        sys.stdout.buffer.flush()
+        reply = json.loads(sys.stdin.buffer.readline())
+        if "error" in reply:
+            raise Unscannable(str(reply["error"]))
+        return dict(reply)
+
+    def image(data: bytes, seconds: float) -> str:
+        return str(ask("image", data, None, seconds)["text"])
+
+    def pages(pdf: bytes, numbers: tuple[int, ...], seconds: float) -> list[str]:
+        return [str(t) for t in ask("pages", pdf, list(numbers), seconds)["texts"]]  # type: ignore[attr-defined]
+
+    def pictures(pdf: bytes, wanted: tuple[tuple[int, int], ...], seconds: float) -> list[str]:
+        return [str(t) for t in ask("pictures", pdf, [list(w) for w in wanted], seconds)["texts"]]  # type: ignore[attr-defined]
+
+    return dataclasses.replace(limits, ocr=image if "image" in ports else None,
+                               ocr_pages=pages if "pages" in ports else None,
+                               ocr_pictures=pictures if "pictures" in ports else None)
+
+
+#: Packages whose every module the worker loads before it gives up root; the warm-up
+#: (`_warm_up`) then loads what their code imports only when a file needs it.
+PRELOADED = ("rules.extract", "pypdf", "olefile", "xlrd", "email", "encodings", "xml.etree", "html", "json")
+
+
+def preload() -> None:
+    """Load every module extraction may import, then read one small file of each isolated
+    kind: after `drop_privileges` nothing more can be loaded from where root installed it."""
+    import importlib
+    import pkgutil
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in PRELOADED:
+            package = importlib.import_module(name)
+            for module in pkgutil.walk_packages(getattr(package, "__path__", []), f"{name}."):
+                with contextlib.suppress(Exception):  # a platform's module (encodings.mbcs), an optional backend
+                    importlib.import_module(module.name)
+    _warm_up()
+
+
+def _warm_up() -> None:
+    import bz2
+    import gzip
+    import io
+    import lzma
+    import tarfile
+    import zipfile
+
+    from PIL import Image
+    from pypdf import PdfWriter
+
+    from rules.extract import Limits
+
+    Image.init()
+    images = {}
+    for fmt, mode in (("PNG", "LA"), ("JPEG", "RGB"), ("GIF", "P"), ("BMP", "RGB"), ("TIFF", "RGB"), ("WEBP", "RGBA")):
+        tiny = io.BytesIO()
+        Image.new(mode, (2, 2)).save(tiny, fmt)
+        images[f"a.{fmt.lower()}"] = tiny.getvalue()  # their headers are read here, for the pixel limit
+
+    pdf = io.BytesIO()
+    writer = PdfWriter()
+    writer.add_blank_page(72, 72)
+    writer.write(pdf)
+    mail = (b"From: a@example.com\nSubject: =?utf-8?q?warm-up?=\nMIME-Version: 1.0\n"
+            b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain; charset=iso-8859-1\n"
+            b"Content-Transfer-Encoding: quoted-printable\n\nwarm=E9up\n--b\nContent-Type: text/html; charset=utf-8\n"
+            b"Content-Transfer-Encoding: base64\n\nPHA+d2FybTwvcD4=\n--b--\n")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
+            zipped.writestr(zipfile.ZipInfo(f"{method}.txt"), b"warm-up", compress_type=method)
+        zipped.writestr("a.pdf", pdf.getvalue())
+        zipped.writestr("a.eml", mail)
+        zipped.writestr("a.html", b"<p>warm-up &amp; more</p>")
+        zipped.writestr("a.xml", b"<?xml version='1.0'?><a>warm-up</a>")
+        for name, image in images.items():
+            zipped.writestr(name, image)
+    tarred = io.BytesIO()
+    with tarfile.open(fileobj=tarred, mode="w") as tar:
+        member = tarfile.TarInfo("a.zip")
+        member.size = len(archive.getvalue())
+        tar.addfile(member, io.BytesIO(archive.getvalue()))
+    limits = Limits(clock=time.monotonic)
+    for name, data in (("a.tar.gz", gzip.compress(tarred.getvalue())), ("a.tar.bz2", bz2.compress(tarred.getvalue())),
+                       ("a.tar.xz", lzma.compress(tarred.getvalue())), ("a.eml", mail)):
+        _extract_with(data, name, limits)
 
 
 if __name__ == "__main__":

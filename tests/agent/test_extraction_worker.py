@@ -109,8 +109,9 @@ def test_the_workers_memory_is_capped() -> None:
     worker = Worker(idle_seconds=30)
     try:
         assert worker.ask({"filename": "a.pdf", "ocr": False, "seconds": 10}, PDF, 20)["status"] == "ok"
-        soft, hard = psutil.Process(worker.process.pid).rlimit(psutil.RLIMIT_AS)
-        assert soft == hard == 1 << 30
+        with open(f"/proc/{worker.process.pid}/limits") as limits:  # prlimit() is refused once it is nobody
+            [line] = [row for row in limits if row.startswith("Max address space")]
+        assert line.split()[3:5] == [str(1 << 30)] * 2
     finally:
         worker.kill()
 
@@ -135,3 +136,109 @@ def test_text_comes_back_from_the_worker_as_it_was_read(pool: Pool) -> None:
     note = "身份证号码 11010519491231002X\n\u2028line\tseparated\r\n\"quoted\" \\ back\n"
     result = pool.extract(samples.zip_of({"note.txt": note.encode()}), "notes.zip", ocr=False, seconds=10)
     assert result.status == "ok" and note in result.text
+
+
+def _uid(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("Uid:"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the worker gives up root only when started as root")
+def test_a_worker_started_as_root_reads_files_as_nobody(pool: Pool) -> None:
+    assert pool.extract(PDF, "a.pdf", ocr=False, seconds=10).status == "ok"
+    [worker] = pool.workers()
+    assert _uid(worker.process.pid) == 65534  # real, effective, saved and filesystem alike
+    with open(f"/proc/{worker.process.pid}/status") as status:
+        assert [line.split()[1:] for line in status if line.startswith("Uid:")] == [["65534"] * 4]
+
+
+def _every_isolated_fixture() -> dict[str, bytes]:
+    """Every kind the worker reads, nested too: the repository's real files (7-Zip, LibreOffice,
+    pdfTeX) and generated ones."""
+    from pathlib import Path
+
+    data = Path(__file__).parent.parent / "rules" / "data"
+    files = {p.name: p.read_bytes() for p in [*data.glob("*.pdf"), *data.glob("*.doc"), *data.glob("*.xls"),
+                                              *data.glob("*.gz"), *(data / "sevenzip").glob("*.7z")]}
+    office = {"a.docx": samples.docx(["id 11010519491231002X"]), "b.xlsx": samples.xlsx([["IBAN"], ["DE89370400440532013000"]]),
+              "c.pptx": samples.pptx(["card 4111111111111111"]), "d.pdf": PDF}
+    latin = "Subject: =?iso-8859-15?q?r=E9sum=E9?=\nContent-Type: text/plain; charset=cp1252\n\ncaf\xe9 \x80 4111111111111111\n"
+    files.update({
+        "office.zip": samples.zip_of(office),
+        "office.tar.gz": samples.tar_gz_of(office),
+        "mail.eml": samples.eml("card 4111111111111111", {"report.pdf": PDF, "notes.docx": office["a.docx"]}),
+        "latin.eml": latin.encode("latin-1"),
+        "encrypted.pdf": samples.encrypted_pdf(["secret"]),
+        "encrypted.zip": samples.mark_zip_encrypted(samples.zip_of({"x.txt": b"x"})),
+        "nested.zip": samples.zip_of({"inner.zip": samples.zip_of({"deep.zip": samples.zip_of(office)})}),
+    })
+    return files
+
+
+def test_the_worker_reads_every_kind_as_the_service_would(pool: Pool) -> None:
+    from agent.extraction import _extract_here
+
+    files = _every_isolated_fixture()
+    assert len(files) >= 20
+    for name, data in files.items():
+        here = _extract_here(data, name, ocr=False, seconds=30)
+        there = pool.extract(data, name, ocr=False, seconds=30)
+        assert there == here, name  # nothing the worker needs is missing after it gave up root
+        assert "extraction failed" not in (there.reason or ""), name
+
+
+def test_images_in_a_container_are_read_by_ocr_the_service_runs(pool: Pool) -> None:
+    from tests.fixtures.realparts import require_binary
+
+    require_binary("tesseract", "tesseract-ocr")
+    shot = samples.screenshot(["Invoice settled", "Card number: 4242 4242 4242 4242"])
+    result = pool.extract(samples.zip_of({"shots/a.png": shot, "notes.txt": b"plain"}), "shots.zip", ocr=True, seconds=60)
+    assert result.status == "ok", result.reason
+    assert "4242 4242 4242 4242" in result.text and "plain" in result.text
+    without = pool.extract(samples.zip_of({"shots/a.png": shot}), "shots.zip", ocr=False, seconds=60)
+    assert "4242" not in without.text and without.status == "unscannable"
+
+
+def test_pictures_on_pdf_pages_are_read_by_ocr_the_service_runs(pool: Pool) -> None:
+    from tests.fixtures.realparts import require_binary
+    from tests.rules.test_extract_images import report_pdf
+
+    require_binary("tesseract", "tesseract-ocr")
+    require_binary("pdfimages", "poppler-utils")
+    shot = samples.screenshot(["Card number: 4242 4242 4242 4242"])
+    result = pool.extract(report_pdf([("Quarterly report", [shot])]), "report.pdf", ocr=True, seconds=60)
+    assert result.status == "ok", result.reason
+    assert "Quarterly report" in result.text and "4242 4242 4242 4242" in result.text
+
+
+_LYING_WORKER = """
+import sys
+line = sys.stdin.buffer.readline()
+sys.stdin.buffer.read(__import__("json").loads(line)["size"])
+sys.stdout.buffer.write(sys.argv[1].encode() + b"\\n" + b"x" * 16)
+sys.stdout.buffer.flush()
+sys.stdin.buffer.readline()
+"""
+
+
+@pytest.mark.parametrize("request_line, said", [
+    ('{"ocr": "image", "size": 99999999999, "seconds": 1}', "asked for OCR of 99999999999 bytes"),
+    ('{"ocr": "pages", "items": ["1; rm -rf /"], "seconds": 1, "size": 16}', "OCR no worker asks for"),
+    ('{"ocr": "pictures", "items": [[1, -2]], "seconds": 1, "size": 16}', "OCR no worker asks for"),
+    ('{"ocr": "shell", "items": null, "seconds": 1, "size": 16}', "OCR no worker asks for"),
+    ('{"ocr": "image", "items": null, "seconds": 9999, "size": 16}', "OCR no worker asks for"),
+    ('[1, 2]', "answered nonsense"),
+])
+def test_a_worker_asking_for_what_no_worker_asks_is_killed(request_line: str, said: str) -> None:
+    import subprocess
+    import sys
+
+    from agent.extraction import WorkerGone
+
+    worker = Worker(idle_seconds=30)
+    worker.kill()
+    worker.process = subprocess.Popen([sys.executable, "-c", _LYING_WORKER, request_line], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, start_new_session=True)
+    with pytest.raises(WorkerGone, match=said.replace("(", r"\(")):
+        worker.ask({"filename": "a.zip", "ocr": True, "seconds": 10}, b"PK", 20)
+    assert not worker.alive()
