@@ -7,6 +7,7 @@ block it. Whatever could be read before a problem is still returned in `text`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from rules.extract.archive import gunzip, tar_members, unpack_stream, zip_members
@@ -16,6 +17,7 @@ from rules.extract.images import image_text
 from rules.extract.legacy import legacy_text
 from rules.extract.markup import decode_text, html_text, xml_text
 from rules.extract.office import office_pictures, office_text
+from rules.extract.rar import rar_members
 from rules.extract.sevenzip import seven_zip_members
 from rules.extract.sniff import sniff, stream_content_name
 
@@ -97,11 +99,15 @@ def _extract_into(collector: _Collector, data: bytes, path: str, kind: str, dept
         collector.fail(path, kind, "unscannable", f"{path}: too large to hold in memory")
 
 
+_ARCHIVES: dict[str, Callable[[bytes, Budget, str], Iterable[tuple[str, bytes]]]] = {
+    "zip": zip_members, "tar": tar_members, "7z": seven_zip_members, "rar": rar_members,
+}
+
+
 def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: int) -> None:
     budget = collector.budget
-    if kind in ("zip", "tar", "7z"):
-        members = (zip_members(data, budget, path) if kind == "zip" else tar_members(data, budget, path)
-                   if kind == "tar" else seven_zip_members(data, budget, path))
+    if kind in _ARCHIVES:
+        members = _ARCHIVES[kind](data, budget, path)
         for name, member in members:
             _extract_into(collector, member, f"{path}/{name}", sniff(member, name), depth + 1)
     elif kind in ("gz", "bz2", "xz"):

@@ -14,12 +14,12 @@ _EXTENSIONS = {
     "cpp": "text", "rs": "text", "sh": "text", "sql": "text", "env": "text", "pem": "text", "key": "text",
     "xml": "xml", "svg": "xml", "html": "html", "htm": "html", "xhtml": "html", "eml": "eml",
     "docx": "docx", "docm": "docx", "xlsx": "xlsx", "xlsm": "xlsx", "pptx": "pptx", "pptm": "pptx",
-    "pdf": "pdf", "zip": "zip", "jar": "zip", "7z": "7z", "tar": "tar", "tgz": "tar", "gz": "gz",
+    "pdf": "pdf", "zip": "zip", "jar": "zip", "7z": "7z", "rar": "rar", "tar": "tar", "tgz": "tar", "gz": "gz",
 }
 #: What a compressed stream's content is called, by the stream's file name ending.
 STREAM_NAMES = {".gz": "", ".tgz": ".tar", ".bz2": "", ".tbz2": ".tar", ".tbz": ".tar", ".xz": "", ".txz": ".tar"}
 _BINARY_MAGIC = {
-    b"Rar!": "rar archive", b"\x7fELF": "executable", b"MZ": "executable", b"(\xb5/\xfd": "zstd stream",
+    b"Rar!": "RAR archive of an unknown version", b"\x7fELF": "executable", b"MZ": "executable", b"(\xb5/\xfd": "zstd stream",
 }
 
 
@@ -56,7 +56,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, eml, docx, xlsx, pptx, pdf, zip, 7z, tar, gz, bz2, xz, cfb, image/<format>
+    """One of text, xml, html, eml, docx, xlsx, pptx, pdf, zip, 7z, rar, tar, gz, bz2, xz, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -67,6 +67,8 @@ def sniff(data: bytes, name: str) -> str:
         return "gz"
     if data.startswith(b"7z\xbc\xaf\x27\x1c"):
         return "7z"
+    if data.startswith((b"Rar!\x1a\x07\x00", b"Rar!\x1a\x07\x01\x00")):
+        return "rar"
     if data.startswith(b"\xfd7zXZ\x00"):
         return "xz"
     if data[:3] == b"BZh" and data[3:4] in b"123456789" and data[4:10] in (b"1AY&SY", b"\x17rE8P\x90"):

@@ -34,7 +34,7 @@ def test_a_pdf_is_read_by_a_worker_that_is_kept_for_the_next(pool: Pool) -> None
 
 
 def test_text_formats_are_read_here_and_containers_there() -> None:
-    assert {"pdf", "cfb", "zip", "7z", "eml"} <= ISOLATED_KINDS and "text" not in ISOLATED_KINDS
+    assert {"pdf", "cfb", "zip", "7z", "rar", "eml"} <= ISOLATED_KINDS and "text" not in ISOLATED_KINDS
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     result = extract_file(b"card 4111 1111 1111 1111", "notes.txt", ocr=False)
     assert result.status == "ok" and result.text.startswith("card")
@@ -157,6 +157,8 @@ def _every_isolated_fixture() -> dict[str, bytes]:
     pdfTeX) and generated ones."""
     from pathlib import Path
 
+    from tests.rules.test_extract_rar import FILES, rar4, rar5
+
     data = Path(__file__).parent.parent / "rules" / "data"
     files = {p.name: p.read_bytes() for p in [*data.glob("*.pdf"), *data.glob("*.doc"), *data.glob("*.xls"),
                                               *data.glob("*.gz"), *(data / "sevenzip").glob("*.7z")]}
@@ -171,6 +173,7 @@ def _every_isolated_fixture() -> dict[str, bytes]:
         "encrypted.pdf": samples.encrypted_pdf(["secret"]),
         "encrypted.zip": samples.mark_zip_encrypted(samples.zip_of({"x.txt": b"x"})),
         "nested.zip": samples.zip_of({"inner.zip": samples.zip_of({"deep.zip": samples.zip_of(office)})}),
+        "backup.rar": rar5(FILES), "old.rar": rar4(FILES), "locked.rar": rar5(FILES, hide_names=True),
     })
     return files
 
@@ -179,7 +182,7 @@ def test_the_worker_reads_every_kind_as_the_service_would(pool: Pool) -> None:
     from agent.extraction import _extract_here
 
     files = _every_isolated_fixture()
-    assert len(files) >= 20
+    assert len(files) >= 25
     for name, data in files.items():
         here = _extract_here(data, name, ocr=False, seconds=30)
         there = pool.extract(data, name, ocr=False, seconds=30)

@@ -1,0 +1,319 @@
+"""RAR archives (4.x and 5.0): their headers, stored files and encryption.
+
+A password-protected RAR is the classic way to carry data past a content scanner, so the first
+job here is to say so: a RAR whose headers are encrypted (`rar -hp`: even the names are hidden),
+or any of whose files is, gives `EncryptedContent`, naming the files when their names are
+visible. Files stored without compression (`rar -m0`) are read. RAR's own compression is not
+implemented (its only reference decoder, unrar, is not free software to copy, and no library on
+this machine decodes it): an archive with compressed files gives `Unscannable` naming them,
+after the stored ones were read.
+
+Formats, as RARLAB documents them: RAR 5.0 (`Rar!\\x1a\\x07\\x01\\x00`; blocks with a CRC-32, a
+variable-length header size and type, flags, optional extra and data areas; an archive
+encryption block before the main one when headers are encrypted, a file encryption record in a
+file's extra area when only data is) and RAR 2.9-4.x (`Rar!\\x1a\\x07\\x00`; blocks with a 16-bit
+CRC, type, flags and size; `MHD_PASSWORD` in the main header, `LHD_PASSWORD` in a file's).
+Headers are checked against their CRCs; every size is checked against the archive's length
+before it is used.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from rules.extract.budget import Budget, EncryptedContent, Unscannable
+
+RAR5 = b"Rar!\x1a\x07\x01\x00"
+RAR4 = b"Rar!\x1a\x07\x00"
+#: A RAR 5.0 header is at most 2 MB (RARLAB's limit).
+MAX_HEADER = 2 << 20
+_NAMES_SHOWN = 200
+
+# RAR 5.0 header types and flags
+_R5_MAIN, _R5_FILE, _R5_SERVICE, _R5_CRYPT, _R5_END = 1, 2, 3, 4, 5
+_R5_EXTRA, _R5_DATA = 0x0001, 0x0002
+_R5_SPLIT = 0x0008 | 0x0010  # data continues from the previous volume, or in the next
+_R5_DIRECTORY, _R5_MTIME, _R5_CRC = 0x0001, 0x0002, 0x0004
+_R5_FILE_CRYPT, _R5_REDIRECT = 0x01, 0x05  # extra record types: file encryption, link
+
+# RAR 4.x block types and flags
+_R4_MAIN, _R4_FILE, _R4_SUB, _R4_END = 0x73, 0x74, 0x7A, 0x7B
+_R4_ADD_SIZE = 0x8000
+_R4_HEADERS_ENCRYPTED = 0x0080
+_R4_SPLIT, _R4_ENCRYPTED, _R4_LARGE, _R4_UNICODE = 0x0001 | 0x0002, 0x0004, 0x0100, 0x0200
+_R4_DIRECTORY = 0x00E0
+_R4_STORED = 0x30
+_R4_UNIX = 3  # host OS
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    start: int  # of its data in the archive
+    size: int
+    stored: bool
+    encrypted: bool
+    split: bool
+
+
+def rar_members(data: bytes, budget: Budget, what: str) -> Iterator[tuple[str, bytes]]:
+    """(name, content) of each stored file of a RAR archive, in the archive's order; raises
+    `EncryptedContent` when anything is password-protected, `Unscannable` when files are
+    compressed (after the stored ones) or the archive is damaged."""
+    if data.startswith(RAR5):
+        entries = _rar5_entries(data, budget, what)
+    elif data.startswith(RAR4):
+        entries = _rar4_entries(data, budget, what)
+    else:
+        raise Unscannable(f"{what}: not a RAR 4 or 5 archive (RAR 1.5 and older are not read)")
+    locked = [e.name for e in entries if e.encrypted]
+    if locked:
+        raise EncryptedContent(f"{what}: password-protected rar archive ({_listed(locked)})")
+    unread = []
+    for entry in entries:
+        if not entry.stored or entry.split:
+            unread.append(entry.name)
+            continue
+        budget.enter(what)
+        budget.spend(entry.size, what)
+        yield entry.name, data[entry.start : entry.start + entry.size]
+    if unread:
+        raise Unscannable(f"{what}: rar compression (or a file split across volumes) is not read: "
+                          f"{len(unread)} file(s) not scanned ({_listed(unread)})")
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(names)[:_NAMES_SHOWN]
+
+
+# RAR 5.0
+
+
+class _Cursor:
+    """Reads RAR 5.0 fields from `data[pos:end]`; running past `end` is a damaged archive."""
+
+    def __init__(self, data: bytes, pos: int, end: int, what: str) -> None:
+        self.data, self.pos, self.end, self.what = data, pos, end, what
+
+    def vint(self) -> int:
+        value = 0
+        for shift in range(0, 70, 7):
+            if self.pos >= self.end:
+                break
+            byte = self.data[self.pos]
+            self.pos += 1
+            value |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                return value
+        raise Unscannable(f"{self.what}: damaged rar archive (a number runs past its header)")
+
+    def take(self, size: int) -> bytes:
+        if size < 0 or self.pos + size > self.end:
+            raise Unscannable(f"{self.what}: damaged rar archive (a field runs past its header)")
+        self.pos += size
+        return self.data[self.pos - size : self.pos]
+
+
+def _rar5_entries(data: bytes, budget: Budget, what: str) -> list[_Entry]:
+    entries: list[_Entry] = []
+    pos = len(RAR5)
+    while pos < len(data):
+        budget.check_time()
+        if pos + 5 > len(data):
+            raise Unscannable(f"{what}: truncated rar archive")
+        crc = struct.unpack_from("<I", data, pos)[0]
+        head = _Cursor(data, pos + 4, min(len(data), pos + 4 + 3), what)
+        size = head.vint()
+        body = head.pos
+        if not 0 < size <= MAX_HEADER or body + size > len(data):
+            raise Unscannable(f"{what}: damaged rar archive (a header of {size} bytes at {pos})")
+        if zlib.crc32(data[pos + 4 : body + size]) != crc:
+            raise Unscannable(f"{what}: damaged rar archive (header checksum at {pos})")
+        cursor = _Cursor(data, body, body + size, what)
+        kind, flags = cursor.vint(), cursor.vint()
+        extra = cursor.vint() if flags & _R5_EXTRA else 0
+        data_size = cursor.vint() if flags & _R5_DATA else 0
+        data_start = body + size
+        if data_size > len(data) - data_start:
+            raise Unscannable(f"{what}: truncated rar archive (a file's data runs past the end)")
+        if kind == _R5_CRYPT:
+            raise EncryptedContent(f"{what}: password-protected rar archive (names hidden too)")
+        if kind == _R5_FILE:
+            budget.enter(what)
+            entry = _rar5_file(cursor, extra, flags, data_start, data_size)
+            if entry is not None:
+                entries.append(entry)
+        elif kind == _R5_END:
+            break
+        pos = data_start + data_size
+    return entries
+
+
+def _rar5_file(cursor: _Cursor, extra: int, block_flags: int, start: int, size: int) -> _Entry | None:
+    """The entry of a RAR 5.0 file header (None for a directory or a link), `cursor` after its
+    block fields."""
+    flags = cursor.vint()
+    cursor.vint()  # unpacked size
+    cursor.vint()  # attributes
+    if flags & _R5_MTIME:
+        cursor.take(4)
+    if flags & _R5_CRC:
+        cursor.take(4)
+    method = (cursor.vint() >> 7) & 0x7
+    cursor.vint()  # host OS
+    name = cursor.take(cursor.vint()).decode("utf-8", "replace")
+    if flags & _R5_DIRECTORY:
+        return None
+    extra_area = _Cursor(cursor.data, cursor.end - extra, cursor.end, cursor.what) if extra else None
+    if extra and cursor.end - extra < cursor.pos:
+        raise Unscannable(f"{cursor.what}: damaged rar archive (extra area overlaps the name)")
+    records: set[int] = set()
+    while extra_area is not None and extra_area.pos < extra_area.end:
+        record = extra_area.vint()
+        record_end = extra_area.pos + record
+        if record == 0 or record_end > extra_area.end:
+            raise Unscannable(f"{cursor.what}: damaged rar archive (an extra record runs past its header)")
+        records.add(extra_area.vint())
+        extra_area.pos = record_end
+    if _R5_REDIRECT in records:
+        return None  # a link: its data is a path, not a file's content
+    return _Entry(name, start, size, method == 0, _R5_FILE_CRYPT in records, bool(block_flags & _R5_SPLIT))
+
+
+# RAR 4.x
+
+
+def _rar4_entries(data: bytes, budget: Budget, what: str) -> list[_Entry]:
+    entries: list[_Entry] = []
+    pos = len(RAR4)
+    while pos + 7 <= len(data):
+        budget.check_time()
+        crc, kind, flags, size = struct.unpack_from("<HBHH", data, pos)
+        if size < 7 or pos + size > len(data):
+            raise Unscannable(f"{what}: damaged rar archive (a block of {size} bytes at {pos})")
+        header = data[pos : pos + size]
+        added = 0
+        if flags & _R4_ADD_SIZE or kind == _R4_FILE:
+            if size < 11:
+                raise Unscannable(f"{what}: damaged rar archive (a file block without its size at {pos})")
+            added = struct.unpack_from("<I", header, 7)[0]
+        if kind in (_R4_MAIN, _R4_FILE, _R4_SUB, _R4_END) and zlib.crc32(header[2:_rar4_checked(header, kind, flags)]) & 0xFFFF != crc:
+            raise Unscannable(f"{what}: damaged rar archive (header checksum at {pos})")
+        if kind == _R4_MAIN and flags & _R4_HEADERS_ENCRYPTED:
+            raise EncryptedContent(f"{what}: password-protected rar archive (names hidden too)")
+        if kind == _R4_FILE:
+            budget.enter(what)
+            entry = _rar4_file(header, flags, pos + size, what)
+            added = entry.size if entry is not None else _rar4_packed(header, flags)
+            if entry is not None:
+                entries.append(entry)
+        elif kind == _R4_END:
+            break
+        if added > len(data) - pos - size:
+            raise Unscannable(f"{what}: truncated rar archive (a block's data runs past the end)")
+        pos += size + added
+    return entries
+
+
+def _rar4_checked(header: bytes, kind: int, flags: int) -> int:
+    """Where a RAR 4.x block's CRC ends: the whole block, except that RAR 1.5-2.x keep a comment
+    inside the main block (flag 0x02) or a file block (flag 0x08), after what the CRC covers."""
+    if kind == _R4_MAIN and flags & 0x0002:
+        return 13
+    if kind == _R4_FILE and flags & 0x0008 and len(header) >= 32:
+        name_size: int = struct.unpack_from("<H", header, 26)[0]
+        return 32 + (8 if flags & _R4_LARGE else 0) + name_size
+    return len(header)
+
+
+def _rar4_packed(header: bytes, flags: int) -> int:
+    packed: int = struct.unpack_from("<I", header, 7)[0]
+    if flags & _R4_LARGE and len(header) >= 40:
+        packed |= struct.unpack_from("<I", header, 32)[0] << 32
+    return packed
+
+
+def _rar4_file(header: bytes, flags: int, start: int, what: str) -> _Entry | None:
+    """The entry of a RAR 4.x file block (None for a directory or a link)."""
+    if len(header) < 32:
+        raise Unscannable(f"{what}: damaged rar archive (a file block of {len(header)} bytes)")
+    method, name_size = header[25], struct.unpack_from("<H", header, 26)[0]
+    at = 32 + (8 if flags & _R4_LARGE else 0)
+    if at + name_size > len(header):
+        raise Unscannable(f"{what}: damaged rar archive (a name runs past its block)")
+    if flags & _R4_DIRECTORY == _R4_DIRECTORY:
+        return None
+    if header[15] == _R4_UNIX and struct.unpack_from("<I", header, 28)[0] & 0xF000 == 0xA000:
+        return None  # a symbolic link: its data is the path it points to
+    name = _rar4_name(header[at : at + name_size], bool(flags & _R4_UNICODE)).replace("\\", "/")
+    return _Entry(name, start, _rar4_packed(header, flags), method == _R4_STORED,
+                  bool(flags & _R4_ENCRYPTED), bool(flags & _R4_SPLIT))
+
+
+def _rar4_name(raw: bytes, unicode: bool) -> str:
+    """A RAR 4.x name: bytes in the packer's code page, or with `unicode` those, a zero byte and
+    RAR's compact encoding of the UTF-16 name relative to them (`_decode_unicode`)."""
+    if unicode and b"\0" in raw:
+        plain, _, encoded = raw.partition(b"\0")
+        decoded = _decode_unicode(plain, encoded)
+        if decoded:
+            return decoded
+        raw = plain
+    elif unicode:
+        return raw.decode("utf-8", "replace")  # newer packers write UTF-8 there
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp437")
+
+
+def _decode_unicode(plain: bytes, encoded: bytes) -> str:
+    """RAR 4.x's encoded Unicode name: a high byte, then groups of four 2-bit opcodes (a flag
+    byte each): a low byte alone, a low byte with the high byte, two bytes, or a run copied from
+    the plain name (with a correction added to each byte, under the high byte)."""
+    if not encoded:
+        return ""
+    high, pos = encoded[0], 1
+    out: list[int] = []
+    flags, bits = 0, 0
+    limit = max(len(plain), 1) * 4  # no longer than the plain name allows
+    while pos < len(encoded) and len(out) < limit:
+        if bits == 0:
+            flags, bits, pos = encoded[pos], 8, pos + 1
+            if pos >= len(encoded):
+                break
+        op = flags >> 6
+        if op == 0:
+            out.append(encoded[pos])
+            pos += 1
+        elif op == 1:
+            out.append(encoded[pos] | high << 8)
+            pos += 1
+        elif op == 2:
+            if pos + 1 >= len(encoded):
+                break
+            out.append(encoded[pos] | encoded[pos + 1] << 8)
+            pos += 2
+        else:
+            length = encoded[pos]
+            pos += 1
+            if length & 0x80:
+                if pos >= len(encoded):
+                    break
+                correction = encoded[pos]
+                pos += 1
+                for _ in range((length & 0x7F) + 2):
+                    if len(out) >= len(plain):
+                        break
+                    out.append(((plain[len(out)] + correction) & 0xFF) | high << 8)
+            else:
+                for _ in range(length + 2):
+                    if len(out) >= len(plain):
+                        break
+                    out.append(plain[len(out)])
+        flags = (flags << 2) & 0xFF
+        bits -= 2
+    return b"".join(c.to_bytes(2, "little") for c in out).decode("utf-16-le", "replace").rstrip("\0")
