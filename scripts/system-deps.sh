@@ -40,6 +40,9 @@ if [ "$purpose" = test ]; then
   want tesseract tesseract-ocr tesseract-ocr-eng
   want pdftoppm poppler-utils
   compgen -G "/usr/share/tesseract-ocr/*/tessdata/chi_sim.traineddata" >/dev/null || need+=(tesseract-ocr-chi-sim)
+  # Fresh encrypted files for rules.extract.sealed's tests
+  want gpg gnupg
+  want openssl openssl
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -18,6 +18,7 @@ from rules.extract.legacy import legacy_text
 from rules.extract.markup import decode_text, html_text, xml_text
 from rules.extract.office import office_pictures, office_text
 from rules.extract.rar import rar_members
+from rules.extract.sealed import detached_signature, sealed, sealed_blocks
 from rules.extract.sevenzip import seven_zip_members
 from rules.extract.sniff import sniff, stream_content_name
 
@@ -122,13 +123,31 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
     elif kind == "eml":
         text, attachments = email_content(data, budget, path)
         collector.add(path, kind, text)
+        _sealed_blocks(collector, text.encode("utf-8", "replace"), path, kind)  # inline PGP
         for name, payload in attachments:
             _extract_into(collector, payload, f"{path}/{name}", sniff(payload, name), depth + 1)
     else:
+        if kind == "text" or kind.startswith("binary"):
+            what = sealed(data)
+            if what is not None:
+                raise EncryptedContent(f"{path}: {what}")
+            if kind == "binary" and detached_signature(data):
+                return  # an S/MIME signature: no content of its own
         collector.add(path, kind, _document_text(data, path, kind, budget))
+        if kind in ("text", "html", "xml"):
+            _sealed_blocks(collector, data, path, kind)
         if kind in ("docx", "xlsx", "pptx") and budget.limits.ocr is not None:
             for name, picture in office_pictures(data, budget, path):  # screenshots pasted into it
                 _extract_into(collector, picture, f"{path}/{name}", sniff(picture, name), depth + 1)
+
+
+def _sealed_blocks(collector: _Collector, data: bytes, path: str, kind: str) -> None:
+    """An `encrypted` part for the encrypted blocks armored in a text (its text is kept)."""
+    blocks = sealed_blocks(data)
+    if len(blocks) == 1:
+        collector.fail(path, kind, "encrypted", f"{path}: holds {blocks[0]}")
+    elif blocks:
+        collector.fail(path, kind, "encrypted", f"{path}: holds {len(blocks)} encrypted blocks ({', '.join(blocks)[:200]})")
 
 
 def _document_text(data: bytes, path: str, kind: str, budget: Budget) -> str:
