@@ -45,7 +45,7 @@ IDLE_SECONDS = 60.0
 GRACE_SECONDS = 5.0
 POOL_SIZE = 3
 #: Kinds (`rules.extract.sniff`) read in a worker: third-party parsers, or containers of them.
-ISOLATED_KINDS = frozenset({"pdf", "cfb", "zip", "7z", "rar", "tar", "gz", "bz2", "xz", "eml"})
+ISOLATED_KINDS = frozenset({"pdf", "cfb", "msg", "zip", "7z", "rar", "tar", "gz", "bz2", "xz", "eml"})
 
 
 @dataclass(frozen=True, slots=True)

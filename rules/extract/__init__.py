@@ -17,6 +17,7 @@ from rules.extract.images import image_text
 from rules.extract.legacy import legacy_text
 from rules.extract.markup import decode_text, html_text, xml_text
 from rules.extract.office import office_pictures, office_text
+from rules.extract.outlook import outlook_content
 from rules.extract.rar import rar_members
 from rules.extract.sealed import detached_signature, sealed, sealed_blocks
 from rules.extract.sevenzip import seven_zip_members
@@ -120,9 +121,15 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
         collector.add(path, kind, text)
         if problem is not None:
             collector.fail(path, kind, "unscannable", problem)
-    elif kind == "eml":
-        text, attachments = email_content(data, budget, path)
+    elif kind in ("eml", "msg"):
+        problems: list[str] = []
+        if kind == "eml":
+            text, attachments = email_content(data, budget, path)
+        else:
+            text, attachments, problems = outlook_content(data, budget, path)
         collector.add(path, kind, text)
+        for problem in problems:
+            collector.fail(path, kind, "unscannable", problem)
         _sealed_blocks(collector, text.encode("utf-8", "replace"), path, kind)  # inline PGP
         for name, payload in attachments:
             _extract_into(collector, payload, f"{path}/{name}", sniff(payload, name), depth + 1)

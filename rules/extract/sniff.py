@@ -6,6 +6,7 @@ import zipfile
 from io import BytesIO
 
 from rules.extract.images import image_kind
+from rules.extract.outlook import is_outlook_message
 
 _EXTENSIONS = {
     "txt": "text", "log": "text", "csv": "text", "tsv": "text", "md": "text", "markdown": "text",
@@ -56,7 +57,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, eml, docx, xlsx, pptx, pdf, zip, 7z, rar, tar, gz, bz2, xz, cfb, image/<format>
+    """One of text, xml, html, eml, msg, docx, xlsx, pptx, pdf, zip, 7z, rar, tar, gz, bz2, xz, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -74,7 +75,7 @@ def sniff(data: bytes, name: str) -> str:
     if data[:3] == b"BZh" and data[3:4] in b"123456789" and data[4:10] in (b"1AY&SY", b"\x17rE8P\x90"):
         return "bz2"  # a block, or the end of an empty stream
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        return "cfb"
+        return "msg" if is_outlook_message(data) else "cfb"
     if len(data) > 262 and data[257:262] == b"ustar":
         return "tar"
     image = image_kind(data)

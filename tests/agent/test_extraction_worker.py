@@ -34,7 +34,7 @@ def test_a_pdf_is_read_by_a_worker_that_is_kept_for_the_next(pool: Pool) -> None
 
 
 def test_text_formats_are_read_here_and_containers_there() -> None:
-    assert {"pdf", "cfb", "zip", "7z", "rar", "eml"} <= ISOLATED_KINDS and "text" not in ISOLATED_KINDS
+    assert {"pdf", "cfb", "msg", "zip", "7z", "rar", "eml"} <= ISOLATED_KINDS and "text" not in ISOLATED_KINDS
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     result = extract_file(b"card 4111 1111 1111 1111", "notes.txt", ocr=False)
     assert result.status == "ok" and result.text.startswith("card")
@@ -157,6 +157,7 @@ def _every_isolated_fixture() -> dict[str, bytes]:
     pdfTeX) and generated ones."""
     from pathlib import Path
 
+    from tests.rules.test_extract_outlook import message_streams, outlook_msg
     from tests.rules.test_extract_rar import FILES, rar4, rar5
 
     data = Path(__file__).parent.parent / "rules" / "data"
@@ -174,6 +175,8 @@ def _every_isolated_fixture() -> dict[str, bytes]:
         "encrypted.zip": samples.mark_zip_encrypted(samples.zip_of({"x.txt": b"x"})),
         "nested.zip": samples.zip_of({"inner.zip": samples.zip_of({"deep.zip": samples.zip_of(office)})}),
         "backup.rar": rar5(FILES), "old.rar": rar4(FILES), "locked.rar": rar5(FILES, hide_names=True),
+        "Q3.msg": outlook_msg(attachments=(("customers.csv", b"card 4111111111111111"), ("inner", message_streams(
+            embedded=True, attachments=(("report.docx", office["a.docx"]),))))),
     })
     return files
 
