@@ -19,7 +19,7 @@ from rules.extract.markup import decode_text, html_text, xml_text
 from rules.extract.office import office_pictures, office_text
 from rules.extract.outlook import outlook_content
 from rules.extract.rar import rar_members
-from rules.extract.sealed import detached_signature, sealed, sealed_blocks
+from rules.extract.sealed import detached_signature, sealed, sealed_blocks, signed_content
 from rules.extract.sevenzip import seven_zip_members
 from rules.extract.sniff import sniff, stream_content_name
 
@@ -140,6 +140,12 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
                 raise EncryptedContent(f"{path}: {what}")
             if kind == "binary" and detached_signature(data):
                 return  # an S/MIME signature: no content of its own
+            content = signed_content(data) if kind == "binary" else None
+            if content is not None:  # signed with the content inside: read the content
+                mime = content.lstrip()[:30].lower().startswith((b"content-type:", b"mime-version:", b"content-transfer"))
+                name = "signed.eml" if mime else "signed content"  # S/MIME signs a MIME entity; CMS, any bytes
+                _extract_into(collector, content, f"{path}/{name}", sniff(content, name), depth + 1)
+                return
         collector.add(path, kind, _document_text(data, path, kind, budget))
         if kind in ("text", "html", "xml"):
             _sealed_blocks(collector, data, path, kind)

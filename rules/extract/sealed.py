@@ -18,8 +18,9 @@ is reported `encrypted` and policy can block it:
 
 Only the first bytes of a file, or of each armored block, are looked at.
 
-A detached S/MIME signature (`smime.p7s`, a CMS signed-data without content) is recognised too
-(`detached_signature`): it holds no content, and a signed mail is not unscannable for it.
+A CMS signed-data is recognised too: detached (`smime.p7s`, `detached_signature`) it holds no
+content, and a signed mail is not unscannable for it; opaque (an S/MIME mail signed with the
+content inside, `signed_content`) its content is read.
 """
 
 from __future__ import annotations
@@ -180,30 +181,67 @@ def _cms_encrypted(data: bytes) -> str | None:
 def detached_signature(data: bytes) -> bool:
     """Whether `data` (DER or BER) is a CMS signed-data without its content: the signature part
     of an S/MIME-signed mail (`smime.p7s`), whose content is the mail's other part."""
+    return _signed(data) == b""
+
+
+def signed_content(data: bytes) -> bytes | None:
+    """The content a CMS signed-data holds inside it (an opaque-signed S/MIME mail's MIME entity,
+    `openssl cms -sign -nodetach`), or None when `data` is no signed-data holding content."""
+    content = _signed(data)
+    return content or None
+
+
+#: At most this many pieces of a constructed OCTET STRING are joined.
+MAX_PIECES = 10_000
+
+
+def _signed(data: bytes) -> bytes | None:
+    """The encapsulated content of a CMS signed-data (b"" when detached), or None when `data` is
+    no signed-data."""
     try:
-        tag, at, end = _ber(data, 0)
+        tag, at, _ = _ber(data, 0)
         if tag != 0x30:
-            return False
+            return None
         tag, oid, oid_end = _ber(data, at)
         if tag != 0x06 or oid_end is None or data[oid:oid_end] != _CMS_SIGNED:
-            return False
+            return None
         tag, at, _ = _ber(data, oid_end)  # [0] EXPLICIT content
         if tag != 0xA0:
-            return False
+            return None
         tag, at, _ = _ber(data, at)  # SignedData
         if tag != 0x30:
-            return False
+            return None
         at = _skip(data, at, 0)  # version
         at = _skip(data, at, 0)  # digest algorithms
         tag, inner, inner_end = _ber(data, at)  # encapsulated content info
         if tag != 0x30:
-            return False
+            return None
         after_type = _skip(data, inner, 0)
-        if inner_end is not None:
-            return after_type == inner_end
-        return data[after_type : after_type + 2] == b"\0\0"
+        if after_type == inner_end or (inner_end is None and data[after_type : after_type + 2] == b"\0\0"):
+            return b""
+        tag, at, _ = _ber(data, after_type)  # [0] EXPLICIT eContent
+        if tag != 0xA0:
+            return None
+        return _octets(data, at, 0)
     except IndexError:
-        return False
+        return None
+
+
+def _octets(data: bytes, pos: int, depth: int) -> bytes:
+    """The bytes of the OCTET STRING at `pos`, primitive or constructed (in pieces, as streaming
+    BER writes it)."""
+    tag, at, end = _ber(data, pos)
+    if tag == 0x04 and end is not None:
+        return data[at:end]
+    if tag != 0x24 or depth > 8:
+        raise IndexError("no OCTET STRING")
+    pieces: list[bytes] = []
+    while (at < end) if end is not None else (data[at : at + 2] != b"\0\0"):
+        if len(pieces) >= MAX_PIECES:
+            raise IndexError("too many pieces")
+        pieces.append(_octets(data, at, depth + 1))
+        at = _skip(data, at, 0)
+    return b"".join(pieces)
 
 
 def _ber(data: bytes, pos: int) -> tuple[int, int, int | None]:

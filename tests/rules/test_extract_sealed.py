@@ -12,7 +12,7 @@ import pytest
 
 from rules.detectors import scan_text
 from rules.extract import extract
-from rules.extract.sealed import detached_signature, sealed, sealed_blocks
+from rules.extract.sealed import detached_signature, sealed, sealed_blocks, signed_content
 from tests.rules import samples
 
 DATA = Path(__file__).parent / "data" / "sealed"
@@ -44,7 +44,7 @@ def test_encrypted_files_are_reported_encrypted(name: str) -> None:
     assert CARD not in result.text
 
 
-@pytest.mark.parametrize("name", ["clearsigned.asc", "signed.eml"])
+@pytest.mark.parametrize("name", ["clearsigned.asc", "signed.eml", "opaque.eml", "signed.p7m"])
 def test_signed_but_readable_content_is_read(name: str) -> None:
     result = extract(fixture(name), name)
     assert result.status == "ok", result.reason
@@ -110,11 +110,13 @@ def test_look_alikes_are_not_encrypted(data: bytes) -> None:
     assert extract(data, "look-alike.bin").status != "encrypted"
 
 
-@pytest.mark.parametrize("name", sorted(ENCRYPTED) + ["signed.eml", "signed.gpg", "clearsigned.asc"])
+@pytest.mark.parametrize("name", sorted(ENCRYPTED) + ["signed.eml", "signed.gpg", "clearsigned.asc", "opaque.eml",
+                                                      "signed.p7m"])
 def test_damaged_copies_never_raise(name: str) -> None:
     for copy in samples.damaged(fixture(name), name, 150, most_flips=3, cut_chance=0.3):
         assert extract(copy, name).status in ("ok", "unscannable", "encrypted")
         detached_signature(copy)
+        signed_content(copy)
 
 
 def _run(*command: str, stdin: bytes = b"", env: dict[str, str] | None = None) -> bytes:
@@ -145,3 +147,25 @@ def test_fresh_openssl_enc_output_is_encrypted(cipher: str) -> None:
     for armor in ([], ["-a"]):
         data = _run("openssl", "enc", cipher, "-pbkdf2", "-salt", *armor, "-pass", "pass:x", stdin=CARD.encode())
         assert extract(data, "secret.dat").status == "encrypted", (cipher, armor)
+
+
+def test_an_opaque_signed_mail_is_read_through_its_signature() -> None:
+    result = extract(fixture("opaque.eml"), "opaque.eml")
+    assert [p.path for p in result.parts] == ["opaque.eml", "opaque.eml/smime.p7m/signed.eml"]
+    assert signed_content(fixture("cms.p7m")) is None and signed_content(fixture("public.gpg")) is None
+    assert signed_content(samples_parts(fixture("signed.eml"))[-1][1]) is None  # detached: nothing inside
+
+
+def test_streamed_ber_signed_content_in_pieces_is_joined(tmp_path: Path) -> None:
+    from tests.fixtures.realparts import require_binary
+
+    require_binary("openssl", "openssl")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    _run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=s", "-days", "1", "-keyout", str(key),
+         "-out", str(cert))
+    content = os.urandom(30_000).hex().encode() + f"\ncard {CARD}\n".encode()
+    signed = _run("openssl", "cms", "-sign", "-nodetach", "-binary", "-stream", "-outform", "DER", "-signer", str(cert),
+                  "-inkey", str(key), stdin=content)
+    assert signed[:2] == b"\x30\x80"  # indefinite lengths: the content comes in pieces
+    assert signed_content(signed) == content
+    assert CARD in extract(signed, "streamed.p7m").text

@@ -28,3 +28,10 @@ age-keygen -o age.key 2>/dev/null
 age -r "$(age-keygen -y age.key)" -o secret.age secret.txt
 age -r "$(age-keygen -y age.key)" --armor -o secret.age.txt secret.txt
 rm age.key
+# An opaque-signed S/MIME mail: the content inside the signature (smime-type=signed-data)
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=sender -days 1 -keyout key.pem -out cert.pem 2>/dev/null
+printf 'Content-Type: text/plain\n\n' | cat - secret.txt > inner.txt
+printf 'To: bob@example.com\nSubject: figures\n' > head.txt
+openssl smime -sign -nodetach -in inner.txt -signer cert.pem -inkey key.pem | cat head.txt - > opaque.eml
+openssl cms -sign -nodetach -binary -outform DER -in secret.txt -signer cert.pem -inkey key.pem -out signed.p7m
+rm key.pem cert.pem inner.txt head.txt
