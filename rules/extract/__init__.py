@@ -19,7 +19,7 @@ from rules.extract.markup import decode_text, html_text, xml_text
 from rules.extract.office import office_pictures, office_text
 from rules.extract.outlook import outlook_content
 from rules.extract.rar import rar_members
-from rules.extract.sealed import detached_signature, sealed, sealed_blocks, signed_content
+from rules.extract.sealed import detached_signature, openpgp_literal, sealed, sealed_blocks, signed_content
 from rules.extract.sevenzip import seven_zip_members
 from rules.extract.sniff import sniff, stream_content_name
 
@@ -140,6 +140,14 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
                 raise EncryptedContent(f"{path}: {what}")
             if kind == "binary" and detached_signature(data):
                 return  # an S/MIME signature: no content of its own
+            try:
+                literal = openpgp_literal(data, budget.allowance())
+            except ValueError:
+                raise Unscannable(f"{path}: signed OpenPGP message expands past the limit (decompression bomb?)") from None
+            if literal is not None:  # signed, not encrypted: read what was signed
+                budget.spend(len(literal), path)
+                _extract_into(collector, literal, f"{path}/signed content", sniff(literal, "signed content"), depth + 1)
+                return
             content = signed_content(data) if kind == "binary" else None
             if content is not None:  # signed with the content inside: read the content
                 mime = content.lstrip()[:30].lower().startswith((b"content-type:", b"mime-version:", b"content-transfer"))

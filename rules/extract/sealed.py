@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bz2
+import zlib
 
 #: Encrypted session-key packets (public key, passphrase), and the data packets they precede:
 #: symmetrically encrypted (legacy), integrity-protected, and AEAD (GnuPG's OCB).
@@ -276,3 +278,100 @@ def _skip(data: bytes, pos: int, depth: int) -> int:
     while data[at : at + 2] != b"\0\0":
         at = _skip(data, at, depth + 1)
     return at + 2
+
+
+# OpenPGP messages that are signed, not encrypted: their literal data is readable
+
+_PGP_COMPRESSED, _PGP_LITERAL, _PGP_SIGNATURE, _PGP_ONE_PASS = 8, 11, 2, 4
+
+
+def openpgp_literal(data: bytes, limit: int) -> bytes | None:
+    """The literal data of a signed-only (or merely compressed) OpenPGP message, `gpg --sign`,
+    binary or armored, decompressed to at most `limit` bytes; None when `data` is no such
+    message. Raises ValueError when it expands past `limit`."""
+    armored = data.lstrip()[:27] == b"-----BEGIN PGP MESSAGE-----"
+    if armored:
+        data = _armor_body(data.lstrip()[27:]) or b""
+    return _literal(data, limit, 0)
+
+
+def _armor_body(block: bytes) -> bytes | None:
+    lines = block.replace(b"\r", b"").split(b"\n")
+    if b"" in lines[1:]:
+        lines = lines[lines.index(b"", 1) + 1 :]
+    encoded = b"".join(line.strip() for line in _until_end(lines))
+    return _decode(encoded)
+
+
+def _until_end(lines: list[bytes]) -> list[bytes]:
+    for count, line in enumerate(lines):
+        if line.startswith((b"-----", b"=")):
+            return lines[:count]
+    return lines
+
+
+def _literal(data: bytes, limit: int, depth: int) -> bytes | None:
+    pos = 0
+    for _ in range(_PGP_PACKETS_LOOKED_AT):
+        header = _pgp_header(data, pos)
+        if header is None or depth > 2:
+            return None
+        tag, body, length = header
+        payload, pos = _pgp_body(data, body, length, data[pos] & 0x40 != 0)
+        if tag == _PGP_COMPRESSED:
+            return _literal(_inflate(payload, limit), limit, depth + 1)
+        if tag == _PGP_LITERAL:
+            if len(payload) < 6 or payload[0] not in b"btuml1" or 2 + payload[1] + 4 > len(payload):
+                return None
+            return payload[2 + payload[1] + 4 :]  # format, file name, date, then the data
+        if tag not in (_PGP_ONE_PASS, _PGP_SIGNATURE, _PGP_MARKER):
+            return None
+    return None
+
+
+def _pgp_body(data: bytes, body: int, length: int | None, new_format: bool) -> tuple[bytes, int]:
+    """A packet's body (its partial-length pieces joined) and where the next packet starts."""
+    if length is not None:
+        return data[body : body + length], body + length
+    if not new_format:  # old format, indeterminate: to the end
+        return data[body:], len(data)
+    pieces, at = [], body - 1
+    while at < len(data):
+        octet = data[at]
+        if 224 <= octet < 255:  # another partial piece
+            size = 1 << (octet & 0x1F)
+            pieces.append(data[at + 1 : at + 1 + size])
+            at += 1 + size
+            continue
+        header = _pgp_header(bytes([0xC0]) + data[at:], 0)  # the last piece's length, read as a header's
+        if header is None or header[2] is None:
+            break
+        start = at + header[1] - 1
+        pieces.append(data[start : start + header[2]])
+        at = start + header[2]
+        break
+    return b"".join(pieces), at
+
+
+def _inflate(payload: bytes, limit: int) -> bytes:
+    if not payload:
+        return b""
+    algorithm, stream = payload[0], payload[1:]
+    if algorithm == 0:
+        return stream
+    if algorithm in (1, 2):
+        inflater = zlib.decompressobj(-15 if algorithm == 1 else 15)
+        try:
+            out = inflater.decompress(stream, limit + 1)
+        except zlib.error:
+            return b""
+    elif algorithm == 3:
+        try:
+            out = bz2.BZ2Decompressor().decompress(stream, limit + 1)
+        except (OSError, ValueError):
+            return b""
+    else:
+        return b""
+    if len(out) > limit:
+        raise ValueError(f"expands beyond {limit} bytes")
+    return out

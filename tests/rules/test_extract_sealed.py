@@ -65,10 +65,24 @@ def samples_parts(mail: bytes) -> list[tuple[str, bytes]]:
 
 
 @pytest.mark.parametrize("name", ["signed.asc", "signed.gpg"])
-def test_signed_only_openpgp_is_not_called_encrypted(name: str) -> None:
+def test_signed_only_openpgp_is_read_not_called_encrypted(name: str) -> None:
     data = fixture(name)
     assert sealed(data) is None and sealed_blocks(data) == []
-    assert extract(data, name).status != "encrypted"
+    result = extract(data, name)
+    assert result.status == "ok" and [p.path for p in result.parts] == [f"{name}/signed content"]
+    assert result.text.rstrip("\n") == fixture("secret.txt").decode().rstrip("\n")
+
+
+def test_a_signed_openpgp_bomb_stops_at_the_expansion_limit() -> None:
+    import zlib
+
+    from rules.extract import Limits
+
+    literal = b"b\x00\x00\x00\x00\x00" + bytes(50 << 20)
+    packed = zlib.compress(bytes([0xCB, 0xFF]) + len(literal).to_bytes(4, "big") + literal, 9)
+    bomb = bytes([0xA3, 0x02]) + packed  # compressed data packet (ZLIB), indeterminate length
+    result = extract(bomb, "bomb.gpg", limits=Limits(max_expanded_bytes=8 << 20))
+    assert result.status == "unscannable" and "decompression bomb" in (result.reason or "")
 
 
 def test_encrypted_files_inside_archives_and_mails_make_them_encrypted() -> None:
@@ -169,3 +183,18 @@ def test_streamed_ber_signed_content_in_pieces_is_joined(tmp_path: Path) -> None
     assert signed[:2] == b"\x30\x80"  # indefinite lengths: the content comes in pieces
     assert signed_content(signed) == content
     assert CARD in extract(signed, "streamed.p7m").text
+
+
+@pytest.mark.parametrize("compression", ["zip", "zlib", "bzip2", "none"])
+def test_fresh_gpg_signed_files_are_read(tmp_path: Path, compression: str) -> None:
+    from tests.fixtures.realparts import require_binary
+
+    require_binary("gpg", "gnupg")
+    home = {"GNUPGHOME": str(tmp_path)}
+    _run("gpg", "--batch", "--quiet", "--passphrase", "", "--quick-gen-key", "Signer <s@example.com>", "default",
+         "default", "never", env=home)
+    content = os.urandom(100_000).hex().encode() + f"\ncard {CARD}\n".encode()  # streamed: pieces of the literal
+    for armor in ([], ["--armor"]):
+        signed = _run("gpg", "--batch", "--quiet", "--compress-algo", compression, "--sign", *armor, stdin=content, env=home)
+        result = extract(signed, "signed.gpg")
+        assert result.status == "ok" and result.text.rstrip("\n") == content.decode().rstrip("\n"), (compression, armor)
