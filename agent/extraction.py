@@ -44,8 +44,10 @@ WORKER_MEMORY = 1 << 30
 IDLE_SECONDS = 60.0
 GRACE_SECONDS = 5.0
 POOL_SIZE = 3
-#: Kinds (`rules.extract.sniff`) read in a worker: third-party parsers, or containers of them.
-ISOLATED_KINDS = frozenset({"pdf", "cfb", "msg", "zip", "7z", "rar", "tar", "gz", "bz2", "xz", "eml"})
+#: Kinds (`rules.extract.sniff`) read in a worker: third-party parsers, or containers of them
+#: ("binary": a signed OpenPGP or CMS file holds a file of any kind), and armored OpenPGP.
+ISOLATED_KINDS = frozenset({"pdf", "cfb", "msg", "zip", "7z", "rar", "tar", "gz", "bz2", "xz", "eml", "binary"})
+_ARMORED_PGP = b"-----BEGIN PGP MESSAGE-----"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +62,8 @@ def extract_file(data: bytes, filename: str, *, ocr: bool, seconds: float = 30.0
     here for the rest."""
     from rules.extract.sniff import sniff
 
-    if sniff(data, filename) in ISOLATED_KINDS:
+    kind = sniff(data, filename)
+    if kind in ISOLATED_KINDS or (kind == "text" and data.lstrip()[: len(_ARMORED_PGP)] == _ARMORED_PGP):
         return POOL.extract(data, filename, ocr=ocr, seconds=seconds)
     return _extract_here(data, filename, ocr=ocr, seconds=seconds)
 

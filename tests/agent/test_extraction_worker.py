@@ -33,6 +33,24 @@ def test_a_pdf_is_read_by_a_worker_that_is_kept_for_the_next(pool: Pool) -> None
     assert pool.workers() == [worker] and worker.alive()  # the same process read both
 
 
+def test_a_signed_file_of_any_kind_is_read_in_a_worker(pool: Pool) -> None:
+    import zlib
+
+    import agent.extraction
+
+    literal = b"b\x00\x00\x00\x00\x00" + PDF  # an OpenPGP literal data packet holding the PDF
+    signed = bytes([0xA3, 0x02]) + zlib.compress(bytes([0xCB, 0xFF]) + len(literal).to_bytes(4, "big") + literal)
+    armored = b"-----BEGIN PGP MESSAGE-----\n\n" + __import__("base64").encodebytes(signed) + b"-----END PGP MESSAGE-----\n"
+    saved, agent.extraction.POOL = agent.extraction.POOL, pool
+    try:
+        for data in (signed, armored):
+            result = extract_file(data, "report.pdf.gpg", ocr=False)
+            assert result.status == "ok" and "4111111111111111" in result.text
+            assert len(pool.workers()) == 1  # pypdf ran there, not here
+    finally:
+        agent.extraction.POOL = saved
+
+
 def test_text_formats_are_read_here_and_containers_there() -> None:
     assert {"pdf", "cfb", "msg", "zip", "7z", "rar", "eml"} <= ISOLATED_KINDS and "text" not in ISOLATED_KINDS
     before = {p.pid for p in psutil.Process().children(recursive=True)}
