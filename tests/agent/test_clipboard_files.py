@@ -114,6 +114,20 @@ def test_files_past_the_copys_byte_budget_are_judged_unscannable(tmp_path: pathl
     assert reply["ok"] and reply["event_id"] in {e["id"] for e in events}
 
 
+def test_copied_text_holding_an_encrypted_block_is_judged_encrypted(tmp_path: pathlib.Path) -> None:
+    from tests.rules.test_extract_sealed import fixture
+
+    channel, spool = _channel(tmp_path, max_bytes=1000)
+    channel.judge("Bob, the file: " + fixture("public.asc").decode(), {"name": "thunderbird"}, None)
+    channel.judge(fixture("openssl.b64").decode(), {"name": "xterm"}, None)
+    channel.judge("card 4111 1111 1111 1111", {"name": "gedit"}, None)
+    verdicts = [e["verdict"] for e in spool.batch(100)]
+    assert [(v["scan_status"], v["scan_reason"]) for v in verdicts] == [
+        ("encrypted", "the copied text holds an OpenPGP-encrypted message (armored)"),
+        ("encrypted", "the copied text holds an OpenSSL-encrypted file (openssl enc, base64)"),
+        ("ok", None)]
+
+
 @pytest.mark.parametrize("paths", [None, [], "x", ["relative.txt"], [1, 2]])
 def test_bad_path_lists_are_refused(tmp_path: pathlib.Path, paths: object) -> None:
     channel, _ = _channel(tmp_path, max_bytes=100)
