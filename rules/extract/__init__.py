@@ -19,6 +19,7 @@ from rules.extract.markup import decode_text, html_text, xml_text
 from rules.extract.office import office_pictures, office_text
 from rules.extract.outlook import outlook_content
 from rules.extract.rar import rar_members
+from rules.extract.rtf import rtf_text
 from rules.extract.sealed import detached_signature, openpgp_literal, sealed, sealed_blocks, signed_content
 from rules.extract.sevenzip import seven_zip_members
 from rules.extract.sniff import sniff, stream_content_name
@@ -178,6 +179,8 @@ def _document_text(data: bytes, path: str, kind: str, budget: Budget) -> str:
         return image_text(data, path, kind, budget)
     if kind == "cfb":
         return legacy_text(data, budget, path)
+    if kind == "rtf":
+        return rtf_text(data, budget, path)
     if kind.startswith("binary"):
         raise Unscannable(f"{path}: no text to extract from {kind.partition(':')[2] or 'binary data'}")
     text = decode_text(data)

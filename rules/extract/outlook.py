@@ -11,8 +11,9 @@ Read: subject, sender, To/Cc/Bcc and every recipient's SMTP address, the plain b
 HTML body), and attachments, which go back to `extract` as an e-mail's do; an attached message is
 read in turn (its text as `NAME/message.txt`, its attachments below `NAME/`). A rights-managed
 (IRM, `IPM.Note.rpmsg`) message is `encrypted`; an S/MIME-encrypted one is too, through its
-`smime.p7m` attachment (`rules.extract.sealed`). Not read: a body stored only as compressed RTF,
-and OLE objects embedded as attachments (both named as unscannable).
+`smime.p7m` attachment (`rules.extract.sealed`). A body kept only as compressed RTF is
+decompressed and read (`rules.extract.rtf`). Not read: OLE objects embedded as attachments
+(named as unscannable).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
 from rules.extract.markup import html_text
+from rules.extract.rtf import decompressed_rtf, rtf_text
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _PROPERTIES = "__properties_version1.0"
@@ -91,8 +93,12 @@ class _Reader:
             page = codepage if fixed.get(0x3FDE) is None else f"cp{fixed[0x3FDE]}"
             body = (html_text(html.decode(page if _known(page) else "utf-8", errors="replace")) if html is not None
                     else html_text(self._string(at, _HTML, codepage) or ""))
-            if not body and self._exists(at, f"__substg1.0_{_RTF:04X}0102"):
-                problems.append(f"{self.what}: the body is stored only as compressed RTF, which is not read")
+            rtf = None if body else self._binary(at, _RTF)
+            if rtf is not None:  # a rich-text message: the body only as compressed RTF
+                try:
+                    body = rtf_text(decompressed_rtf(rtf, self.budget.allowance(), self.what), self.budget, self.what)
+                except Unscannable as exc:  # the headers and attachments are still read
+                    problems.append(str(exc))
         attachments: list[Attachment] = []
         for number, storage in enumerate(self._children(at, _ATTACHMENT)):
             self.budget.enter(self.what)

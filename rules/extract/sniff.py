@@ -57,7 +57,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, eml, msg, docx, xlsx, pptx, pdf, zip, 7z, rar, tar, gz, bz2, xz, cfb, image/<format>
+    """One of text, xml, html, rtf, eml, msg, docx, xlsx, pptx, pdf, zip, 7z, rar, tar, gz, bz2, xz, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -78,6 +78,8 @@ def sniff(data: bytes, name: str) -> str:
         return "msg" if is_outlook_message(data) else "cfb"
     if len(data) > 262 and data[257:262] == b"ustar":
         return "tar"
+    if data[:6] == b"{\\rtf1" or (data[:1] in b" \t\r\n" and data.lstrip()[:6] == b"{\\rtf1"):
+        return "rtf"
     image = image_kind(data)
     if image is not None:
         return image
