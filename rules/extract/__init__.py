@@ -16,6 +16,7 @@ from rules.extract.documents import email_content, pdf_text
 from rules.extract.images import image_text
 from rules.extract.legacy import legacy_text
 from rules.extract.markup import decode_text, html_text, xml_text
+from rules.extract.odf import odf_text
 from rules.extract.office import office_pictures, office_text
 from rules.extract.outlook import outlook_content
 from rules.extract.rar import rar_members
@@ -158,7 +159,7 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
         collector.add(path, kind, _document_text(data, path, kind, budget))
         if kind in ("text", "html", "xml"):
             _sealed_blocks(collector, data, path, kind)
-        if kind in ("docx", "xlsx", "pptx") and budget.limits.ocr is not None:
+        if kind in ("docx", "xlsx", "pptx", "odf") and budget.limits.ocr is not None:
             for name, picture in office_pictures(data, budget, path):  # screenshots pasted into it
                 _extract_into(collector, picture, f"{path}/{name}", sniff(picture, name), depth + 1)
 
@@ -181,6 +182,8 @@ def _document_text(data: bytes, path: str, kind: str, budget: Budget) -> str:
         return legacy_text(data, budget, path)
     if kind == "rtf":
         return rtf_text(data, budget, path)
+    if kind == "odf":
+        return odf_text(data, budget, path)
     if kind.startswith("binary"):
         raise Unscannable(f"{path}: no text to extract from {kind.partition(':')[2] or 'binary data'}")
     text = decode_text(data)

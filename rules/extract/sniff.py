@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import zipfile
+import zlib
 from io import BytesIO
 
 from rules.extract.images import image_kind
+from rules.extract.odf import is_flat_odf, is_odf_zip
 from rules.extract.outlook import is_outlook_message
 
 _EXTENSIONS = {
@@ -13,7 +15,7 @@ _EXTENSIONS = {
     "json": "text", "jsonl": "text", "yaml": "text", "yml": "text", "ini": "text", "conf": "text",
     "py": "text", "js": "text", "ts": "text", "java": "text", "go": "text", "c": "text", "h": "text",
     "cpp": "text", "rs": "text", "sh": "text", "sql": "text", "env": "text", "pem": "text", "key": "text",
-    "xml": "xml", "svg": "xml", "html": "html", "htm": "html", "xhtml": "html", "eml": "eml",
+    "xml": "xml", "svg": "xml", "fodt": "xml", "fods": "xml", "fodp": "xml", "html": "html", "htm": "html", "xhtml": "html", "eml": "eml",
     "docx": "docx", "docm": "docx", "xlsx": "xlsx", "xlsm": "xlsx", "pptx": "pptx", "pptm": "pptx",
     "pdf": "pdf", "zip": "zip", "jar": "zip", "7z": "7z", "rar": "rar", "tar": "tar", "tgz": "tar", "gz": "gz",
 }
@@ -31,8 +33,12 @@ def extension(name: str) -> str:
 
 def _zip_kind(data: bytes) -> str:
     try:
-        names = set(zipfile.ZipFile(BytesIO(data)).namelist())
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
+        archive = zipfile.ZipFile(BytesIO(data))
+        names = set(archive.namelist())
+        if "mimetype" in names and "content.xml" in names and archive.getinfo("mimetype").file_size < 256:
+            return "odf" if is_odf_zip(names, archive.read("mimetype")) else "zip"
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError, zlib.error, KeyError,
+            RuntimeError):  # RuntimeError: a member marked encrypted
         return "zip"
     if "word/document.xml" in names:
         return "docx"
@@ -57,7 +63,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, rtf, eml, msg, docx, xlsx, pptx, pdf, zip, 7z, rar, tar, gz, bz2, xz, cfb, image/<format>
+    """One of text, xml, html, rtf, eml, msg, docx, xlsx, pptx, odf, pdf, zip, 7z, rar, tar, gz, bz2, xz, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -86,7 +92,8 @@ def sniff(data: bytes, name: str) -> str:
     for magic, what in _BINARY_MAGIC.items():
         if data.startswith(magic):
             return f"binary:{what}"
-    return _text_or_binary(data, ext)
+    kind = _text_or_binary(data, ext)
+    return "odf" if kind == "xml" and is_flat_odf(data) else kind
 
 
 def stream_content_name(path: str) -> str:
