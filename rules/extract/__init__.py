@@ -15,7 +15,7 @@ from rules.extract.budget import DEFAULT_LIMITS, Budget, EncryptedContent, Limit
 from rules.extract.documents import email_content, pdf_text
 from rules.extract.images import image_text
 from rules.extract.legacy import legacy_text
-from rules.extract.markup import decode_text, html_text, xml_text
+from rules.extract.markup import decode_text, html_text, printable_runs, xml_text
 from rules.extract.odf import odf_text
 from rules.extract.office import office_pictures, office_text
 from rules.extract.outlook import outlook_content
@@ -184,6 +184,8 @@ def _document_text(data: bytes, path: str, kind: str, budget: Budget) -> str:
         return rtf_text(data, budget, path)
     if kind == "odf":
         return odf_text(data, budget, path)
+    if kind == "metadata":  # macOS metadata: names and attributes, no document
+        return printable_runs(data)
     if kind.startswith("binary"):
         raise Unscannable(f"{path}: no text to extract from {kind.partition(':')[2] or 'binary data'}")
     text = decode_text(data)

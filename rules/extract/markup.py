@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 from html.parser import HTMLParser
 from xml.etree.ElementTree import Element
 
@@ -141,3 +142,15 @@ def local_name(tag: object) -> str:
 
 def xml_text(data: bytes, what: str) -> str:
     return element_text(parse_xml(data, what))
+
+
+_ASCII_RUN = re.compile(rb"[\x20-\x7e]{4,}")
+_UTF16_RUN = re.compile(rb"(?:\x00[\x20-\x7e]){4,}")
+
+
+def printable_runs(data: bytes) -> str:
+    """The runs of at least four printable characters in binary data, ASCII and UTF-16BE (as
+    `strings` finds them), a run per line: the names and attribute values of file metadata."""
+    runs = [run.decode("ascii") for run in _ASCII_RUN.findall(data)]
+    runs += [run.decode("utf-16-be") for run in _UTF16_RUN.findall(data)]
+    return "\n".join(runs)

@@ -26,6 +26,43 @@ _BINARY_MAGIC = {
 }
 
 
+#: macOS file metadata that Finder puts in every zip it makes (`__MACOSX/._NAME`, `.DS_Store`):
+#: AppleDouble (RFC 1740), and the Finder's folder settings. Only files whose whole structure
+#: checks count (the magic number alone would let any file pass for metadata).
+_APPLE_DOUBLE = b"\x00\x05\x16\x07"
+_APPLE_ENTRIES = frozenset({2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14, 15})  # every kind but the data fork
+#: A resource fork longer than this is content, not the empty one Finder writes (286 bytes).
+MAX_RESOURCE_FORK = 4096
+_DS_STORE = b"\x00\x00\x00\x01Bud1"
+MAX_DS_STORE = 1 << 20
+
+
+def _apple_double(data: bytes) -> bool:
+    """An AppleDouble file of metadata only: known entries, each inside the file, together
+    covering it to its end, no data fork, at most an empty-sized resource fork."""
+    if len(data) < 26 or data[:4] != _APPLE_DOUBLE or data[4:8] not in (b"\x00\x01\x00\x00", b"\x00\x02\x00\x00"):
+        return False
+    count = int.from_bytes(data[24:26], "big")
+    if not 0 < count <= 16 or 26 + 12 * count > len(data):
+        return False
+    end = 26 + 12 * count
+    for at in range(26, 26 + 12 * count, 12):
+        kind, offset, length = (int.from_bytes(data[at + i : at + i + 4], "big") for i in (0, 4, 8))
+        if kind not in _APPLE_ENTRIES or offset + length > len(data) or (kind == 2 and length > MAX_RESOURCE_FORK):
+            return False
+        end = max(end, offset + length)
+    return end == len(data)
+
+
+def _ds_store(data: bytes) -> bool:
+    """A Finder `.DS_Store`: its header's two copies of the root block's offset agree and the
+    block lies inside the file, which is no larger than `MAX_DS_STORE`."""
+    if len(data) < 36 or data[:8] != _DS_STORE or len(data) > MAX_DS_STORE:
+        return False
+    offset, size, again = (int.from_bytes(data[i : i + 4], "big") for i in (8, 12, 16))
+    return offset == again and 4 + offset + size <= len(data)
+
+
 def extension(name: str) -> str:
     base = name.rsplit("/", 1)[-1].lower()
     return base.rsplit(".", 1)[-1] if "." in base else ""
@@ -63,7 +100,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, rtf, eml, msg, docx, xlsx, pptx, odf, pdf, zip, 7z, rar, tar, gz, bz2, xz, cfb, image/<format>
+    """One of text, xml, html, rtf, eml, msg, docx, xlsx, pptx, odf, metadata, pdf, zip, 7z, rar, tar, gz, bz2, xz, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -84,6 +121,8 @@ def sniff(data: bytes, name: str) -> str:
         return "msg" if is_outlook_message(data) else "cfb"
     if len(data) > 262 and data[257:262] == b"ustar":
         return "tar"
+    if _apple_double(data) or _ds_store(data):
+        return "metadata"
     if data[:6] == b"{\\rtf1" or (data[:1] in b" \t\r\n" and data.lstrip()[:6] == b"{\\rtf1"):
         return "rtf"
     image = image_kind(data)
