@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from rules.extract.archive import gunzip, tar_members, unpack_stream, zip_members
 from rules.extract.budget import DEFAULT_LIMITS, Budget, EncryptedContent, Limits, Unscannable
-from rules.extract.documents import email_content, pdf_text
+from rules.extract.documents import email_content, pdf_content
 from rules.extract.images import image_text
 from rules.extract.legacy import legacy_text
 from rules.extract.markup import decode_text, html_text, printable_runs, xml_text
@@ -119,10 +119,12 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
         inner_name = stream_content_name(path)
         _extract_into(collector, inner, inner_name, sniff(inner, inner_name), depth + 1)
     elif kind == "pdf":
-        text, problem = pdf_text(data, budget, path)
+        text, problem, attached = pdf_content(data, budget, path)
         collector.add(path, kind, text)
         if problem is not None:
             collector.fail(path, kind, "unscannable", problem)
+        for name, payload in attached:  # files attached to the PDF
+            _extract_into(collector, payload, f"{path}/{name}", sniff(payload, name), depth + 1)
     elif kind in ("eml", "msg"):
         problems: list[str] = []
         if kind == "eml":

@@ -24,8 +24,15 @@ Attachment = tuple[str, bytes]
 
 
 def pdf_text(data: bytes, budget: Budget, what: str) -> tuple[str, str | None]:
-    """Text of a PDF, page by page, within the page and time caps, and what could not be read
-    (None when all of it was). When the limits carry OCR, scanned pages (a picture and next to no
+    """Text of a PDF and what could not be read (`pdf_content` without the attachments)."""
+    text, problem, _ = pdf_content(data, budget, what)
+    return text, problem
+
+
+def pdf_content(data: bytes, budget: Budget, what: str) -> tuple[str, str | None, list[Attachment]]:
+    """Text of a PDF, page by page, within the page and time caps, what could not be read
+    (None when all of it was), and the files attached to it for the caller to extract in turn
+    (`_attachments`). When the limits carry OCR, scanned pages (a picture and next to no
     text) are read whole, and the pictures on the other pages (a screenshot in a report) are read
     one by one, their text after their page's; the text layer is kept whatever becomes of the OCR."""
     from pypdf import PdfReader
@@ -58,9 +65,51 @@ def pdf_text(data: bytes, budget: Budget, what: str) -> tuple[str, str | None]:
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
             NotImplementedError, OSError) as exc:
         raise Unscannable(f"{what}: malformed PDF ({type(exc).__name__}: {exc})") from None
+    attachments, unread = _attachments(reader, budget, what)
     problems = [_read_scanned(data, tuple(scanned), texts, budget, what) if scanned else None,
-                _read_pictures(data, list(pictures.values()), texts, budget, what) if pictures else None]
-    return "\n".join(texts), "; ".join(p for p in problems if p) or None
+                _read_pictures(data, list(pictures.values()), texts, budget, what) if pictures else None, unread]
+    return "\n".join(texts), "; ".join(p for p in problems if p) or None, attachments
+
+
+def _attachments(reader: object, budget: Budget, what: str) -> tuple[list[Attachment], str | None]:
+    """The files attached to a PDF: in its document-level list (`/EmbeddedFiles`, what `pdfattach`
+    and Acrobat's attachments pane write) and as file-attachment annotations on its pages (a
+    paperclip on the page), each once; and what could not be read. Decoding is capped by pypdf's
+    own stream limits, and each file counts against the entry and expansion budgets."""
+    from pypdf.errors import PyPdfError
+
+    found: dict[tuple[str, int, int], Attachment] = {}
+    try:
+        for name, contents in reader.attachments.items():  # type: ignore[attr-defined]
+            for content in contents:
+                _attach(found, str(name), content, budget, what)
+        for page in reader.pages:  # type: ignore[attr-defined]
+            for annotation in page.get("/Annots") or []:
+                budget.check_time()
+                note = annotation.get_object()
+                if note.get("/Subtype") != "/FileAttachment" or "/FS" not in note:
+                    continue
+                spec = note["/FS"].get_object()
+                embedded = spec.get("/EF", {}).get_object()
+                stream = embedded.get("/UF") or embedded.get("/F")
+                if stream is not None:
+                    _attach(found, str(spec.get("/UF") or spec.get("/F") or "attachment"),
+                            stream.get_object().get_data(), budget, what)
+    except Unscannable as exc:  # the budget: the pages' text is kept
+        return list(found.values()), str(exc)
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
+            NotImplementedError, OSError) as exc:
+        return list(found.values()), f"{what}: attached files could not all be read ({type(exc).__name__}: {exc})"
+    return list(found.values()), None
+
+
+def _attach(found: dict[tuple[str, int, int], Attachment], name: str, content: bytes, budget: Budget, what: str) -> None:
+    key = (name, len(content), hash(content))
+    if key in found:
+        return
+    budget.enter(what)
+    budget.spend(len(content), what)
+    found[key] = (name.replace("/", "_").replace("\\", "_") or "attachment", content)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,68 @@
+"""Files attached to PDFs: by poppler's `pdfattach` (the document's attachment list) and by fpdf2
+(the list, and a paperclip annotation on a page)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from fpdf import FPDF
+
+from rules.extract import Limits, extract
+from tests.fixtures.realparts import require_binary
+from tests.rules import samples
+
+CARD = "4111 1111 1111 1111"
+CSV = f"name,card\nAda,{CARD}\n".encode()
+
+
+def report(attach: dict[str, bytes] | None = None, annotate: dict[str, bytes] | None = None, *, tmp: Path) -> bytes:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    pdf.cell(text="Quarterly report, see the attached file")
+    for name, data in (attach or {}).items():
+        path = tmp / name
+        path.write_bytes(data)
+        pdf.embed_file(str(path), compress=True)
+    for name, data in (annotate or {}).items():
+        path = tmp / name
+        path.write_bytes(data)
+        pdf.file_attachment_annotation(str(path), x=20, y=40)
+    return bytes(pdf.output())
+
+
+def test_a_file_attached_by_pdfattach_is_read(tmp_path: Path) -> None:
+    require_binary("pdfattach", "poppler-utils")
+    (tmp_path / "customers.csv").write_bytes(CSV)
+    (tmp_path / "base.pdf").write_bytes(report(tmp=tmp_path))
+    subprocess.run(["pdfattach", str(tmp_path / "base.pdf"), str(tmp_path / "customers.csv"), str(tmp_path / "out.pdf")],
+                   check=True, timeout=60)
+    result = extract((tmp_path / "out.pdf").read_bytes(), "out.pdf")
+    assert result.status == "ok" and [p.path for p in result.parts] == ["out.pdf", "out.pdf/customers.csv"]
+    assert "Quarterly report" in result.text and CARD in result.text  # was: the page's text alone
+
+
+def test_a_paperclip_on_a_page_is_read_once(tmp_path: Path) -> None:
+    result = extract(report(annotate={"customers.csv": CSV}, tmp=tmp_path), "clip.pdf")
+    assert [p.path for p in result.parts] == ["clip.pdf", "clip.pdf/customers.csv"] and CARD in result.text
+
+
+def test_attached_archives_are_opened_and_encrypted_ones_reported(tmp_path: Path) -> None:
+    inner = samples.zip_of({"export/customers.csv": CSV})
+    locked = samples.mark_zip_encrypted(samples.zip_of({"x.csv": CSV}))
+    result = extract(report(attach={"export.zip": inner, "locked.zip": locked}, tmp=tmp_path), "r.pdf")
+    assert "r.pdf/export.zip/export/customers.csv" in [p.path for p in result.parts] and CARD in result.text
+    assert result.status == "encrypted" and result.reason is not None and "r.pdf/locked.zip" in result.reason
+
+
+def test_an_attached_bomb_keeps_the_pages_text(tmp_path: Path) -> None:
+    result = extract(report(attach={"zeros.bin": bytes(60 << 20)}, tmp=tmp_path), "bomb.pdf",
+                     limits=Limits(max_expanded_bytes=16 << 20))
+    assert result.status == "unscannable" and "Quarterly report" in result.text
+
+
+def test_damaged_copies_never_raise(tmp_path: Path) -> None:
+    original = report(attach={"customers.csv": CSV}, annotate={"notes.txt": b"card " + CARD.encode()}, tmp=tmp_path)
+    for copy in samples.damaged(original, "pdf-attachments", 200, most_flips=4, cut_chance=0.2):
+        assert extract(copy, "fuzz.pdf").status in ("ok", "unscannable", "encrypted")
