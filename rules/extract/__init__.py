@@ -17,7 +17,7 @@ from rules.extract.images import image_text
 from rules.extract.legacy import legacy_text
 from rules.extract.markup import decode_text, html_text, printable_runs, xml_text
 from rules.extract.odf import odf_text
-from rules.extract.office import office_pictures, office_text
+from rules.extract.office import office_embeddings, office_pictures, office_text
 from rules.extract.outlook import outlook_content
 from rules.extract.rar import rar_members
 from rules.extract.rtf import rtf_text
@@ -161,6 +161,9 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
         collector.add(path, kind, _document_text(data, path, kind, budget))
         if kind in ("text", "html", "xml"):
             _sealed_blocks(collector, data, path, kind)
+        if kind in ("docx", "xlsx", "pptx"):
+            for name, embedded in office_embeddings(data, budget, path):  # objects inserted into it
+                _extract_into(collector, embedded, f"{path}/{name}", sniff(embedded, name), depth + 1)
         if kind in ("docx", "xlsx", "pptx", "odf") and budget.limits.ocr is not None:
             for name, picture in office_pictures(data, budget, path):  # screenshots pasted into it
                 _extract_into(collector, picture, f"{path}/{name}", sniff(picture, name), depth + 1)

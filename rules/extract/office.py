@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import lzma
 import re
+import struct
 import zipfile
 import zlib
 from io import BytesIO
@@ -11,7 +12,7 @@ from xml.etree.ElementTree import Element
 
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
 from rules.extract.grid import TableStack
-from rules.extract.markup import element_text, local_name, parse_xml
+from rules.extract.markup import element_text, local_name, parse_xml, printable_runs
 from rules.extract.numfmt import Render, formats_by_style
 
 _PARAGRAPHS = frozenset({"p", "tr", "row", "si", "br", "tab", "c"})
@@ -94,6 +95,69 @@ def office_pictures(data: bytes, budget: Budget, what: str) -> list[tuple[str, b
         if not small:
             pictures.append((info.filename, picture))
     return pictures
+
+
+#: Files embedded in an Office document (Insert > Object): OOXML packages as they are, anything
+#: else as an OLE object (`oleObjectN.bin`), which `embedded_files` unwraps.
+_EMBEDDINGS = re.compile(r"(word|xl|ppt)/embeddings/[^/]+")
+_OLE_NATIVE = "\x01Ole10Native"
+_DOCUMENT_STREAMS = ("WordDocument", "Workbook", "Book", "PowerPoint Document")  # read as legacy Office
+
+
+def office_embeddings(data: bytes, budget: Budget, what: str) -> list[tuple[str, bytes]]:
+    """The files embedded in a docx/xlsx/pptx (a spreadsheet inserted as an object into a report),
+    by name, for the caller to extract in turn: an embedded OOXML package as it is, an OLE object
+    as the file it wraps (its `Package` stream, or the file inside `\x01Ole10Native`, [MS-OLEDS]),
+    a Word, Excel or PowerPoint object as the compound file it is, any other object (a formula, a
+    chart) as the strings of its streams; read within the budget."""
+    try:
+        archive = zipfile.ZipFile(BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
+        return []  # the text pass has said so already
+    found = []
+    for info in sorted((i for i in archive.infolist() if _EMBEDDINGS.fullmatch(i.filename)), key=lambda i: i.filename):
+        budget.enter(what)
+        content = read_member(archive, info, budget, what)
+        found.append(_unwrapped(info.filename, content, what))
+    return found
+
+
+def _unwrapped(name: str, content: bytes, what: str) -> tuple[str, bytes]:
+    """An OLE object's inner file (name, bytes), or the object itself when it wraps none."""
+    if not content.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return name, content
+    import olefile
+
+    try:
+        ole = olefile.OleFileIO(content)
+        if ole.exists("Package") and ole.get_size("Package") <= len(content):
+            return f"{name}/package", ole.openstream("Package").read()
+        if ole.exists(_OLE_NATIVE) and ole.get_size(_OLE_NATIVE) <= len(content):
+            return _ole_native(name, ole.openstream(_OLE_NATIVE).read())
+        if not any(ole.exists(stream) for stream in _DOCUMENT_STREAMS):
+            # an object that is no file (an Equation Editor formula, a chart of MS Graph): the
+            # strings of its streams, which is all the text it has
+            streams = [ole.openstream(path).read() for path in ole.listdir(streams=True, storages=False)
+                       if ole.get_size(path) <= len(content)]
+            return f"{name}/strings.txt", printable_runs(b"\n".join(streams)).encode()
+    except (OSError, ValueError, IndexError, struct.error, RecursionError):
+        pass  # a damaged object: read as the compound file it claims to be
+    return name, content
+
+
+def _ole_native(name: str, stream: bytes) -> tuple[str, bytes]:
+    """The file an `\x01Ole10Native` stream wraps (Windows' Packager): size, flags, label, path,
+    two reserved bytes, temporary path, then the file's size and bytes."""
+    at = 6
+    label_end = stream.index(b"\0", at)
+    label = stream[at:label_end].decode("cp1252", errors="replace")
+    at = stream.index(b"\0", label_end + 1) + 1 + 4  # the source path, then 4 bytes
+    at = stream.index(b"\0", at) + 1  # the temporary path
+    size = struct.unpack_from("<I", stream, at)[0]
+    content = stream[at + 4 : at + 4 + size]
+    if len(content) != size:
+        raise IndexError("an embedded file cut short")
+    return f"{name}/{label.replace('/', '_') or 'file'}", content
 
 
 def _text_with_tables(root: Element, spans: bool) -> str:

@@ -1,0 +1,90 @@
+"""Files embedded in Office documents (Insert > Object): OOXML packages stored as they are, and OLE
+objects ([MS-OLEDS]: a `Package` stream, or Windows Packager's `\\x01Ole10Native`) written by
+`tests.rules.cfb`."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+from rules.detectors import scan_text
+from rules.extract import Limits, extract
+from tests.rules import samples
+from tests.rules.cfb import compound_file
+
+CARD = "4111 1111 1111 1111"
+RID = "11010519491231002X"
+CSV = f"name,card\nAda,{CARD}\n".encode()
+
+
+def ole_native(label: str, content: bytes) -> bytes:
+    """An OLE object as Windows' Packager writes one for a file inserted into a document."""
+    path = f"C:\\Users\\ann\\{label}".encode("cp1252")
+    body = (b"\x02\x00" + label.encode("cp1252") + b"\0" + path + b"\0" + b"\x00\x00\x03\x00"
+            + path + b"\0" + struct.pack("<I", len(content)) + content)
+    return compound_file({"\x01Ole10Native": struct.pack("<I", len(body)) + body, "\x01CompObj": bytes(40)})
+
+
+def test_a_spreadsheet_inserted_into_a_report_is_read() -> None:
+    report = samples.with_media(samples.docx(["Quarterly report"]), {
+        "word/embeddings/Microsoft_Excel_Worksheet.xlsx": samples.xlsx([["Name", "Card"], ["Ada", CARD]])})
+    result = extract(report, "report.docx")
+    assert result.status == "ok", result.reason
+    assert [p.path for p in result.parts] == ["report.docx", "report.docx/word/embeddings/Microsoft_Excel_Worksheet.xlsx"]
+    assert any(f.detector == "credit_card" for f in scan_text(result.text))  # was: the report's own text alone
+
+
+def test_a_packaged_file_inside_an_ole_object_is_read() -> None:
+    deck = samples.with_media(samples.pptx(["Board deck"]), {"ppt/embeddings/oleObject1.bin": ole_native("customers.csv", CSV)})
+    result = extract(deck, "deck.pptx")
+    assert result.status == "ok", result.reason
+    assert "deck.pptx/ppt/embeddings/oleObject1.bin/customers.csv" in [p.path for p in result.parts]
+    assert CARD in result.text
+
+
+def test_an_ole_package_stream_is_read() -> None:
+    inner = samples.docx([f"resident {RID}"])
+    book = samples.with_media(samples.xlsx([["a"]]), {"xl/embeddings/oleObject2.bin": compound_file({"Package": inner})})
+    result = extract(book, "book.xlsx")
+    assert "book.xlsx/xl/embeddings/oleObject2.bin/package" in [p.path for p in result.parts] and RID in result.text
+
+
+def test_an_embedded_encrypted_archive_makes_the_document_encrypted() -> None:
+    locked = samples.mark_zip_encrypted(samples.zip_of({"x.csv": CSV}))
+    report = samples.with_media(samples.docx(["see the object"]), {"word/embeddings/oleObject1.bin": ole_native("x.zip", locked)})
+    assert extract(report, "r.docx").status == "encrypted"
+
+
+def test_a_damaged_object_is_unscannable_and_the_document_still_read() -> None:
+    broken = ole_native("customers.csv", CSV)
+    broken = broken.replace(struct.pack("<I", len(CSV)), struct.pack("<I", 10_000_000))  # longer than it is
+    report = samples.with_media(samples.docx([f"card {CARD}"]), {"word/embeddings/oleObject1.bin": broken})
+    result = extract(report, "r.docx")
+    assert result.status == "unscannable" and CARD in result.text
+
+
+def test_an_object_that_is_no_file_gives_its_strings_not_unscannable() -> None:
+    equation = compound_file({"Equation Native": b"\x1c\x00\x00\x00\x02\x00salary = 4111 1111 1111 1111\x00",
+                              "\x01CompObj": b"\x01\x00\xfe\xff" + bytes(20) + b"Microsoft Equation 3.0\x00"})
+    legacy = (Path(__file__).parent / "data" / "legacy_office.doc").read_bytes()
+    report = samples.with_media(samples.docx(["formula below"]), {"word/embeddings/oleObject1.bin": equation,
+                                                                  "word/embeddings/oleObject2.bin": legacy})
+    result = extract(report, "r.docx")
+    assert result.status == "ok", result.reason  # a formula in a report must not make it unscannable
+    assert [p.path for p in result.parts][1:] == ["r.docx/word/embeddings/oleObject1.bin/strings.txt",
+                                                  "r.docx/word/embeddings/oleObject2.bin"]
+    assert CARD in result.text and "Routing number" in result.text  # and a .doc object is read as one
+
+
+def test_documents_embedded_in_each_other_stop_at_the_depth_limit() -> None:
+    document = samples.docx(["innermost"])
+    for level in range(8):
+        document = samples.with_media(samples.docx([f"level {level}"]), {"word/embeddings/inner.docx": document})
+    result = extract(document, "deep.docx", limits=Limits(max_depth=5))
+    assert result.status == "unscannable" and "nested deeper than 5 levels" in (result.reason or "")
+
+
+def test_damaged_copies_never_raise() -> None:
+    original = samples.with_media(samples.docx(["x"]), {"word/embeddings/oleObject1.bin": ole_native("a.csv", CSV)})
+    for copy in samples.damaged(original, "embedded", 200, most_flips=4, cut_chance=0.2):
+        assert extract(copy, "fuzz.docx").status in ("ok", "unscannable", "encrypted")
