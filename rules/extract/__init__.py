@@ -15,7 +15,7 @@ from rules.extract.budget import DEFAULT_LIMITS, Budget, EncryptedContent, Limit
 from rules.extract.documents import email_content, pdf_content
 from rules.extract.images import image_text
 from rules.extract.legacy import legacy_text
-from rules.extract.markup import decode_text, html_text, printable_runs, xml_text
+from rules.extract.markup import decode_text, html_content, html_text, printable_runs, xml_text
 from rules.extract.odf import odf_text
 from rules.extract.office import office_embeddings, office_pictures, office_text
 from rules.extract.outlook import outlook_content
@@ -124,6 +124,14 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
         if problem is not None:
             collector.fail(path, kind, "unscannable", problem)
         for name, payload in attached:  # files attached to the PDF
+            _extract_into(collector, payload, f"{path}/{name}", sniff(payload, name), depth + 1)
+    elif kind == "html":
+        text, inlined = html_content(decode_text(data))
+        collector.add(path, kind, text)
+        _sealed_blocks(collector, data, path, kind)
+        for name, payload in inlined:  # files inlined as data: URIs
+            budget.enter(path)
+            budget.spend(len(payload), path)
             _extract_into(collector, payload, f"{path}/{name}", sniff(payload, name), depth + 1)
     elif kind in ("eml", "msg"):
         problems: list[str] = []

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
+import mimetypes
 import re
+import urllib.parse
 from html.parser import HTMLParser
 from xml.etree.ElementTree import Element
 
@@ -40,6 +44,7 @@ class _HtmlText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.tables = TableStack()
+        self.data_uris: list[str] = []
         self._skipping = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -55,7 +60,12 @@ class _HtmlText(HTMLParser):
         elif tag in self._BLOCK:
             self._emit("\n")
         for name, value in attrs:
-            if name in ("href", "title", "alt", "value") and value:
+            if not value:
+                continue
+            if name in ("href", "src", "data") and value[:5].lower() == "data:":
+                if len(self.data_uris) < MAX_DATA_URIS:
+                    self.data_uris.append(value)  # a file inlined in the page: read as a file
+            elif name in ("href", "title", "alt", "value"):
                 self._emit(f" {value} ")
 
     def handle_endtag(self, tag: str) -> None:
@@ -94,9 +104,43 @@ def _span(value: str | None) -> int:
 
 def html_text(markup: str) -> str:
     """Visible text plus link targets and alt/title attributes (where data hides too)."""
+    return html_content(markup)[0]
+
+
+#: Files inlined as `data:` URIs in one page that are read, at most.
+MAX_DATA_URIS = 100
+
+
+def html_content(markup: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """`html_text`, and the files the page inlines as `data:` URIs in links, images, objects and
+    frames (a CSV as a download link, a screenshot as an image), decoded, by a name made of their
+    media type, for the caller to extract in turn."""
     parser = _HtmlText()
     parser.feed(markup)
-    return parser.finish()
+    text = parser.finish()
+    files = []
+    for number, uri in enumerate(parser.data_uris, 1):
+        decoded = _data_uri(uri)
+        if decoded is not None:
+            media, content = decoded
+            extension = mimetypes.guess_extension(media, strict=False) or ".bin"
+            files.append((f"data-uri-{number}{extension}", content))
+    return text, files
+
+
+def _data_uri(uri: str) -> tuple[str, bytes] | None:
+    """(media type, bytes) of a `data:` URI, or None when it does not decode."""
+    header, comma, payload = uri[5:].partition(",")
+    if not comma:
+        return None
+    parameters = [p.strip().lower() for p in header.split(";")]
+    media = parameters[0] or "text/plain"
+    try:
+        if "base64" in parameters[1:]:
+            return media, base64.b64decode("".join(payload.split()) + "==", validate=False)
+        return media, urllib.parse.unquote_to_bytes(payload)
+    except (binascii.Error, ValueError):
+        return None
 
 
 def parse_xml(data: bytes, what: str) -> Element:
