@@ -24,6 +24,7 @@ from rules.extract.rtf import rtf_text
 from rules.extract.sealed import detached_signature, openpgp_literal, sealed, sealed_blocks, signed_content
 from rules.extract.sevenzip import seven_zip_members
 from rules.extract.sniff import sniff, stream_content_name
+from rules.extract.tnef import tnef_content
 
 __all__ = ["DEFAULT_LIMITS", "Extraction", "Limits", "Part", "extract"]
 
@@ -133,12 +134,14 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
             budget.enter(path)
             budget.spend(len(payload), path)
             _extract_into(collector, payload, f"{path}/{name}", sniff(payload, name), depth + 1)
-    elif kind in ("eml", "msg"):
+    elif kind in ("eml", "msg", "tnef"):
         problems: list[str] = []
         if kind == "eml":
             text, attachments = email_content(data, budget, path)
-        else:
+        elif kind == "msg":
             text, attachments, problems = outlook_content(data, budget, path)
+        else:  # winmail.dat: Outlook's message inside an e-mail
+            text, attachments, problems = tnef_content(data, budget, path)
         collector.add(path, kind, text)
         for problem in problems:
             collector.fail(path, kind, "unscannable", problem)

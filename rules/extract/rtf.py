@@ -98,7 +98,7 @@ def rtf_text(data: bytes, budget: Budget, what: str) -> str:
                 dropped = min(skip_chars, len(text))
                 text, skip_chars = text[dropped:], skip_chars - dropped
             if not group.skip and not html_only:
-                pending += text
+                pending += text.replace(b"\0", b"")  # padding after the document, not text
             first_in_group = starred = False
             continue
         if hexbyte is not None:

@@ -9,6 +9,7 @@ from io import BytesIO
 from rules.extract.images import image_kind
 from rules.extract.odf import is_flat_odf, is_odf_zip
 from rules.extract.outlook import is_outlook_message
+from rules.extract.tnef import is_tnef
 
 _EXTENSIONS = {
     "txt": "text", "log": "text", "csv": "text", "tsv": "text", "md": "text", "markdown": "text",
@@ -100,7 +101,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, rtf, eml, msg, docx, xlsx, pptx, odf, metadata, pdf, zip, 7z, rar, tar, gz, bz2, xz, cfb, image/<format>
+    """One of text, xml, html, rtf, eml, msg, tnef, docx, xlsx, pptx, odf, metadata, pdf, zip, 7z, rar, tar, gz, bz2, xz, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -121,6 +122,8 @@ def sniff(data: bytes, name: str) -> str:
         return "msg" if is_outlook_message(data) else "cfb"
     if len(data) > 262 and data[257:262] == b"ustar":
         return "tar"
+    if is_tnef(data):
+        return "tnef"
     if _apple_double(data) or _ds_store(data):
         return "metadata"
     if data[:6] == b"{\\rtf1" or (data[:1] in b" \t\r\n" and data.lstrip()[:6] == b"{\\rtf1"):

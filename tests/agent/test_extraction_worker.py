@@ -177,6 +177,7 @@ def _every_isolated_fixture() -> dict[str, bytes]:
 
     from tests.rules.test_extract_outlook import message_streams, outlook_msg
     from tests.rules.test_extract_rar import FILES, rar4, rar5
+    from tests.rules.test_extract_tnef import RTF, winmail
 
     data = Path(__file__).parent.parent / "rules" / "data"
     files = {p.name: p.read_bytes() for p in [*data.glob("*.pdf"), *data.glob("*.doc"), *data.glob("*.xls"),
@@ -192,6 +193,7 @@ def _every_isolated_fixture() -> dict[str, bytes]:
         "encrypted.pdf": samples.encrypted_pdf(["secret"]),
         "encrypted.zip": samples.mark_zip_encrypted(samples.zip_of({"x.txt": b"x"})),
         "nested.zip": samples.zip_of({"inner.zip": samples.zip_of({"deep.zip": samples.zip_of(office)})}),
+        "rich.eml": samples.eml("rich text", {"winmail.dat": winmail(RTF, [("customers.csv", b"4111111111111111", "data")])}),
         "backup.rar": rar5(FILES), "old.rar": rar4(FILES), "locked.rar": rar5(FILES, hide_names=True),
         "Q3.msg": outlook_msg(attachments=(("customers.csv", b"card 4111111111111111"), ("inner", message_streams(
             embedded=True, attachments=(("report.docx", office["a.docx"]),))))),
