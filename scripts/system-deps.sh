@@ -43,6 +43,7 @@ if [ "$purpose" = test ]; then
   # Fresh encrypted files for rules.extract.sealed's tests
   want gpg gnupg
   want openssl openssl
+  want zstd zstd
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -115,7 +115,7 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
         members = _ARCHIVES[kind](data, budget, path)
         for name, member in members:
             _extract_into(collector, member, f"{path}/{name}", sniff(member, name), depth + 1)
-    elif kind in ("gz", "bz2", "xz"):
+    elif kind in ("gz", "bz2", "xz", "zst"):
         inner = gunzip(data, budget, path) if kind == "gz" else unpack_stream(data, kind, budget, path)
         inner_name = stream_content_name(path)
         _extract_into(collector, inner, inner_name, sniff(inner, inner_name), depth + 1)

@@ -78,9 +78,39 @@ STREAMS: dict[str, tuple[str, Callable[[], bz2.BZ2Decompressor | lzma.LZMADecomp
 }
 
 
+#: Compressed bytes handed to the zstd decoder at a time: it has no output cap, and a zstd block
+#: of a few bytes can stand for 128 KiB, so a piece this size gives at most about 32 MiB.
+ZSTD_PIECE = 1024
+
+
+def unzstd(data: bytes, budget: Budget, what: str) -> bytes:
+    """Decompress a zstd stream (frames concatenated too), within the budget (`zstandard`)."""
+    import zstandard
+
+    out = bytearray()
+    rest = data
+    while rest:
+        engine = zstandard.ZstdDecompressor().decompressobj()
+        at = 0
+        try:
+            while at < len(rest) and not engine.eof:
+                piece = engine.decompress(rest[at : at + ZSTD_PIECE])
+                at += ZSTD_PIECE
+                out += piece
+                budget.spend(len(piece), what)
+        except zstandard.ZstdError as exc:
+            raise Unscannable(f"{what}: corrupt zstd ({exc})") from None
+        if not engine.eof:
+            raise Unscannable(f"{what}: truncated zstd stream")
+        rest = engine.unused_data + rest[at:] if at < len(rest) else engine.unused_data
+    return bytes(out)
+
+
 def unpack_stream(data: bytes, kind: str, budget: Budget, what: str) -> bytes:
-    """Decompress a bzip2 or xz stream (or several concatenated, as pbzip2 and pixz write them),
-    stopping as soon as the budget runs out."""
+    """Decompress a bzip2, xz or zstd stream (or several concatenated, as pbzip2, pixz and
+    `zstd -T` write them), stopping as soon as the budget runs out."""
+    if kind == "zst":
+        return unzstd(data, budget, what)
     name, decompressor = STREAMS[kind]
     out = bytearray()
     rest = data

@@ -21,9 +21,10 @@ _EXTENSIONS = {
     "pdf": "pdf", "zip": "zip", "jar": "zip", "7z": "7z", "rar": "rar", "tar": "tar", "tgz": "tar", "gz": "gz",
 }
 #: What a compressed stream's content is called, by the stream's file name ending.
-STREAM_NAMES = {".gz": "", ".tgz": ".tar", ".bz2": "", ".tbz2": ".tar", ".tbz": ".tar", ".xz": "", ".txz": ".tar"}
+STREAM_NAMES = {".gz": "", ".tgz": ".tar", ".bz2": "", ".tbz2": ".tar", ".tbz": ".tar", ".xz": "", ".txz": ".tar",
+                ".zst": "", ".tzst": ".tar"}
 _BINARY_MAGIC = {
-    b"Rar!": "RAR archive of an unknown version", b"\x7fELF": "executable", b"MZ": "executable", b"(\xb5/\xfd": "zstd stream",
+    b"Rar!": "RAR archive of an unknown version", b"\x7fELF": "executable", b"MZ": "executable",
 }
 
 
@@ -101,7 +102,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, rtf, eml, msg, tnef, docx, xlsx, pptx, odf, metadata, pdf, zip, 7z, rar, tar, gz, bz2, xz, cfb, image/<format>
+    """One of text, xml, html, rtf, eml, msg, tnef, docx, xlsx, pptx, odf, metadata, pdf, zip, 7z, rar, tar, gz, bz2, xz, zst, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -114,6 +115,8 @@ def sniff(data: bytes, name: str) -> str:
         return "7z"
     if data.startswith((b"Rar!\x1a\x07\x00", b"Rar!\x1a\x07\x01\x00")):
         return "rar"
+    if data.startswith(b"(\xb5/\xfd"):
+        return "zst"
     if data.startswith(b"\xfd7zXZ\x00"):
         return "xz"
     if data[:3] == b"BZh" and data[3:4] in b"123456789" and data[4:10] in (b"1AY&SY", b"\x17rE8P\x90"):
