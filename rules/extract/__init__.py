@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from rules.extract.archive import gunzip, tar_members, unpack_stream, zip_members
 from rules.extract.budget import DEFAULT_LIMITS, Budget, EncryptedContent, Limits, Unscannable
-from rules.extract.documents import email_content, pdf_content
+from rules.extract.documents import email_content, mbox_messages, pdf_content
 from rules.extract.images import image_text
 from rules.extract.legacy import legacy_text
 from rules.extract.markup import decode_text, html_content, html_text, printable_runs, xml_text
@@ -111,7 +111,10 @@ _ARCHIVES: dict[str, Callable[[bytes, Budget, str], Iterable[tuple[str, bytes]]]
 
 def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: int) -> None:
     budget = collector.budget
-    if kind in _ARCHIVES:
+    if kind == "mbox":  # a mailbox: each message an e-mail
+        for name, message in mbox_messages(data, budget, path):
+            _extract_into(collector, message, f"{path}/{name}", "eml", depth + 1)
+    elif kind in _ARCHIVES:
         members = _ARCHIVES[kind](data, budget, path)
         for name, member in members:
             _extract_into(collector, member, f"{path}/{name}", sniff(member, name), depth + 1)

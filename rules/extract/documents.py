@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -264,3 +265,28 @@ def _known_charset(charset: str) -> bool:
     except LookupError:
         return False
     return True
+
+
+#: An mbox "From " line: the envelope sender, then the date and time it was delivered.
+_MBOX_FROM = re.compile(rb"From [^ \r\n]+ +[^\r\n]*\d\d:\d\d(:\d\d)?[^\r\n]*\r?\n")
+_HEADER_LINE = re.compile(rb"[A-Za-z0-9-]{1,76}:")
+
+
+def is_mbox(data: bytes) -> bool:
+    """Whether `data` starts as a mailbox file (Thunderbird's, `mbox` exports): a "From " line,
+    then a header."""
+    line = _MBOX_FROM.match(data)
+    return line is not None and _HEADER_LINE.match(data, line.end()) is not None
+
+
+def mbox_messages(data: bytes, budget: Budget, what: str) -> Iterator[Attachment]:
+    """Each message of a mailbox file, as an e-mail, for the caller to extract in turn. A message
+    starts at a "From " line at the start of the file or after a blank line; quoted ">From " lines
+    of bodies are not separators."""
+    starts = [0] + [m.start() + m.group(0).index(b"From ") for m in re.finditer(rb"\n\r?\nFrom ", data)
+                    if _MBOX_FROM.match(data, m.start() + m.group(0).index(b"From "))]
+    for number, (start, end) in enumerate(zip(starts, [*starts[1:], len(data)], strict=True), 1):
+        budget.enter(what)
+        message = data[start:end]
+        body = message[message.index(b"\n") + 1 :] if b"\n" in message else b""
+        yield f"message-{number}.eml", body

@@ -6,6 +6,7 @@ import zipfile
 import zlib
 from io import BytesIO
 
+from rules.extract.documents import is_mbox
 from rules.extract.images import image_kind
 from rules.extract.odf import is_flat_odf, is_odf_zip
 from rules.extract.outlook import is_outlook_message
@@ -102,7 +103,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, rtf, eml, msg, tnef, docx, xlsx, pptx, odf, metadata, pdf, zip, 7z, rar, tar, gz, bz2, xz, zst, cfb, image/<format>
+    """One of text, xml, html, rtf, eml, mbox, msg, tnef, docx, xlsx, pptx, odf, metadata, pdf, zip, 7z, rar, tar, gz, bz2, xz, zst, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -138,6 +139,8 @@ def sniff(data: bytes, name: str) -> str:
         if data.startswith(magic):
             return f"binary:{what}"
     kind = _text_or_binary(data, ext)
+    if kind == "text" and data[:5] == b"From " and is_mbox(data):
+        return "mbox"
     return "odf" if kind == "xml" and is_flat_odf(data) else kind
 
 
