@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
 from rules.extract.images import MIN_PICTURE_SIDE
-from rules.extract.markup import html_text
+from rules.extract.markup import html_text, known_encoding
 from rules.extract.pdf_runs import LineStarts, page_rotation, positioned_runs
 from rules.extract.pdf_tables import table_text
 
@@ -250,21 +250,12 @@ def email_content(data: bytes, budget: Budget, what: str) -> tuple[str, list[Att
                 attachments.append((filename or f"part.{part.get_content_subtype()}", payload))
                 continue
             charset = part.get_content_charset() or "utf-8"
-            body = payload.decode(charset if _known_charset(charset) else "utf-8", errors="replace")
+            body = payload.decode(charset if known_encoding(charset) else "utf-8", errors="replace")
             texts.append(html_text(body) if part.get_content_subtype() == "html" else body)
     except (ValueError, LookupError, TypeError, AttributeError) as exc:  # LookupError: IndexError, KeyError
         raise Unscannable(f"{what}: malformed e-mail ({type(exc).__name__}: {exc})") from None
     return "\n\n".join(texts), attachments
 
-
-def _known_charset(charset: str) -> bool:
-    import codecs
-
-    try:
-        codecs.lookup(charset)
-    except LookupError:
-        return False
-    return True
 
 
 #: An mbox "From " line: the envelope sender, then the date and time it was delivered.

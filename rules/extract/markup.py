@@ -20,6 +20,15 @@ from rules.extract.grid import TableStack
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
+def known_encoding(encoding: str) -> bool:
+    """Whether Python has a codec of that name (a code page a file names may not exist)."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        return False
+    return True
+
+
 def decode_text(data: bytes) -> str:
     """Bytes to text: BOM, then UTF-8, then GB18030 (Chinese Windows), then Latin-1."""
     for bom, encoding in _BOMS:

@@ -18,12 +18,11 @@ decompressed and read (`rules.extract.rtf`). Not read: OLE objects embedded as a
 
 from __future__ import annotations
 
-import codecs
 import struct
 from collections.abc import Sequence
 
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
-from rules.extract.markup import html_text
+from rules.extract.markup import html_text, known_encoding
 from rules.extract.rtf import decompressed_rtf, rtf_text
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -75,7 +74,7 @@ class _Reader:
     def message(self, at: tuple[str, ...], depth: int) -> tuple[str, list[Attachment], list[str]]:
         """Text, attachments and problems of the message stored at `at` (() for the file)."""
         fixed = self._fixed(at, 32 if not at else 24)
-        codepage = next((f"cp{fixed[p]}" for p in _CODEPAGES if p in fixed and _known(f"cp{fixed[p]}")), "cp1252")
+        codepage = next((f"cp{fixed[p]}" for p in _CODEPAGES if p in fixed and known_encoding(f"cp{fixed[p]}")), "cp1252")
         kind = self._string(at, _CLASS, codepage) or ""
         if kind.lower().startswith("ipm.note.rpmsg"):
             raise EncryptedContent(f"{self.what}: rights-protected (IRM) Outlook message")
@@ -91,7 +90,7 @@ class _Reader:
         if body is None:
             html = self._binary(at, _HTML)
             page = codepage if fixed.get(0x3FDE) is None else f"cp{fixed[0x3FDE]}"
-            body = (html_text(html.decode(page if _known(page) else "utf-8", errors="replace")) if html is not None
+            body = (html_text(html.decode(page if known_encoding(page) else "utf-8", errors="replace")) if html is not None
                     else html_text(self._string(at, _HTML, codepage) or ""))
             rtf = None if body else self._binary(at, _RTF)
             if rtf is not None:  # a rich-text message: the body only as compressed RTF
@@ -179,10 +178,3 @@ class _Reader:
 def _bracketed(address: str | None) -> str | None:
     return f"<{address}>" if address else None
 
-
-def _known(encoding: str) -> bool:
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        return False
-    return True

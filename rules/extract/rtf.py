@@ -24,11 +24,11 @@ its RTF-only renderings between `\\htmlrtf` and `\\htmlrtf0`, which are left out
 
 from __future__ import annotations
 
-import codecs
 import re
 import struct
 
 from rules.extract.budget import Budget, Unscannable
+from rules.extract.markup import known_encoding
 
 MAX_DEPTH = 1000
 _TOKEN = re.compile(rb"\\([a-zA-Z]{1,32})(-?[0-9]{1,10})? ?|\\'([0-9a-fA-F]{2})|\\([^a-zA-Z'])|([{}])|([^\\{}\r\n]+)|[\r\n]+|\\")
@@ -144,7 +144,7 @@ def rtf_text(data: bytes, budget: Budget, what: str) -> str:
         if word == b"bin" and value is not None and value > 0:
             pos += value  # binary data: not text
             continue
-        if word == b"ansicpg" and value is not None and _known(f"cp{value}"):
+        if word == b"ansicpg" and value is not None and known_encoding(f"cp{value}"):
             flush()
             document = group.codepage = f"cp{value}"
             continue
@@ -157,7 +157,7 @@ def rtf_text(data: bytes, budget: Budget, what: str) -> str:
             continue
         if word == b"fcharset" and value is not None and group.fonts and font >= 0:
             page = _CHARSETS.get(value)
-            if page is not None and _known(page):
+            if page is not None and known_encoding(page):
                 font_pages[font] = page
             continue
         if word == b"htmlrtf":
@@ -184,13 +184,6 @@ def rtf_text(data: bytes, budget: Budget, what: str) -> str:
     budget.spend(len(text), what)
     return text
 
-
-def _known(encoding: str) -> bool:
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        return False
-    return True
 
 
 _PREAMBLE = (b"{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}{\\f0\\fnil \\froman \\fswiss \\fmodern \\fscript "

@@ -14,11 +14,10 @@ against what is left before it is used; property counts are capped.
 
 from __future__ import annotations
 
-import codecs
 import struct
 
 from rules.extract.budget import Budget, Unscannable
-from rules.extract.markup import html_text
+from rules.extract.markup import html_text, known_encoding
 from rules.extract.rtf import decompressed_rtf, rtf_text
 
 SIGNATURE = b"\x78\x9f\x3e\x22"
@@ -70,7 +69,7 @@ def tnef_content(data: bytes, budget: Budget, what: str) -> tuple[str, list[tupl
         kind = attribute & 0xFFFF
         if kind == _CODEPAGE and length >= 4:
             page = f"cp{struct.unpack_from('<I', value)[0]}"
-            codepage = page if _known(page) else codepage
+            codepage = page if known_encoding(page) else codepage
         elif kind == _SUBJECT:
             subject = value.rstrip(b"\0").decode(codepage, errors="replace")
         elif kind == _BODY:
@@ -179,10 +178,3 @@ def _properties(data: bytes, codepage: str) -> dict[int, object]:
 def _padded(size: int) -> int:
     return (size + 3) & ~3
 
-
-def _known(encoding: str) -> bool:
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        return False
-    return True
