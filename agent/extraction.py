@@ -369,7 +369,8 @@ def _asking_service(limits: Limits, ports: tuple[str, ...]) -> Limits:
 
 #: Packages whose every module the worker loads before it gives up root; the warm-up
 #: (`_warm_up`) then loads what their code imports only when a file needs it.
-PRELOADED = ("rules.extract", "pypdf", "olefile", "xlrd", "email", "encodings", "xml.etree", "html", "json")
+PRELOADED = ("rules.extract", "pypdf", "olefile", "xlrd", "zstandard", "email", "encodings", "xml.etree", "html", "json",
+             "mimetypes")
 
 
 def preload() -> None:
@@ -432,8 +433,14 @@ def _warm_up() -> None:
         member = tarfile.TarInfo("a.zip")
         member.size = len(archive.getvalue())
         tar.addfile(member, io.BytesIO(archive.getvalue()))
+    import mimetypes
+
+    import zstandard
+
+    mimetypes.init()  # the system's type lists (HTML data: URIs are named by type), read once up front
     limits = Limits(clock=time.monotonic)
-    for name, data in (("a.tar.gz", gzip.compress(tarred.getvalue())), ("a.tar.bz2", bz2.compress(tarred.getvalue())),
+    for name, data in (("a.tar.zst", zstandard.ZstdCompressor().compress(tarred.getvalue())),
+                       ("a.tar.gz", gzip.compress(tarred.getvalue())), ("a.tar.bz2", bz2.compress(tarred.getvalue())),
                        ("a.tar.xz", lzma.compress(tarred.getvalue())), ("a.eml", mail)):
         _extract_with(data, name, limits)
 

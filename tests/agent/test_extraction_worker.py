@@ -193,6 +193,8 @@ def _every_isolated_fixture() -> dict[str, bytes]:
         "encrypted.pdf": samples.encrypted_pdf(["secret"]),
         "encrypted.zip": samples.mark_zip_encrypted(samples.zip_of({"x.txt": b"x"})),
         "nested.zip": samples.zip_of({"inner.zip": samples.zip_of({"deep.zip": samples.zip_of(office)})}),
+        "office.tar.zst": __import__("zstandard").ZstdCompressor().compress(samples.tar_of(office)),
+        "inbox.mbox": b"From a@example.com Mon Dec  7 03:00:00 2026\nFrom: a@example.com\nSubject: x\n\ncard 4111 1111 1111 1111\n",
         "rich.eml": samples.eml("rich text", {"winmail.dat": winmail(RTF, [("customers.csv", b"4111111111111111", "data")])}),
         "backup.rar": rar5(FILES), "old.rar": rar4(FILES), "locked.rar": rar5(FILES, hide_names=True),
         "Q3.msg": outlook_msg(attachments=(("customers.csv", b"card 4111111111111111"), ("inner", message_streams(
