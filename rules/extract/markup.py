@@ -29,11 +29,37 @@ def known_encoding(encoding: str) -> bool:
     return True
 
 
+def utf16_without_bom(data: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" when `data` looks like UTF-16 text written without a byte-order
+    mark (SQL Server's `bcp -w`, some Windows exports): in its first 4 KiB, at least 30 % of the
+    code units have a zero high byte on one side and almost none on the other, and 95 % of the
+    characters are printable. Else None."""
+    head = data[:4096]
+    units = len(head) // 2
+    if units < 8:
+        return None
+    even, odd = head[0 : units * 2 : 2].count(0), head[1 : units * 2 : 2].count(0)
+    if odd >= 0.3 * units and even <= 0.02 * units:
+        guess = "utf-16-le"
+    elif even >= 0.3 * units and odd <= 0.02 * units:
+        guess = "utf-16-be"
+    else:
+        return None
+    # and it reads as text: 16-bit samples of quiet audio have the same zero bytes, not the letters
+    text = head[: units * 2].decode(guess, errors="replace")
+    readable = sum(1 for ch in text if ch.isprintable() or ch in "\r\n\t")
+    return guess if readable >= 0.95 * len(text) else None
+
+
 def decode_text(data: bytes) -> str:
-    """Bytes to text: BOM, then UTF-8, then GB18030 (Chinese Windows), then Latin-1."""
+    """Bytes to text: BOM, then UTF-16 without one, then UTF-8, then GB18030 (Chinese Windows),
+    then Latin-1."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return data.decode(encoding, errors="replace")
+    wide = utf16_without_bom(data) if b"\x00" in data[:4096] else None
+    if wide is not None:
+        return data.decode(wide, errors="replace")
     for encoding in ("utf-8", "gb18030"):
         try:
             return data.decode(encoding)

@@ -8,6 +8,7 @@ from io import BytesIO
 
 from rules.extract.documents import is_mbox
 from rules.extract.images import image_kind
+from rules.extract.markup import utf16_without_bom
 from rules.extract.odf import is_flat_odf, is_odf_zip
 from rules.extract.outlook import is_outlook_message
 from rules.extract.tnef import is_tnef
@@ -94,7 +95,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
     if kind in ("text", "xml", "html", "eml"):
         return kind
     head = data[:4096]
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" not in head:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" not in head or utf16_without_bom(head):
         stripped = head.lstrip()[:64].lower()
         if stripped.startswith((b"<!doctype html", b"<html")):
             return "html"
