@@ -188,6 +188,8 @@ class SupervisedPool(Generic[R]):
             self._collect(names, order)
 
     def _idle_or_new(self) -> _Worker | None:
+        for gone in [w for w in self.workers if w.index is None and not w.process.is_alive()]:
+            self._stop(gone)  # killed while it waited (the OOM killer, an operator): no file's fault
         idle = next((w for w in self.workers if w.index is None), None)
         if idle is None and len(self.workers) < self.jobs:
             idle = self._start()

@@ -154,3 +154,13 @@ def test_results_unpickle_as_themselves(tmp_path: Path) -> None:
     result = list(_results([str(tmp_path / "a.txt")], 1, scanner_for(), settings))[0]
     assert isinstance(result, FileResult) and result.located
     assert {type(item.finding) for item in result.located} == {Finding}
+
+
+def test_a_worker_killed_while_idle_is_replaced_without_blaming_a_file() -> None:
+    with _pool(1) as pool:
+        results = list(pool.map(["a"], ahead=1))
+        [idle] = pool.workers
+        idle.process.kill()
+        idle.process.join(5)
+        results += list(pool.map(["b", "c"], ahead=1))
+    assert results == [Done("a"), Done("b"), Done("c")]
