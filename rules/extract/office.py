@@ -98,8 +98,10 @@ def office_pictures(data: bytes, budget: Budget, what: str) -> list[tuple[str, b
 
 
 #: Files embedded in an Office document (Insert > Object): OOXML packages as they are, anything
-#: else as an OLE object (`oleObjectN.bin`), which `embedded_files` unwraps.
-_EMBEDDINGS = re.compile(r"(word|xl|ppt)/embeddings/[^/]+")
+#: else as an OLE object (`oleObjectN.bin`), which `embedded_files` unwraps; and the HTML, MHT, RTF
+#: or text that Word shows as part of the document (`w:altChunk`, `word/afchunk.htm`).
+_EMBEDDINGS = re.compile(r"(word|xl|ppt)/embeddings/[^/]+|word/[^/]+\.(htm|html|xhtml|mht|mhtml|rtf|txt)",
+                         re.IGNORECASE)  # the second: Word's alternative-format chunks (altChunk)
 _OLE_NATIVE = "\x01Ole10Native"
 _DOCUMENT_STREAMS = ("WordDocument", "Workbook", "Book", "PowerPoint Document")  # read as legacy Office
 

@@ -18,7 +18,7 @@ _EXTENSIONS = {
     "json": "text", "jsonl": "text", "yaml": "text", "yml": "text", "ini": "text", "conf": "text",
     "py": "text", "js": "text", "ts": "text", "java": "text", "go": "text", "c": "text", "h": "text",
     "cpp": "text", "rs": "text", "sh": "text", "sql": "text", "env": "text", "pem": "text", "key": "text",
-    "xml": "xml", "svg": "xml", "fodt": "xml", "fods": "xml", "fodp": "xml", "html": "html", "htm": "html", "xhtml": "html", "eml": "eml",
+    "xml": "xml", "svg": "xml", "fodt": "xml", "fods": "xml", "fodp": "xml", "html": "html", "htm": "html", "xhtml": "html", "eml": "eml", "mht": "eml", "mhtml": "eml",
     "docx": "docx", "docm": "docx", "xlsx": "xlsx", "xlsm": "xlsx", "pptx": "pptx", "pptm": "pptx",
     "pdf": "pdf", "zip": "zip", "jar": "zip", "7z": "7z", "rar": "rar", "tar": "tar", "tgz": "tar", "gz": "gz",
 }

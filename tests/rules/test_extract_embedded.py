@@ -76,6 +76,19 @@ def test_an_object_that_is_no_file_gives_its_strings_not_unscannable() -> None:
     assert CARD in result.text and "Routing number" in result.text  # and a .doc object is read as one
 
 
+def test_alternative_format_chunks_are_read_as_part_of_the_document() -> None:
+    # w:altChunk: Word shows this HTML, MHT or RTF inside the document; document.xml only points at it
+    report = samples.with_media(samples.docx(["Report"]), {
+        "word/afchunk.htm": f"<html><body><p>card {CARD}</p></body></html>".encode(),
+        "word/afchunk2.mht": (b"MIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n"
+                              b"Content-Transfer-Encoding: quoted-printable\n\n<p>resident " + RID.encode() + b"=\n</p>\n"),
+        "word/afchunk3.rtf": rb"{\rtf1\ansi\ansicpg936{\fonttbl{\f0\fcharset134 SimSun;}}\f0 \'c9\'ed\'b7\'dd\'d6\'a4\par}"})
+    result = extract(report, "r.docx")
+    assert result.status == "ok"
+    assert [p.kind for p in result.parts] == ["docx", "html", "eml", "rtf"]
+    assert CARD in result.text and RID in result.text and "身份证" in result.text  # was: "Report" alone
+
+
 def test_documents_embedded_in_each_other_stop_at_the_depth_limit() -> None:
     document = samples.docx(["innermost"])
     for level in range(8):
