@@ -67,7 +67,51 @@ def office_text(data: bytes, kind: str, budget: Budget, what: str) -> str:
             texts.append(_sheet_text(root, shared, formats))
         else:
             texts.append(element_text(root, _PARAGRAPHS) if kind == "xlsx" else _text_with_tables(root, kind == "docx"))
+    if kind == "xlsx":
+        texts.extend(_pivot_caches(archive, budget, what))
     return ("\n\n" if kind == "xlsx" else "\n").join(texts)  # each sheet its own table
+
+
+_PIVOT_DEFINITION = re.compile(r"xl/pivotCache/pivotCacheDefinition(\d+)\.xml")
+
+
+def _pivot_caches(archive: zipfile.ZipFile, budget: Budget, what: str) -> list[str]:
+    """The source data a workbook's pivot tables keep (`xl/pivotCache`), a table per cache with
+    the source's column names as its header: a pivot table's cache holds every row it was built
+    from, also after the source sheet was deleted and whatever the pivot table shows."""
+    tables = []
+    names = {info.filename: info for info in archive.infolist()}
+    for name in sorted((n for n in names if _PIVOT_DEFINITION.fullmatch(n)), key=_part_order):
+        budget.enter(what)
+        definition = parse_xml(read_member(archive, names[name], budget, what), f"{what}/{name}")
+        fields = [(field.get("name") or "", [item.get("v") or "" for item in _children(field, "sharedItems")])
+                  for field in definition.iter() if local_name(field.tag) == "cacheField"]
+        rows = ["\t".join(_cell(header) for header, _ in fields)]
+        records = names.get(name.replace("pivotCacheDefinition", "pivotCacheRecords"))
+        if records is not None:
+            budget.enter(what)
+            root = parse_xml(read_member(archive, records, budget, what), f"{what}/{records.filename}")
+            for record in root:
+                values = []
+                for column, value in enumerate(record):
+                    raw = value.get("v") or ""
+                    if local_name(value.tag) == "x" and column < len(fields):  # an index into the shared items
+                        shared = fields[column][1]
+                        index = _int(raw, -1)
+                        raw = shared[index] if 0 <= index < len(shared) else ""
+                    values.append(_cell(raw))
+                rows.append("\t".join(values))
+        tables.append("\n".join(rows))
+    return tables
+
+
+def _children(parent: Element, name: str) -> list[Element]:
+    found = next((child for child in parent if local_name(child.tag) == name), None)
+    return list(found) if found is not None else []
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split())  # a cell stays one cell of its row
 
 
 #: Pictures in an Office file's media folder; smaller ones (icons, bullets) hold no text to read.

@@ -101,3 +101,25 @@ def test_damaged_copies_never_raise() -> None:
     original = samples.with_media(samples.docx(["x"]), {"word/embeddings/oleObject1.bin": ole_native("a.csv", CSV)})
     for copy in samples.damaged(original, "embedded", 200, most_flips=4, cut_chance=0.2):
         assert extract(copy, "fuzz.docx").status in ("ok", "unscannable", "encrypted")
+
+
+def test_a_pivot_tables_cache_is_read_after_its_source_sheet_is_gone() -> None:
+    # LibreOffice 7.4 (data/make_pivot.py): the pivot table shows names, routing numbers and
+    # counts; the cards are only in its cache
+    data = (Path(__file__).parent / "data" / "pivot_only.xlsx").read_bytes()
+    result = extract(data, "report.xlsx")
+    assert result.status == "ok"
+    assert "Name\tRouting number\tCard\nAda\t021000021\t4111 1111 1111 1111" in result.text
+    assert sum(f.detector == "credit_card" for f in scan_text(result.text)) == 3  # was: 0
+
+
+def test_a_pivot_cache_with_indexes_out_of_range_is_still_read() -> None:
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    definition = (f'<pivotCacheDefinition {ns}><cacheFields count="2"><cacheField name="Card"><sharedItems count="1">'
+                  f'<s v="{CARD}"/></sharedItems></cacheField><cacheField name="Amount"><sharedItems/></cacheField>'
+                  "</cacheFields></pivotCacheDefinition>").encode()
+    records = f'<pivotCacheRecords {ns}><r><x v="0"/><n v="12.5"/></r><r><x v="7"/><m/></r><r><x v="-1"/></r></pivotCacheRecords>'.encode()
+    book = samples.with_media(samples.xlsx([["a"]]), {"xl/pivotCache/pivotCacheDefinition1.xml": definition,
+                                                      "xl/pivotCache/pivotCacheRecords1.xml": records})
+    result = extract(book, "b.xlsx")
+    assert result.status == "ok" and f"Card\tAmount\n{CARD}\t12.5\n\t\n" in result.text
