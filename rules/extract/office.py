@@ -69,7 +69,32 @@ def office_text(data: bytes, kind: str, budget: Budget, what: str) -> str:
             texts.append(element_text(root, _PARAGRAPHS) if kind == "xlsx" else _text_with_tables(root, kind == "docx"))
     if kind == "xlsx":
         texts.extend(_pivot_caches(archive, budget, what))
+    for info in sorted((i for i in archive.infolist() if _HIDDEN_PARTS.fullmatch(i.filename)),
+                       key=lambda i: _part_order(i.filename)):
+        budget.enter(what)
+        texts.append(_leaf_lines(parse_xml(read_member(archive, info, budget, what), f"{what}/{info.filename}")))
     return ("\n\n" if kind == "xlsx" else "\n").join(texts)  # each sheet its own table
+
+
+#: Parts that hold text the document does not show: the properties (title, subject, keywords,
+#: authors, custom properties; not `app.xml`, the application's name, version and counts),
+#: custom XML data stores, the values charts and external links keep cached, and Word's building
+#: blocks.
+_HIDDEN_PARTS = re.compile(r"docProps/(core|custom)\.xml|customXml/item\d+\.xml|"
+                           r"(word|xl|ppt)/charts/chart\d+\.xml|xl/externalLinks/externalLink\d+\.xml|"
+                           r"word/glossary/document\.xml")
+
+
+def _leaf_lines(root: Element) -> str:
+    """Each element's own text on a line of its own (`<Pages>1</Pages><Words>3</Words>` is two
+    numbers, not 13), and attribute values that are no markup (`<cell v="...">` in caches)."""
+    lines = []
+    for node in root.iter():
+        if node.text and node.text.strip():
+            lines.append(node.text.strip())
+        lines.extend(value for key, value in node.attrib.items()
+                     if local_name(key) in ("v", "val", "name") and value.strip() and not value.startswith("http"))
+    return "\n".join(lines)
 
 
 _PIVOT_DEFINITION = re.compile(r"xl/pivotCache/pivotCacheDefinition(\d+)\.xml")

@@ -123,3 +123,27 @@ def test_a_pivot_cache_with_indexes_out_of_range_is_still_read() -> None:
                                                       "xl/pivotCache/pivotCacheRecords1.xml": records})
     result = extract(book, "b.xlsx")
     assert result.status == "ok" and f"Card\tAmount\n{CARD}\t12.5\n\t\n" in result.text
+
+
+def test_parts_the_document_does_not_show_are_read_each_value_on_its_own() -> None:
+    parts = {
+        "customXml/item1.xml": f"<export><row><card>{CARD}</card></row></export>".encode(),
+        "docProps/core.xml": b'<cp:coreProperties xmlns:cp="cp" xmlns:dc="dc"><dc:title>Payroll</dc:title>'
+                             b"<cp:keywords>" + RID.encode() + b"</cp:keywords></cp:coreProperties>",
+        "docProps/custom.xml": b'<Properties><property name="Owner"><vt:lpwstr xmlns:vt="vt">Ada</vt:lpwstr></property></Properties>',
+        "docProps/app.xml": b"<Properties><Application>LibreOffice/7.4.7.2$Linux</Application><Pages>1</Pages></Properties>",
+        "word/charts/chart1.xml": b'<c:chartSpace xmlns:c="c"><c:numCache><c:pt idx="0"><c:v>5500000000000004</c:v></c:pt>'
+                                  b'<c:pt idx="1"><c:v>12</c:v></c:pt></c:numCache></c:chartSpace>',
+    }
+    result = extract(samples.with_media(samples.docx(["Report"]), parts), "r.docx")
+    lines = result.text.splitlines()
+    assert CARD in lines and RID in lines and "Owner" in lines and "Ada" in lines
+    assert "5500000000000004" in lines and "12" in lines  # two cached values, not "550000000000000412"
+    assert "LibreOffice/7.4.7.2$Linux" not in result.text  # app.xml: the application, not the document
+
+
+def test_an_external_links_cached_values_are_read() -> None:
+    link = (b'<externalLink xmlns="main"><externalBook><sheetDataSet><sheetData sheetId="0"><row r="1">'
+            b'<cell r="A1" t="str"><v>' + CARD.encode() + b"</v></cell></row></sheetData></sheetDataSet></externalBook></externalLink>")
+    result = extract(samples.with_media(samples.xlsx([["=[1]Sheet1!A1"]]), {"xl/externalLinks/externalLink1.xml": link}), "b.xlsx")
+    assert CARD in result.text.splitlines()
