@@ -66,10 +66,39 @@ def pdf_content(data: bytes, budget: Budget, what: str) -> tuple[str, str | None
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
             NotImplementedError, OSError) as exc:
         raise Unscannable(f"{what}: malformed PDF ({type(exc).__name__}: {exc})") from None
+    fields = _form_fields(reader, what)
+    if fields:
+        texts.append(fields)
+        budget.spend(len(fields), what)
     attachments, unread = _attachments(reader, budget, what)
     problems = [_read_scanned(data, tuple(scanned), texts, budget, what) if scanned else None,
                 _read_pictures(data, list(pictures.values()), texts, budget, what) if pictures else None, unread]
     return "\n".join(texts), "; ".join(p for p in problems if p) or None, attachments
+
+
+#: Form fields read from one PDF, at most.
+MAX_FORM_FIELDS = 10_000
+
+
+def _form_fields(reader: object, what: str) -> str:
+    """The values typed into a PDF form (AcroForm), a field a line as "name: value": a filled form
+    keeps them in its fields, not in the page's text, until it is flattened. The field's name
+    (or its tooltip) stays beside the value, where it counts as a context word."""
+    from pypdf.errors import PyPdfError
+
+    try:
+        fields = reader.get_fields() or {}  # type: ignore[attr-defined]
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
+        return ""
+    lines = []
+    for name, field in list(fields.items())[:MAX_FORM_FIELDS]:
+        value = field.get("/V") if hasattr(field, "get") else None
+        if value is None or value == "":
+            continue
+        shown = " ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        label = str(field.get("/TU") or name)
+        lines.append(f"{label}: {shown.lstrip('/')}")
+    return "\n".join(lines)
 
 
 def _attachments(reader: object, budget: Budget, what: str) -> tuple[list[Attachment], str | None]:

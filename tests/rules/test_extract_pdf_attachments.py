@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 
+from rules.detectors import scan_text
 from rules.extract import Limits, extract
 from tests.fixtures.realparts import require_binary
 from tests.rules import samples
@@ -66,3 +67,29 @@ def test_damaged_copies_never_raise(tmp_path: Path) -> None:
     original = report(attach={"customers.csv": CSV}, annotate={"notes.txt": b"card " + CARD.encode()}, tmp=tmp_path)
     for copy in samples.damaged(original, "pdf-attachments", 200, most_flips=4, cut_chance=0.2):
         assert extract(copy, "fuzz.pdf").status in ("ok", "unscannable", "encrypted")
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_values_typed_into_a_pdf_form_are_read() -> None:
+    # reportlab 4 (data/make_form.py): the values live in the form's fields, not in the page's text
+    result = extract((DATA / "form_filled.pdf").read_bytes(), "form.pdf")
+    assert result.text.splitlines()[-2:] == ["Social security number: 078-05-1120", "card: 4111 1111 1111 1111"]
+    found = {(f.detector, f.level) for f in scan_text(result.text)}
+    assert {("us_ssn", "high"), ("credit_card", "high")} <= found  # was: neither
+    assert "078-05-1120" not in extract((DATA / "form_blank.pdf").read_bytes(), "blank.pdf").text
+
+
+def test_a_form_filled_by_pypdf_is_read(tmp_path: Path) -> None:
+    from io import BytesIO
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(BytesIO((DATA / "form_blank.pdf").read_bytes())))
+    writer.update_page_form_field_values(writer.pages[0], {"ssn": "219-09-9999", "card": "5500 0000 0000 0004"},
+                                         auto_regenerate=False)
+    out = BytesIO()
+    writer.write(out)
+    text = extract(out.getvalue(), "filled.pdf").text
+    assert "Social security number: 219-09-9999" in text and "card: 5500 0000 0000 0004" in text
