@@ -19,8 +19,8 @@ _PARAGRAPHS = frozenset({"p", "tr", "row", "si", "br", "tab", "c"})
 _TABLE_TAGS = frozenset({"tbl", "tr", "tc"})
 _PARTS = {
     "docx": re.compile(r"word/(document|header\d*|footer\d*|footnotes|endnotes|comments)\.xml"),
-    "xlsx": re.compile(r"xl/(worksheets/sheet\d+|comments\d*)\.xml"),
-    "pptx": re.compile(r"ppt/(slides/slide\d+|notesSlides/notesSlide\d+|comments/comment\d+)\.xml"),
+    "xlsx": re.compile(r"xl/(worksheets/sheet\d+|comments\d*|threadedComments/threadedComment\d+)\.xml"),
+    "pptx": re.compile(r"ppt/(slides/slide\d+|notesSlides/notesSlide\d+|comments/(comment\d+|modernComment_[^/]+))\.xml"),
 }
 
 

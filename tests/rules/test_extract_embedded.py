@@ -147,3 +147,13 @@ def test_an_external_links_cached_values_are_read() -> None:
             b'<cell r="A1" t="str"><v>' + CARD.encode() + b"</v></cell></row></sheetData></sheetDataSet></externalBook></externalLink>")
     result = extract(samples.with_media(samples.xlsx([["=[1]Sheet1!A1"]]), {"xl/externalLinks/externalLink1.xml": link}), "b.xlsx")
     assert CARD in result.text.splitlines()
+
+
+def test_threaded_and_modern_comments_are_read() -> None:
+    threaded = (b'<ThreadedComments xmlns="tc"><threadedComment ref="A1"><text>card ' + CARD.encode()
+                + b"</text></threadedComment></ThreadedComments>")
+    book = samples.with_media(samples.xlsx([["a"]]), {"xl/threadedComments/threadedComment1.xml": threaded})
+    assert CARD in extract(book, "b.xlsx").text
+    modern = b'<p188:cmLst xmlns:p188="p"><p188:cm><p188:txBody><a:p xmlns:a="a"><a:r><a:t>' + RID.encode() + b"</a:t></a:r></a:p></p188:txBody></p188:cm></p188:cmLst>"
+    deck = samples.with_media(samples.pptx(["slide"]), {"ppt/comments/modernComment_100_0.xml": modern})
+    assert RID in extract(deck, "d.pptx").text
