@@ -81,7 +81,8 @@ MAX_FORM_FIELDS = 10_000
 
 
 def _form_fields(reader: object, what: str) -> str:
-    """The values typed into a PDF form (AcroForm), a field a line as "name: value": a filled form
+    """The values typed into a PDF form (XFA data, then AcroForm fields), a field a line as
+    "name: value": a filled form
     keeps them in its fields, not in the page's text, until it is flattened. The field's name
     (or its tooltip) stays beside the value, where it counts as a context word."""
     from pypdf.errors import PyPdfError
@@ -90,7 +91,7 @@ def _form_fields(reader: object, what: str) -> str:
         fields = reader.get_fields() or {}  # type: ignore[attr-defined]
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
         return ""
-    lines = []
+    lines = _xfa_data(reader)
     for name, field in list(fields.items())[:MAX_FORM_FIELDS]:
         value = field.get("/V") if hasattr(field, "get") else None
         if value is None or value == "":
@@ -99,6 +100,26 @@ def _form_fields(reader: object, what: str) -> str:
         label = str(field.get("/TU") or name)
         lines.append(f"{label}: {shown.lstrip('/')}")
     return "\n".join(lines)
+
+
+def _xfa_data(reader: object) -> list[str]:
+    """The data of an XFA form (Adobe LiveCycle: the `datasets` packet of the AcroForm's `/XFA`
+    array), a value a line as "field: value"."""
+    from pypdf.errors import PyPdfError
+
+    from rules.extract.markup import local_name, parse_xml
+
+    try:
+        packets = reader.trailer["/Root"]["/AcroForm"]["/XFA"]  # type: ignore[attr-defined]
+        pairs = list(packets) if isinstance(packets, list) else []
+        stream = next((pairs[i + 1] for i in range(0, len(pairs) - 1, 2) if str(pairs[i]) == "datasets"), None)
+        if stream is None:
+            return []
+        root = parse_xml(stream.get_object().get_data(), "XFA datasets")
+    except (PyPdfError, Unscannable, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
+        return []
+    return [f"{local_name(node.tag)}: {node.text.strip()}" for node in root.iter()
+            if node.text and node.text.strip() and not len(node)][:MAX_FORM_FIELDS]
 
 
 def _attachments(reader: object, budget: Budget, what: str) -> tuple[list[Attachment], str | None]:

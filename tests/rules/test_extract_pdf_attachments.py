@@ -93,3 +93,23 @@ def test_a_form_filled_by_pypdf_is_read(tmp_path: Path) -> None:
     writer.write(out)
     text = extract(out.getvalue(), "filled.pdf").text
     assert "Social security number: 219-09-9999" in text and "card: 5500 0000 0000 0004" in text
+
+
+def test_the_data_of_an_xfa_form_is_read() -> None:
+    from io import BytesIO
+
+    from pypdf import PdfWriter
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject, TextStringObject
+
+    writer = PdfWriter()
+    writer.add_blank_page(612, 792)
+    datasets = DecodedStreamObject()
+    datasets.set_data(b'<xfa:datasets xmlns:xfa="http://www.xfa.org/schema/xfa-data/1.0/"><xfa:data><form1>'
+                      b"<ssn>078-05-1120</ssn><card>4111 1111 1111 1111</card></form1></xfa:data></xfa:datasets>")
+    writer._root_object[NameObject("/AcroForm")] = DictionaryObject({
+        NameObject("/Fields"): ArrayObject(),
+        NameObject("/XFA"): ArrayObject([TextStringObject("datasets"), writer._add_object(datasets)])})
+    out = BytesIO()
+    writer.write(out)
+    lines = extract(out.getvalue(), "xfa.pdf").text.splitlines()
+    assert "ssn: 078-05-1120" in lines and "card: 4111 1111 1111 1111" in lines
