@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import argparse
 import re
-import subprocess
 import sys
-import tarfile
 import tempfile
-from pathlib import Path
+
+from sdist_samples import unpacked_sdist
 
 from rules.extract.budget import Budget, EncryptedContent, Limits, Unscannable
 from rules.extract.rar import RAR5, _Entry, _rar4_entries, _rar5_entries
@@ -60,11 +59,7 @@ def main() -> int:
     parser.add_argument("--version", default="4.5", help="rarfile's version on PyPI")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
-                        "-d", scratch, f"rarfile=={args.version}"], check=True)
-        with tarfile.open(next(Path(scratch).glob("rarfile-*.tar.gz"))) as sdist:
-            sdist.extractall(scratch, filter="data")
-        folder = next(Path(scratch).glob("rarfile-*/test/files"))
+        folder = unpacked_sdist("rarfile", args.version, scratch) / "test" / "files"
         bad = 0
         archives = sorted(p for p in folder.glob("*.rar") if p.with_name(p.name + ".exp").exists())
         for path in archives:

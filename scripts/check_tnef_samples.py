@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import argparse
 import ast
-import subprocess
 import sys
-import tarfile
 import tempfile
-from pathlib import Path
+
+from sdist_samples import unpacked_sdist
 
 from rules.extract.budget import Budget, Limits
 from rules.extract.tnef import tnef_content
@@ -38,11 +37,7 @@ def main() -> int:
     parser.add_argument("--version", default="1.4.0", help="tnefparse's version on PyPI")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
-                        "-d", scratch, f"tnefparse=={args.version}"], check=True)
-        with tarfile.open(next(Path(scratch).glob("tnefparse-*.tar.gz"))) as sdist:
-            sdist.extractall(scratch, filter="data")
-        root = next(p for p in Path(scratch).glob("tnefparse-*") if p.is_dir())
+        root = unpacked_sdist("tnefparse", args.version, scratch)
         specs = expectations((root / "tests" / "test_decoding.py").read_text())
         bad = 0
         for name, attachments, body in specs:

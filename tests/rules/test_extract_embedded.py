@@ -104,7 +104,7 @@ def test_damaged_copies_never_raise() -> None:
 
 
 def test_a_pivot_tables_cache_is_read_after_its_source_sheet_is_gone() -> None:
-    # LibreOffice 7.4 (data/make_pivot.py): the pivot table shows names, routing numbers and
+    # LibreOffice 7.4 (data/make_libreoffice.py): the pivot table shows names, routing numbers and
     # counts; the cards are only in its cache
     data = (Path(__file__).parent / "data" / "pivot_only.xlsx").read_bytes()
     result = extract(data, "report.xlsx")

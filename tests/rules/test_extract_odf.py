@@ -1,4 +1,4 @@
-"""OpenDocument: files LibreOffice 7.4 wrote (data/odf, see make_locked.py there; the flat .fods
+"""OpenDocument: files LibreOffice 7.4 wrote (data/odf; the locked ones by data/make_libreoffice.py; the flat .fods
 and .fodp in data/ are LibreOffice's too) and content.xml snippets after OpenDocument 1.3."""
 
 from __future__ import annotations
