@@ -40,6 +40,7 @@ class ScanState:
         self.columns = ColumnTally()
         self._headers: tuple[int, list[tuple[int, int]]] = (-1, [])  # (chunk start, its headers above)
         self._named: dict[tuple[int, int], bool] = {}  # (header start, detector) -> a word of it there
+        self.masked = False  # a full-width digit or an invisible character was seen (`rules.unmask`)
 
     def header_names(self, index: int, context: re2._Regexp, pos: int) -> bool:
         """Whether the text at byte `pos` lies in a table whose header row (above it) holds a

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import re2
@@ -23,6 +23,7 @@ from rules.finding import DEFAULT_DIGEST_KEY, Finding, digest_value, level_for, 
 from rules.keywords import KeywordList, KeywordMatcher
 from rules.scan_state import MAX_FINDINGS, ScanState
 from rules.tables import TableIndex
+from rules.unmask import MASKED_PATTERN, unmask
 
 #: Measured on the mixed corpus: an RE2 set pass over 32 KiB windows runs about 1.5x as fast as over
 #: 8 KiB ones (less per-call and overlap cost), and per-detector regexes are a small share either way.
@@ -82,6 +83,9 @@ def _compile_set(patterns: Iterable[str]) -> re2.Set:
 
 #: Lane member standing for "some keyword list may match here".
 KEYWORDS = -1
+#: Lane member standing for "a full-width digit or letter, or an invisible character, is here"
+#: (`rules.unmask`): found in the pass the sets make anyway, so a text without any costs nothing.
+MASKED = -2
 
 
 def _lanes(detectors: Sequence[Detector], keyword_patterns: Sequence[str]) -> list[tuple[re2.Set, tuple[int, ...]]]:
@@ -90,8 +94,8 @@ def _lanes(detectors: Sequence[Detector], keyword_patterns: Sequence[str]) -> li
     Measured over 32 KiB windows with a warm DFA: one set of all 52 built-ins plus keywords costs
     about 3 ms/MB, two sets split by family about 4.5 ms/MB (each is a full pass over the bytes).
     """
-    members = (*range(len(detectors)), *(KEYWORDS,) * len(keyword_patterns))
-    patterns = [*(d.pattern for d in detectors), *keyword_patterns]
+    members = (*range(len(detectors)), *(KEYWORDS,) * len(keyword_patterns), MASKED)
+    patterns = [*(d.pattern for d in detectors), *keyword_patterns, MASKED_PATTERN]
     return [(_compile_set(patterns[i : i + SET_SIZE]), members[i : i + SET_SIZE])
             for i in range(0, len(patterns), SET_SIZE)]
 
@@ -120,7 +124,21 @@ class Scanner:
         return self.scan_report(text, key=key).findings
 
     def scan_report(self, text: str, *, key: bytes = DEFAULT_DIGEST_KEY) -> ScanResult:
-        """Like `scan`, and also says which detectors were capped on this text."""
+        """Like `scan`, and also says which detectors were capped on this text. Full-width
+        digits and letters and invisible characters are undone first (`rules.unmask`); offsets
+        are the given text's."""
+        result, masked = self._scan_report(text, key)
+        if not masked:
+            return result
+        unmasked = unmask(text)  # rare: scanned again, as it reads
+        result, _ = self._scan_report(unmasked.text, key)
+        if not unmasked.removed_at:
+            return result
+        moved = [replace(f, start=unmasked.original(f.start), end=unmasked.original(f.end - 1) + 1)
+                 for f in result.findings]
+        return ScanResult(moved, result.truncated)
+
+    def _scan_report(self, text: str, key: bytes) -> tuple[ScanResult, bool]:
         state = ScanState(text, key, len(self.detectors))
         data = state.offsets.data
         view = memoryview(data)  # windows without copying the bytes
@@ -143,7 +161,7 @@ class Scanner:
         findings = with_named_columns(state, self.detectors, findings)
         findings = self._drop_yielding(findings)
         findings.sort(key=lambda f: (f.start, f.detector))
-        return ScanResult(findings, tuple(self.detectors[i].id for i in sorted(state.budget.truncated)))
+        return ScanResult(findings, tuple(self.detectors[i].id for i in sorted(state.budget.truncated))), state.masked
 
     def _chunk_hits(self, state: ScanState, window: memoryview, start: int, end: int) -> tuple[list[RawHit], bool]:
         """Candidate hits of one chunk; a detector that needs a context word gets `HEADER` for
@@ -157,6 +175,9 @@ class Scanner:
                 index = members[member]
                 if index == KEYWORDS:
                     keyword_hit = True
+                    continue
+                if index == MASKED:
+                    state.masked = True
                     continue
                 context, column = self._context[index], self._column[index]
                 if budget.exhausted(index):
