@@ -7,7 +7,9 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
 from io import BytesIO
+from typing import Any
 from xml.etree.ElementTree import Element
 
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
@@ -69,10 +71,8 @@ def office_text(data: bytes, kind: str, budget: Budget, what: str) -> str:
             texts.append(element_text(root, _PARAGRAPHS) if kind == "xlsx" else _text_with_tables(root, kind == "docx"))
     if kind == "xlsx":
         texts.extend(_pivot_caches(archive, budget, what))
-    for info in sorted((i for i in archive.infolist() if _HIDDEN_PARTS.fullmatch(i.filename)),
-                       key=lambda i: _part_order(i.filename)):
-        budget.enter(what)
-        texts.append(_leaf_lines(parse_xml(read_member(archive, info, budget, what), f"{what}/{info.filename}")))
+    for name, part in _matching(archive, _HIDDEN_PARTS, budget, what, key=_part_order):
+        texts.append(_leaf_lines(parse_xml(part, f"{what}/{name}")))
     return ("\n\n" if kind == "xlsx" else "\n").join(texts)  # each sheet its own table
 
 
@@ -148,22 +148,35 @@ def office_pictures(data: bytes, budget: Budget, what: str) -> list[tuple[str, b
     at least `MIN_PICTURE_SIDE` pixels, by name, for OCR; read within the budget."""
     from rules.extract.images import MIN_PICTURE_SIDE, image_kind, image_size
 
-    try:
-        archive = zipfile.ZipFile(BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
-        return []  # the text pass has said so already
     pictures = []
-    for info in sorted((i for i in archive.infolist() if _MEDIA.fullmatch(i.filename)), key=lambda i: i.filename):
-        budget.enter(what)
-        picture = read_member(archive, info, budget, what)
+    for name, picture in _members(data, _MEDIA, budget, what):
         kind = image_kind(picture)
         try:
-            small = kind is None or min(image_size(picture, info.filename, kind)) < MIN_PICTURE_SIDE
+            small = kind is None or min(image_size(picture, name, kind)) < MIN_PICTURE_SIDE
         except Unscannable:
             small = False  # a broken picture is reported by the image pass
         if not small:
-            pictures.append((info.filename, picture))
+            pictures.append((name, picture))
     return pictures
+
+
+def _members(data: bytes, pattern: re.Pattern[str], budget: Budget, what: str) -> Iterator[tuple[str, bytes]]:
+    """(name, bytes) of the members of an Office file whose names match `pattern`, by name, each
+    counted and read within the budget; none when the file is no zip (the text pass says so)."""
+    try:
+        archive = zipfile.ZipFile(BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
+        return
+    yield from _matching(archive, pattern, budget, what, key=lambda name: name)
+
+
+def _matching(archive: zipfile.ZipFile, pattern: re.Pattern[str], budget: Budget, what: str,
+              key: Callable[[str], Any]) -> Iterator[tuple[str, bytes]]:
+    """`_members` of an open archive, in the order `key` gives their names."""
+    for info in sorted((i for i in archive.infolist() if pattern.fullmatch(i.filename)),
+                       key=lambda i: key(i.filename)):
+        budget.enter(what)
+        yield info.filename, read_member(archive, info, budget, what)
 
 
 #: Files embedded in an Office document (Insert > Object): OOXML packages as they are, anything
@@ -181,16 +194,7 @@ def office_embeddings(data: bytes, budget: Budget, what: str) -> list[tuple[str,
     as the file it wraps (its `Package` stream, or the file inside `\x01Ole10Native`, [MS-OLEDS]),
     a Word, Excel or PowerPoint object as the compound file it is, any other object (a formula, a
     chart) as the strings of its streams; read within the budget."""
-    try:
-        archive = zipfile.ZipFile(BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
-        return []  # the text pass has said so already
-    found = []
-    for info in sorted((i for i in archive.infolist() if _EMBEDDINGS.fullmatch(i.filename)), key=lambda i: i.filename):
-        budget.enter(what)
-        content = read_member(archive, info, budget, what)
-        found.append(_unwrapped(info.filename, content, what))
-    return found
+    return [_unwrapped(name, content, what) for name, content in _members(data, _EMBEDDINGS, budget, what)]
 
 
 def _unwrapped(name: str, content: bytes, what: str) -> tuple[str, bytes]:
