@@ -115,9 +115,7 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
         for name, message in mbox_messages(data, budget, path):
             _extract_into(collector, message, f"{path}/{name}", "eml", depth + 1)
     elif kind in _ARCHIVES:
-        members = _ARCHIVES[kind](data, budget, path)
-        for name, member in members:
-            _extract_into(collector, member, f"{path}/{name}", sniff(member, name), depth + 1)
+        _members(collector, _ARCHIVES[kind](data, budget, path), path, depth)
     elif kind in ("gz", "bz2", "xz", "zst"):
         inner = gunzip(data, budget, path) if kind == "gz" else unpack_stream(data, kind, budget, path)
         inner_name = stream_content_name(path)
@@ -127,16 +125,15 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
         collector.add(path, kind, text)
         if problem is not None:
             collector.fail(path, kind, "unscannable", problem)
-        for name, payload in attached:  # files attached to the PDF
-            _extract_into(collector, payload, f"{path}/{name}", sniff(payload, name), depth + 1)
+        _members(collector, attached, path, depth)  # files attached to the PDF
     elif kind == "html":
         text, inlined = html_content(decode_text(data))
         collector.add(path, kind, text)
         _sealed_blocks(collector, data, path, kind)
-        for name, payload in inlined:  # files inlined as data: URIs
+        for _, payload in inlined:  # files inlined as data: URIs
             budget.enter(path)
             budget.spend(len(payload), path)
-            _extract_into(collector, payload, f"{path}/{name}", sniff(payload, name), depth + 1)
+        _members(collector, inlined, path, depth)
     elif kind in ("eml", "msg", "tnef"):
         problems: list[str] = []
         if kind == "eml":
@@ -149,38 +146,47 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
         for problem in problems:
             collector.fail(path, kind, "unscannable", problem)
         _sealed_blocks(collector, text.encode("utf-8", "replace"), path, kind)  # inline PGP
-        for name, payload in attachments:
-            _extract_into(collector, payload, f"{path}/{name}", sniff(payload, name), depth + 1)
+        _members(collector, attachments, path, depth)
+    elif (kind == "text" or kind.startswith("binary")) and _sealed_or_signed(collector, data, path, kind, depth):
+        return
     else:
-        if kind == "text" or kind.startswith("binary"):
-            what = sealed(data)
-            if what is not None:
-                raise EncryptedContent(f"{path}: {what}")
-            if kind == "binary" and detached_signature(data):
-                return  # an S/MIME signature: no content of its own
-            try:
-                literal = openpgp_literal(data, budget.allowance())
-            except ValueError:
-                raise Unscannable(f"{path}: signed OpenPGP message expands past the limit (decompression bomb?)") from None
-            if literal is not None:  # signed, not encrypted: read what was signed
-                budget.spend(len(literal), path)
-                _extract_into(collector, literal, f"{path}/signed content", sniff(literal, "signed content"), depth + 1)
-                return
-            content = signed_content(data) if kind == "binary" else None
-            if content is not None:  # signed with the content inside: read the content
-                mime = content.lstrip()[:30].lower().startswith((b"content-type:", b"mime-version:", b"content-transfer"))
-                name = "signed.eml" if mime else "signed content"  # S/MIME signs a MIME entity; CMS, any bytes
-                _extract_into(collector, content, f"{path}/{name}", sniff(content, name), depth + 1)
-                return
         collector.add(path, kind, _document_text(data, path, kind, budget))
-        if kind in ("text", "html", "xml"):
+        if kind in ("text", "xml"):
             _sealed_blocks(collector, data, path, kind)
-        if kind in ("docx", "xlsx", "pptx"):
-            for name, embedded in office_embeddings(data, budget, path):  # objects inserted into it
-                _extract_into(collector, embedded, f"{path}/{name}", sniff(embedded, name), depth + 1)
-        if kind in ("docx", "xlsx", "pptx", "odf") and budget.limits.ocr is not None:
-            for name, picture in office_pictures(data, budget, path):  # screenshots pasted into it
-                _extract_into(collector, picture, f"{path}/{name}", sniff(picture, name), depth + 1)
+        if kind in ("docx", "xlsx", "pptx"):  # objects inserted into it
+            _members(collector, office_embeddings(data, budget, path), path, depth)
+        if kind in ("docx", "xlsx", "pptx", "odf") and budget.limits.ocr is not None:  # screenshots pasted into it
+            _members(collector, office_pictures(data, budget, path), path, depth)
+
+
+def _members(collector: _Collector, members: Iterable[tuple[str, bytes]], path: str, depth: int) -> None:
+    """Extract each (name, bytes) a container gave, named below `path`."""
+    for name, member in members:
+        _extract_into(collector, member, f"{path}/{name}", sniff(member, name), depth + 1)
+
+
+def _sealed_or_signed(collector: _Collector, data: bytes, path: str, kind: str, depth: int) -> bool:
+    """Whether a text or binary file was an encrypted one (raises `EncryptedContent`), an S/MIME
+    signature (no content), or a signed message whose content was extracted in its place."""
+    what = sealed(data)
+    if what is not None:
+        raise EncryptedContent(f"{path}: {what}")
+    if kind == "binary" and detached_signature(data):
+        return True  # an S/MIME signature: no content of its own
+    try:
+        literal = openpgp_literal(data, collector.budget.allowance())
+    except ValueError:
+        raise Unscannable(f"{path}: signed OpenPGP message expands past the limit (decompression bomb?)") from None
+    if literal is not None:  # signed, not encrypted: read what was signed
+        collector.budget.spend(len(literal), path)
+        _members(collector, [("signed content", literal)], path, depth)
+        return True
+    content = signed_content(data) if kind == "binary" else None
+    if content is None:
+        return False
+    mime = content.lstrip()[:30].lower().startswith((b"content-type:", b"mime-version:", b"content-transfer"))
+    _members(collector, [("signed.eml" if mime else "signed content", content)], path, depth)  # S/MIME signs a MIME entity
+    return True
 
 
 def _sealed_blocks(collector: _Collector, data: bytes, path: str, kind: str) -> None:
