@@ -44,6 +44,10 @@ if [ "$purpose" = test ]; then
   want gpg gnupg
   want openssl openssl
   want zstd zstd
+  # Disc images for rules.extract.disc's tests: ISO 9660/Joliet/Rock Ridge/UDF writers
+  want genisoimage genisoimage
+  want xorriso xorriso
+  want mkudffs udftools
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -6,6 +6,7 @@ import zipfile
 import zlib
 from io import BytesIO
 
+from rules.extract.disc import is_disc_image
 from rules.extract.documents import is_mbox
 from rules.extract.images import image_kind
 from rules.extract.markup import utf16_without_bom
@@ -104,7 +105,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, rtf, eml, mbox, msg, tnef, docx, xlsx, pptx, odf, metadata, pdf, zip, 7z, rar, tar, gz, bz2, xz, zst, cfb, image/<format>
+    """One of text, xml, html, rtf, eml, mbox, msg, tnef, docx, xlsx, pptx, odf, metadata, pdf, zip, 7z, rar, disc, tar, gz, bz2, xz, zst, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -129,6 +130,8 @@ def sniff(data: bytes, name: str) -> str:
         return "tar"
     if is_tnef(data):
         return "tnef"
+    if is_disc_image(data):
+        return "disc"
     if _apple_double(data) or _ds_store(data):
         return "metadata"
     if data[:6] == b"{\\rtf1" or (data[:1] in b" \t\r\n" and data.lstrip()[:6] == b"{\\rtf1"):
