@@ -26,6 +26,7 @@ from rules.extract.sealed import detached_signature, openpgp_literal, sealed, se
 from rules.extract.sevenzip import seven_zip_members
 from rules.extract.sniff import sniff, stream_content_name
 from rules.extract.tnef import tnef_content
+from rules.extract.xlsb import xlsb_content
 
 __all__ = ["DEFAULT_LIMITS", "Extraction", "Limits", "Part", "extract"]
 
@@ -122,6 +123,14 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
         inner = gunzip(data, budget, path) if kind == "gz" else unpack_stream(data, kind, budget, path)
         inner_name = stream_content_name(path)
         _extract_into(collector, inner, inner_name, sniff(inner, inner_name), depth + 1)
+    elif kind == "xlsb":
+        text, problem = xlsb_content(data, budget, path)
+        collector.add(path, kind, text)
+        if problem is not None:
+            collector.fail(path, kind, "unscannable", problem)
+        _members(collector, office_embeddings(data, budget, path), path, depth)
+        if budget.limits.ocr is not None:
+            _members(collector, office_pictures(data, budget, path), path, depth)
     elif kind == "pdf":
         text, problem, attached = pdf_content(data, budget, path)
         collector.add(path, kind, text)

@@ -7,7 +7,7 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from io import BytesIO
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -71,9 +71,14 @@ def office_text(data: bytes, kind: str, budget: Budget, what: str) -> str:
             texts.append(element_text(root, _PARAGRAPHS) if kind == "xlsx" else _text_with_tables(root, kind == "docx"))
     if kind == "xlsx":
         texts.extend(_pivot_caches(archive, budget, what))
-    for name, part in _matching(archive, _HIDDEN_PARTS, budget, what, key=_part_order):
-        texts.append(_leaf_lines(parse_xml(part, f"{what}/{name}")))
+    texts.extend(hidden_parts_text(archive, budget, what))
     return ("\n\n" if kind == "xlsx" else "\n").join(texts)  # each sheet its own table
+
+
+def hidden_parts_text(archive: zipfile.ZipFile, budget: Budget, what: str) -> list[str]:
+    """The text of an Office package's parts that the document does not show (`_HIDDEN_PARTS`)."""
+    return [_leaf_lines(parse_xml(part, f"{what}/{name}"))
+            for name, part in _matching(archive, _HIDDEN_PARTS, budget, what, key=_part_order)]
 
 
 #: Parts that hold text the document does not show: the properties (title, subject, keywords,
@@ -330,27 +335,35 @@ _FILL_PER_CELL = 8
 
 
 def _sheet_text(root: Element, shared: list[str], formats: list[Render | None]) -> str:
-    """Rows as lines, cells separated by tabs, each cell in its column (empty cells are not stored
-    in the file, so gaps are filled); shared strings resolved. Skipped rows become one blank line,
+    """A worksheet's rows (`sheet_text`), shared strings resolved and numbers shown through their
+    cell's number format where it pads or punctuates digits (`formats`)."""
+
+    def rows() -> Iterator[tuple[int, list[tuple[int, str]]]]:
+        for row in root.iter():
+            if local_name(row.tag) == "row":
+                cells = ((_column_index(cell.get("r")), _cell_value(cell, shared, formats)) for cell in row)
+                yield _int(row.get("r"), 0), [(column, value) for column, value in cells if value is not None]
+
+    return sheet_text(rows())
+
+
+def sheet_text(rows: Iterable[tuple[int, list[tuple[int, str]]]]) -> str:
+    """Rows (1-based number, 0 when unknown: the next one) of (column, value) cells as lines,
+    cells separated by tabs, each cell in its column (empty cells are not stored in the file, so
+    gaps are filled; a column of -1 follows the last cell). Skipped rows become one blank line,
     which ends a table (`rules.tables`) as it does on screen; a row with one cell in a wider sheet
-    keeps a tab, as a CSV export keeps its commas. Numbers are shown through their cell's number
-    format where it pads or punctuates digits (`formats`)."""
+    keeps a tab, as a CSV export keeps its commas."""
     lines: list[str] = []
     previous, allowance = 0, _FILL_CELLS
-    for row in root.iter():
-        if local_name(row.tag) != "row":
-            continue
-        number = _int(row.get("r"), previous + 1)
+    for given, row in rows:
+        number = given if given > 0 else previous + 1
         if lines and number > previous + 1:
             lines.append("")
         previous = number
         cells: list[str] = []
-        for cell in row:
-            value = _cell_value(cell, shared, formats)
-            if value is None:
-                continue
+        for column, value in row:
             allowance += _FILL_PER_CELL
-            gap = _column_index(cell.get("r")) - len(cells)
+            gap = column - len(cells)
             if 0 < gap <= allowance:
                 cells.extend([""] * gap)
                 allowance -= gap

@@ -13,6 +13,7 @@ from rules.extract.markup import utf16_without_bom
 from rules.extract.odf import is_flat_odf, is_odf_zip
 from rules.extract.outlook import is_outlook_message
 from rules.extract.tnef import is_tnef
+from rules.extract.xlsb import is_xlsb
 
 _EXTENSIONS = {
     "txt": "text", "log": "text", "csv": "text", "tsv": "text", "md": "text", "markdown": "text",
@@ -20,7 +21,7 @@ _EXTENSIONS = {
     "py": "text", "js": "text", "ts": "text", "java": "text", "go": "text", "c": "text", "h": "text",
     "cpp": "text", "rs": "text", "sh": "text", "sql": "text", "env": "text", "pem": "text", "key": "text",
     "xml": "xml", "svg": "xml", "fodt": "xml", "fods": "xml", "fodp": "xml", "html": "html", "htm": "html", "xhtml": "html", "eml": "eml", "mht": "eml", "mhtml": "eml",
-    "docx": "docx", "docm": "docx", "xlsx": "xlsx", "xlsm": "xlsx", "pptx": "pptx", "pptm": "pptx",
+    "docx": "docx", "docm": "docx", "xlsx": "xlsx", "xlsm": "xlsx", "xlsb": "xlsb", "pptx": "pptx", "pptm": "pptx",
     "pdf": "pdf", "zip": "zip", "jar": "zip", "7z": "7z", "rar": "rar", "tar": "tar", "tgz": "tar", "gz": "gz",
 }
 #: What a compressed stream's content is called, by the stream's file name ending.
@@ -86,6 +87,8 @@ def _zip_kind(data: bytes) -> str:
         return "docx"
     if "xl/workbook.xml" in names:
         return "xlsx"
+    if is_xlsb(names):
+        return "xlsb"
     if "ppt/presentation.xml" in names:
         return "pptx"
     return "zip"
@@ -105,7 +108,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, rtf, eml, mbox, msg, tnef, docx, xlsx, pptx, odf, metadata, pdf, zip, 7z, rar, disc, tar, gz, bz2, xz, zst, cfb, image/<format>
+    """One of text, xml, html, rtf, eml, mbox, msg, tnef, docx, xlsx, xlsb, pptx, odf, metadata, pdf, zip, 7z, rar, disc, tar, gz, bz2, xz, zst, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
