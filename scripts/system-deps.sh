@@ -48,6 +48,9 @@ if [ "$purpose" = test ]; then
   want genisoimage genisoimage
   want xorriso xorriso
   want mkudffs udftools
+  # Cabinets for rules.extract.cab's tests: a writer and an independent checker
+  want gcab gcab
+  want cabextract cabextract
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from rules.extract.archive import gunzip, tar_members, unpack_stream, zip_members
 from rules.extract.budget import DEFAULT_LIMITS, Budget, EncryptedContent, Limits, Unscannable
+from rules.extract.cab import cab_members
 from rules.extract.disc import disc_members
 from rules.extract.documents import email_content, mbox_messages, pdf_content
 from rules.extract.images import image_text
@@ -108,7 +109,7 @@ def _extract_into(collector: _Collector, data: bytes, path: str, kind: str, dept
 
 _ARCHIVES: dict[str, Callable[[bytes, Budget, str], Iterable[tuple[str, bytes]]]] = {
     "zip": zip_members, "tar": tar_members, "7z": seven_zip_members, "rar": rar_members,
-    "disc": disc_members,
+    "disc": disc_members, "cab": cab_members,
 }
 
 

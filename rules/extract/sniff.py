@@ -108,7 +108,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, rtf, eml, mbox, msg, tnef, docx, xlsx, xlsb, pptx, odf, metadata, pdf, zip, 7z, rar, disc, tar, gz, bz2, xz, zst, cfb, image/<format>
+    """One of text, xml, html, rtf, eml, mbox, msg, tnef, docx, xlsx, xlsb, pptx, odf, metadata, pdf, zip, 7z, rar, cab, disc, tar, gz, bz2, xz, zst, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -121,6 +121,8 @@ def sniff(data: bytes, name: str) -> str:
         return "7z"
     if data.startswith((b"Rar!\x1a\x07\x00", b"Rar!\x1a\x07\x01\x00")):
         return "rar"
+    if data.startswith(b"MSCF\x00\x00\x00\x00"):
+        return "cab"
     if data.startswith(b"(\xb5/\xfd"):
         return "zst"
     if data.startswith(b"\xfd7zXZ\x00"):

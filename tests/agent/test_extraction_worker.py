@@ -52,7 +52,7 @@ def test_a_signed_file_of_any_kind_is_read_in_a_worker(pool: Pool) -> None:
 
 
 def test_text_formats_are_read_here_and_containers_there() -> None:
-    assert {"pdf", "cfb", "msg", "zip", "7z", "rar", "disc", "eml"} <= ISOLATED_KINDS and "text" not in ISOLATED_KINDS
+    assert {"pdf", "cfb", "msg", "zip", "7z", "rar", "cab", "disc", "eml"} <= ISOLATED_KINDS and "text" not in ISOLATED_KINDS
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     result = extract_file(b"card 4111 1111 1111 1111", "notes.txt", ocr=False)
     assert result.status == "ok" and result.text.startswith("card")
@@ -199,6 +199,7 @@ def _every_isolated_fixture() -> dict[str, bytes]:
         "rich.eml": samples.eml("rich text", {"winmail.dat": winmail(RTF, [("customers.csv", b"4111111111111111", "data")])}),
         "backup.iso": pycdlib_image({"docs/Übersicht.txt": b"card 4111111111111111", "a.docx": office["a.docx"]}),
         "windows.udf": udf_only(pycdlib_image({"q3/report.pdf": PDF})),
+        "payroll.cab": (data / "payroll.cab").read_bytes(),  # gcab -z: MSZIP, as makecab writes
         "backup.rar": rar5(FILES), "old.rar": rar4(FILES), "locked.rar": rar5(FILES, hide_names=True),
         "Q3.msg": outlook_msg(attachments=(("customers.csv", b"card 4111111111111111"), ("inner", message_streams(
             embedded=True, attachments=(("report.docx", office["a.docx"]),))))),
