@@ -46,7 +46,7 @@ GRACE_SECONDS = 5.0
 POOL_SIZE = 3
 #: Kinds (`rules.extract.sniff`) read in a worker: third-party parsers, or containers of them
 #: ("binary": a signed OpenPGP or CMS file holds a file of any kind), and armored OpenPGP.
-ISOLATED_KINDS = frozenset({"pdf", "cfb", "msg", "tnef", "zip", "7z", "rar", "cab", "disc", "tar", "gz", "bz2", "xz", "zst", "eml", "mbox", "binary"})
+ISOLATED_KINDS = frozenset({"pdf", "cfb", "msg", "tnef", "zip", "7z", "rar", "cab", "disc", "tar", "gz", "bz2", "xz", "zst", "lzma", "lz", "lz4", "eml", "mbox", "binary"})
 _ARMORED_PGP = b"-----BEGIN PGP MESSAGE-----"
 
 
@@ -369,7 +369,7 @@ def _asking_service(limits: Limits, ports: tuple[str, ...]) -> Limits:
 
 #: Packages whose every module the worker loads before it gives up root; the warm-up
 #: (`_warm_up`) then loads what their code imports only when a file needs it.
-PRELOADED = ("rules.extract", "pypdf", "olefile", "xlrd", "zstandard", "email", "encodings", "xml.etree", "html", "json",
+PRELOADED = ("rules.extract", "pypdf", "olefile", "xlrd", "zstandard", "lz4", "email", "encodings", "xml.etree", "html", "json",
              "mimetypes")
 
 

@@ -50,6 +50,10 @@ if [ "$purpose" = test ]; then
   want mkudffs udftools
   # Cabinets for rules.extract.cab's tests: a writer and an independent checker
   want gcab gcab
+  # lzip and lz4 streams for rules.extract.archive's tests (xz-utils gives `lzma`)
+  want lzip lzip
+  want lz4 lz4
+  want lzma xz-utils
   want cabextract cabextract
 fi
 

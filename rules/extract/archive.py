@@ -1,14 +1,17 @@
-"""zip and tar members, gzip, bzip2 and xz streams, read within the expansion budget."""
+"""zip, tar, cpio and ar members; gzip, bzip2, xz, zstd, lzma, lzip and lz4 streams; all read
+within the expansion budget."""
 
 from __future__ import annotations
 
 import bz2
 import lzma
+import struct
 import tarfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from io import BytesIO
+from typing import Any
 
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
 from rules.extract.office import read_member
@@ -72,9 +75,11 @@ def gunzip(data: bytes, budget: Budget, what: str) -> bytes:
 
 #: Decompressors of the streams read like gzip, by kind: each gives at most `max_length` bytes
 #: a call and keeps the rest of its input.
-STREAMS: dict[str, tuple[str, Callable[[], bz2.BZ2Decompressor | lzma.LZMADecompressor]]] = {
+STREAMS: dict[str, tuple[str, Callable[[], Any]]] = {
     "bz2": ("bzip2", bz2.BZ2Decompressor),
     "xz": ("xz", lambda: lzma.LZMADecompressor(format=lzma.FORMAT_XZ)),
+    "lzma": ("lzma", lambda: lzma.LZMADecompressor(format=lzma.FORMAT_ALONE)),  # `lzma`, `xz --format=lzma`
+    "lz4": ("lz4", lambda: __import__("lz4.frame").frame.LZ4FrameDecompressor()),
 }
 
 
@@ -107,26 +112,98 @@ def unzstd(data: bytes, budget: Budget, what: str) -> bytes:
 
 
 def unpack_stream(data: bytes, kind: str, budget: Budget, what: str) -> bytes:
-    """Decompress a bzip2, xz or zstd stream (or several concatenated, as pbzip2, pixz and
-    `zstd -T` write them), stopping as soon as the budget runs out."""
+    """Decompress a bzip2, xz, zstd, lzma, lzip or lz4 stream (or several concatenated, as
+    pbzip2, pixz and `zstd -T` write them), stopping as soon as the budget runs out."""
     if kind == "zst":
         return unzstd(data, budget, what)
+    if kind == "lz":
+        return unlzip(data, budget, what)
+    if kind == "lz4" and data.startswith(LZ4_LEGACY):
+        return _unlz4_legacy(data, budget, what)
     name, decompressor = STREAMS[kind]
     out = bytearray()
     rest = data
     while rest:
-        engine = decompressor()
+        piece, rest = _drain(decompressor(), rest, budget, what, name)
+        out += piece
+    return bytes(out)
+
+
+def _drain(engine: Any, data: bytes, budget: Budget, what: str, name: str) -> tuple[bytes, bytes]:
+    """Run one stream's decompressor (the `lzma` module's interface: `max_length`, `eof`,
+    `needs_input`, `unused_data`) to its end: its output and the input after it."""
+    out = bytearray()
+    try:
+        piece = engine.decompress(data, min(budget.allowance() + 1, 1 << 20))
+        while True:
+            out += piece
+            budget.spend(len(piece), what)
+            if engine.eof or engine.needs_input:
+                break
+            piece = engine.decompress(b"", min(budget.allowance() + 1, 1 << 20))
+    except (OSError, EOFError, ValueError, RuntimeError, lzma.LZMAError) as exc:  # lz4 raises RuntimeError
+        raise Unscannable(f"{what}: corrupt {name} ({exc})") from None
+    if not engine.eof:
+        raise Unscannable(f"{what}: truncated {name} stream")
+    return bytes(out), engine.unused_data
+
+
+LZIP = b"LZIP\x01"
+
+
+def unlzip(data: bytes, budget: Budget, what: str) -> bytes:
+    """Decompress an lzip file (lzip 1.x, `tar --lzip`): members of a header (magic, version,
+    coded dictionary size), an LZMA stream with its end marker (lc 3, lp 0, pb 2) and a trailer
+    (CRC-32 and size of the data, size of the member), which is checked."""
+    out = bytearray()
+    rest = data
+    while rest:
+        if not rest.startswith(LZIP) or len(rest) < 6:
+            if out and not rest.strip(b"\x00"):
+                break  # zeros after the last member
+            raise Unscannable(f"{what}: corrupt lzip (no member header at byte {len(data) - len(rest)})")
+        base = 1 << (rest[5] & 0x1F)
+        dictionary = base - (base // 16) * (rest[5] >> 5)
+        if not 1 << 12 <= dictionary <= 1 << 29:
+            raise Unscannable(f"{what}: corrupt lzip (dictionary of {dictionary} bytes)")
+        engine = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[
+            {"id": lzma.FILTER_LZMA1, "dict_size": dictionary, "lc": 3, "lp": 0, "pb": 2}])
+        member, after = _drain(engine, rest[6:], budget, what, "lzip")
+        if len(after) < 20:
+            raise Unscannable(f"{what}: truncated lzip member (no trailer)")
+        crc, size = struct.unpack_from("<IQ", after)
+        if crc != zlib.crc32(member) or size != len(member):
+            raise Unscannable(f"{what}: corrupt lzip (the trailer's CRC or size does not match the data)")
+        out += member
+        rest = after[20:]
+    return bytes(out)
+
+
+LZ4_LEGACY = b"\x02\x21\x4c\x18"
+_LZ4_LEGACY_BLOCK = 8 << 20
+
+
+def _unlz4_legacy(data: bytes, budget: Budget, what: str) -> bytes:
+    """The legacy lz4 format (`lz4 -l`, Linux kernel images): the magic, then blocks of a 32-bit
+    size and LZ4 data, each at most 8 MiB once decompressed."""
+    import lz4.block
+
+    out = bytearray()
+    pos = len(LZ4_LEGACY)
+    while pos + 4 <= len(data):
+        size = struct.unpack_from("<I", data, pos)[0]
+        if size == struct.unpack("<I", LZ4_LEGACY)[0]:  # another legacy stream follows
+            pos += 4
+            continue
+        if pos + 4 + size > len(data):
+            raise Unscannable(f"{what}: truncated lz4 stream")
+        if budget.allowance() <= 0:
+            budget.spend(1, what)  # raises: nothing more may be made
         try:
-            piece = engine.decompress(rest, min(budget.allowance() + 1, 1 << 20))
-            while True:
-                out += piece
-                budget.spend(len(piece), what)
-                if engine.eof or engine.needs_input:
-                    break
-                piece = engine.decompress(b"", min(budget.allowance() + 1, 1 << 20))
-        except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
-            raise Unscannable(f"{what}: corrupt {name} ({exc})") from None
-        if not engine.eof:
-            raise Unscannable(f"{what}: truncated {name} stream")
-        rest = engine.unused_data
+            piece = lz4.block.decompress(data[pos + 4 : pos + 4 + size], uncompressed_size=_LZ4_LEGACY_BLOCK)
+        except (lz4.block.LZ4BlockError, ValueError) as exc:
+            raise Unscannable(f"{what}: corrupt lz4 ({exc})") from None
+        out += piece
+        budget.spend(len(piece), what)
+        pos += 4 + size
     return bytes(out)

@@ -26,7 +26,7 @@ _EXTENSIONS = {
 }
 #: What a compressed stream's content is called, by the stream's file name ending.
 STREAM_NAMES = {".gz": "", ".tgz": ".tar", ".bz2": "", ".tbz2": ".tar", ".tbz": ".tar", ".xz": "", ".txz": ".tar",
-                ".zst": "", ".tzst": ".tar"}
+                ".zst": "", ".tzst": ".tar", ".lzma": "", ".tlz": ".tar", ".lz": "", ".lz4": ""}
 _BINARY_MAGIC = {
     b"Rar!": "RAR archive of an unknown version", b"\x7fELF": "executable", b"MZ": "executable",
 }
@@ -69,6 +69,19 @@ def _ds_store(data: bytes) -> bool:
     return offset == again and 4 + offset + size <= len(data)
 
 
+def _lzma_alone(data: bytes) -> bool:
+    """The header of the LZMA "alone" format (`lzma`, `xz --format=lzma`): it has no magic
+    number, so all of it must be plausible: properties lc/lp/pb below 225, a dictionary of 2^n or
+    2^n + 2^(n-1) bytes from 4 KiB to 1.5 GiB, a size that is unknown (all ones) or below 1 TiB."""
+    if len(data) < 14 or data[0] >= 225:
+        return False
+    dictionary, size = int.from_bytes(data[1:5], "little"), int.from_bytes(data[5:13], "little")
+    if not 1 << 12 <= dictionary <= 3 << 29:
+        return False
+    top = 1 << (dictionary.bit_length() - 1)
+    return dictionary in (top, top + top // 2) and (size == (1 << 64) - 1 or size < 1 << 40)
+
+
 def extension(name: str) -> str:
     base = name.rsplit("/", 1)[-1].lower()
     return base.rsplit(".", 1)[-1] if "." in base else ""
@@ -108,7 +121,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, rtf, eml, mbox, msg, tnef, docx, xlsx, xlsb, pptx, odf, metadata, pdf, zip, 7z, rar, cab, disc, tar, gz, bz2, xz, zst, cfb, image/<format>
+    """One of text, xml, html, rtf, eml, mbox, msg, tnef, docx, xlsx, xlsb, pptx, odf, metadata, pdf, zip, 7z, rar, cab, disc, tar, gz, bz2, xz, zst, lzma, lz, lz4, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -121,6 +134,12 @@ def sniff(data: bytes, name: str) -> str:
         return "7z"
     if data.startswith((b"Rar!\x1a\x07\x00", b"Rar!\x1a\x07\x01\x00")):
         return "rar"
+    if data.startswith((b"\x04\x22\x4d\x18", b"\x02\x21\x4c\x18")):
+        return "lz4"  # a frame, or the legacy format
+    if data.startswith(b"LZIP\x01"):
+        return "lz"
+    if _lzma_alone(data):
+        return "lzma"
     if data.startswith(b"MSCF\x00\x00\x00\x00"):
         return "cab"
     if data.startswith(b"(\xb5/\xfd"):

@@ -200,6 +200,8 @@ def _every_isolated_fixture() -> dict[str, bytes]:
         "backup.iso": pycdlib_image({"docs/Übersicht.txt": b"card 4111111111111111", "a.docx": office["a.docx"]}),
         "windows.udf": udf_only(pycdlib_image({"q3/report.pdf": PDF})),
         "payroll.cab": (data / "payroll.cab").read_bytes(),  # gcab -z: MSZIP, as makecab writes
+        "office.tar.lz4": __import__("lz4.frame").frame.compress(samples.tar_of(office)),
+        "cards.csv.lzma": __import__("lzma").compress(b"card 4111111111111111\n" * 50, format=__import__("lzma").FORMAT_ALONE),
         "backup.rar": rar5(FILES), "old.rar": rar4(FILES), "locked.rar": rar5(FILES, hide_names=True),
         "Q3.msg": outlook_msg(attachments=(("customers.csv", b"card 4111111111111111"), ("inner", message_streams(
             embedded=True, attachments=(("report.docx", office["a.docx"]),))))),
