@@ -54,6 +54,10 @@ if [ "$purpose" = test ]; then
   want lzip lzip
   want lz4 lz4
   want lzma xz-utils
+  # cpio and ar archives (and .deb packages) for rules.extract.unix's tests
+  want cpio cpio
+  want ar binutils
+  want dpkg-deb dpkg
   want cabextract cabextract
 fi
 

@@ -27,6 +27,7 @@ from rules.extract.sealed import detached_signature, openpgp_literal, sealed, se
 from rules.extract.sevenzip import seven_zip_members
 from rules.extract.sniff import sniff, stream_content_name
 from rules.extract.tnef import tnef_content
+from rules.extract.unix import ar_members, cpio_members
 from rules.extract.xlsb import xlsb_content
 
 __all__ = ["DEFAULT_LIMITS", "Extraction", "Limits", "Part", "extract"]
@@ -109,7 +110,7 @@ def _extract_into(collector: _Collector, data: bytes, path: str, kind: str, dept
 
 _ARCHIVES: dict[str, Callable[[bytes, Budget, str], Iterable[tuple[str, bytes]]]] = {
     "zip": zip_members, "tar": tar_members, "7z": seven_zip_members, "rar": rar_members,
-    "disc": disc_members, "cab": cab_members,
+    "disc": disc_members, "cab": cab_members, "cpio": cpio_members, "ar": ar_members,
 }
 
 

@@ -13,6 +13,7 @@ from rules.extract.markup import utf16_without_bom
 from rules.extract.odf import is_flat_odf, is_odf_zip
 from rules.extract.outlook import is_outlook_message
 from rules.extract.tnef import is_tnef
+from rules.extract.unix import AR_MAGIC, AR_THIN, is_cpio
 from rules.extract.xlsb import is_xlsb
 
 _EXTENSIONS = {
@@ -121,7 +122,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, rtf, eml, mbox, msg, tnef, docx, xlsx, xlsb, pptx, odf, metadata, pdf, zip, 7z, rar, cab, disc, tar, gz, bz2, xz, zst, lzma, lz, lz4, cfb, image/<format>
+    """One of text, xml, html, rtf, eml, mbox, msg, tnef, docx, xlsx, xlsb, pptx, odf, metadata, pdf, zip, 7z, rar, cab, disc, tar, cpio, ar, gz, bz2, xz, zst, lzma, lz, lz4, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -140,6 +141,10 @@ def sniff(data: bytes, name: str) -> str:
         return "lz"
     if _lzma_alone(data):
         return "lzma"
+    if is_cpio(data):
+        return "cpio"
+    if data.startswith((AR_MAGIC, AR_THIN)):
+        return "ar"
     if data.startswith(b"MSCF\x00\x00\x00\x00"):
         return "cab"
     if data.startswith(b"(\xb5/\xfd"):
