@@ -60,10 +60,12 @@ class Extracted:
 def extract_file(data: bytes, filename: str, *, ocr: bool, seconds: float = 30.0) -> Extracted:
     """The text of a file's bytes within `seconds`: in a worker process for `ISOLATED_KINDS`,
     here for the rest."""
+    from rules.extract.encoded import has_encoded_run
     from rules.extract.sniff import sniff
 
     kind = sniff(data, filename)
-    if kind in ISOLATED_KINDS or (kind == "text" and data.lstrip()[: len(_ARMORED_PGP)] == _ARMORED_PGP):
+    if (kind in ISOLATED_KINDS or (kind == "text" and data.lstrip()[: len(_ARMORED_PGP)] == _ARMORED_PGP)
+            or (kind in ("text", "xml", "html") and has_encoded_run(data))):  # files written as base64 or data: URIs
         return POOL.extract(data, filename, ocr=ocr, seconds=seconds)
     return _extract_here(data, filename, ocr=ocr, seconds=seconds)
 

@@ -47,6 +47,8 @@ class ClipboardChannel:
         self.max_bytes, self.ocr = max_bytes, ocr
 
     def judge(self, text: str, source: dict[str, Any] | None, target: dict[str, Any] | None) -> dict[str, Any]:
+        from agent.extraction import extract_file
+        from rules.extract.encoded import has_encoded_run
         from rules.extract.sealed import sealed, sealed_blocks
 
         source = _application(source)
@@ -54,10 +56,12 @@ class ClipboardChannel:
         head = text[:MAX_CLIPBOARD_CHARS].encode("utf-8", "replace")
         blocks = sealed_blocks(head) or [what for what in [sealed(head)] if what]  # armored PGP, openssl -a...
         status, reason = ("encrypted", f"the copied text holds {blocks[0]}") if blocks else ("ok", None)
-        judgement = judge_text(text[:MAX_CLIPBOARD_CHARS], Context(channel="clipboard", application=app,
-                                                                   destination=(target or {}).get("name"),
-                                                                   size=len(text)), self.policies.active.policy,
-                               key=self.key, status=status, reason=reason)
+        scanned = text[:MAX_CLIPBOARD_CHARS]
+        if not blocks and has_encoded_run(head):  # a file copied as base64: decoded and read in the worker
+            extracted = extract_file(head, "clipboard.txt", ocr=self.ocr)
+            scanned, status, reason = extracted.text, extracted.status, extracted.reason
+        context = Context(channel="clipboard", application=app, destination=(target or {}).get("name"), size=len(text))
+        judgement = judge_text(scanned, context, self.policies.active.policy, key=self.key, status=status, reason=reason)
         return self._reply([(judgement, self._record(judgement, source, target, text_length=len(text)))])
 
     def judge_files(self, paths: Any, raw_source: dict[str, Any] | None, uid: int) -> dict[str, Any]:

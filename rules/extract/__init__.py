@@ -15,6 +15,7 @@ from rules.extract.budget import DEFAULT_LIMITS, Budget, EncryptedContent, Limit
 from rules.extract.cab import cab_members
 from rules.extract.disc import disc_members
 from rules.extract.documents import email_content, mbox_messages, pdf_content
+from rules.extract.encoded import encoded_blocks
 from rules.extract.images import image_text
 from rules.extract.legacy import legacy_text
 from rules.extract.markup import decode_text, html_content, html_text, printable_runs, xml_text
@@ -160,12 +161,14 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
             collector.fail(path, kind, "unscannable", problem)
         _sealed_blocks(collector, text.encode("utf-8", "replace"), path, kind)  # inline PGP
         _members(collector, attachments, path, depth)
+        _members(collector, encoded_blocks(text.encode("utf-8", "replace"), budget, path), path, depth)
     elif (kind == "text" or kind.startswith("binary")) and _sealed_or_signed(collector, data, path, kind, depth):
         return
     else:
         collector.add(path, kind, _document_text(data, path, kind, budget))
         if kind in ("text", "xml"):
             _sealed_blocks(collector, data, path, kind)
+            _members(collector, encoded_blocks(data, budget, path), path, depth)  # files written as base64
         if kind in ("docx", "xlsx", "pptx"):  # objects inserted into it
             _members(collector, office_embeddings(data, budget, path), path, depth)
         if kind in ("docx", "xlsx", "pptx", "odf") and budget.limits.ocr is not None:  # screenshots pasted into it

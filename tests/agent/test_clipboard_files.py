@@ -128,6 +128,22 @@ def test_copied_text_holding_an_encrypted_block_is_judged_encrypted(tmp_path: pa
         ("ok", None)]
 
 
+def test_a_file_copied_as_base64_is_decoded_and_judged(tmp_path: pathlib.Path) -> None:
+    """`base64 payroll.zip | xclip`, pasted into a chat: the zip is decoded and read (in the
+    extraction worker, as a zip would be), and its card number is found."""
+    import base64
+
+    from tests.rules import samples
+
+    rows = "".join(f"Person {i},{i * 7919 % 10**9:09d}\n" for i in range(40))
+    payload = samples.zip_of({"export/cards.csv": f"name,card\nAnna,4111 1111 1111 1111\n{rows}".encode()})
+    channel, spool = _channel(tmp_path, max_bytes=1000)
+    channel.judge("here it is:\n" + base64.encodebytes(payload).decode(), {"name": "xterm"}, None)
+    verdict = spool.batch(10)[0]
+    assert verdict["verdict"]["scan_status"] == "ok"
+    assert {"id": "credit_card", "count": 1} in verdict["detectors"], verdict
+
+
 @pytest.mark.parametrize("paths", [None, [], "x", ["relative.txt"], [1, 2]])
 def test_bad_path_lists_are_refused(tmp_path: pathlib.Path, paths: object) -> None:
     channel, _ = _channel(tmp_path, max_bytes=100)

@@ -1,0 +1,125 @@
+"""Files written into a text as base64: `base64 payroll.xlsx > notes.txt`, a PowerShell
+`[Convert]::ToBase64String(...)` pasted into a ticket, a zip inlined into a JSON or XML field.
+
+Encoding a file as text is the cheapest way past a scanner that reads text as it is: the values
+are still there, but no detector sees them. Runs of at least `MIN_RUN` base64 characters (line
+breaks inside a run allowed, as `base64` wraps at 76 and PEM at 64) are decoded, and a run is
+handed on as a member of its text (`base64 block N`) when what it decodes to is a file this
+package reads (sniffed as anything but an unknown binary) or text (valid UTF-8, printable).
+What decodes to an unknown binary (certificates and keys in PEM, hashes, images of no known
+kind, random letters) is left alone: its characters are scanned as they are anyway.
+
+Finding the runs must cost next to nothing on ordinary text, and must not be quadratic on
+hostile text (a regular expression like ``[A-Za-z0-9+/]{320,}`` retried at every offset is, on
+runs a little shorter than the minimum). So: map every byte to "run" or "break" in one C-level
+pass (`bytes.translate`), then search that for `MIN_RUN` run bytes in a row with `bytes.find`,
+which skips ahead by up to `MIN_RUN` bytes at each break, and find each such run's ends with
+`rfind`/`find`. Each run is measured once; at most `MAX_BLOCKS` blocks per text are decoded.
+"""
+
+from __future__ import annotations
+
+import binascii
+from collections.abc import Iterator
+
+from rules.extract.budget import Budget, Unscannable
+
+MIN_RUN = 320  # base64 characters: 240 bytes decoded
+MAX_BLOCKS = 64
+#: Runs decoded at most per text, readable or not: a text padded with junk runs ahead of a real
+#: one is named `unscannable` rather than read to its end at a decode per run.
+MAX_TRIED = 1024
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\r\n"
+_RUNS = bytes(0x41 if byte in _ALPHABET else 0x20 for byte in range(256))  # "A" in a run, " " between
+_NEEDLE = b"A" * MIN_RUN
+_PRINTABLE = 0.95
+
+
+def has_encoded_run(data: bytes) -> bool:
+    """Whether `data` holds a run of base64 characters long enough to be decoded (cheap: one
+    translation and one search, about 2 ms a megabyte)."""
+    return len(data) >= MIN_RUN and data.translate(_RUNS).find(_NEEDLE) >= 0
+
+
+def encoded_blocks(data: bytes, budget: Budget, what: str) -> Iterator[tuple[str, bytes]]:
+    """(`base64 block N`, decoded bytes) of each long base64 run in `data` that decodes to a
+    readable file or to text."""
+    if len(data) < MIN_RUN:
+        return
+    runs = data.translate(_RUNS)
+    found, tried, pos = 0, 0, 0
+    while found < MAX_BLOCKS:
+        hit = runs.find(_NEEDLE, pos)  # skips ahead by up to MIN_RUN bytes at each mismatch
+        if hit < 0:
+            break
+        start = runs.rfind(b" ", 0, hit) + 1
+        end = runs.find(b" ", hit + MIN_RUN)
+        end = len(runs) if end < 0 else end
+        pos = end
+        for block in _blocks(data[start:end]):
+            budget.check_time()
+            tried += 1
+            if tried > MAX_TRIED:
+                raise Unscannable(f"{what}: more than {MAX_TRIED} runs of base64 characters; the rest were not decoded")
+            decoded = _decoded(block)
+            if decoded is None or found >= MAX_BLOCKS:
+                continue
+            found += 1
+            budget.enter(what)
+            budget.spend(len(decoded), what)
+            yield f"base64 block {found}", decoded
+
+
+def _blocks(run: bytes) -> list[list[bytes]]:
+    """The base64 blocks of a run, as lists of lines: lines of one width (the wrap width), the
+    last maybe shorter or ending in padding. A word of the text before or after a block, joined
+    to it by a line break, is a line of another width and so a block of its own, too short."""
+    blocks: list[list[bytes]] = []
+    current: list[bytes] = []
+    width = 0
+    for line in run.replace(b"\r", b"").split(b"\n"):
+        ended = bool(current) and current[-1].endswith(b"=")
+        if current and not ended and len(line) == width:
+            current.append(line)
+        elif current and not ended and 0 < len(line) < width:
+            current.append(line)  # the block's short last line
+            blocks.append(current)
+            current = []
+        else:
+            if current:
+                blocks.append(current)
+            current, width = [line], len(line)
+    if current:
+        blocks.append(current)
+    return [block for block in blocks if sum(map(len, block)) >= MIN_RUN]
+
+
+def _decoded(lines: list[bytes]) -> bytes | None:
+    """What a block decodes to, when that is a readable file or text; a block whose last line is
+    a word of the text after it is tried without that line too."""
+    from rules.extract.sniff import sniff  # sniff imports this package's readers
+
+    last_is_short = len(lines) > 1 and len(lines[-1]) < len(lines[0])
+    for candidate in (lines, lines[:-1]) if last_is_short else (lines,):
+        body = b"".join(candidate)
+        if len(body) < MIN_RUN or b"=" in body.rstrip(b"="):
+            continue  # padding can only end a block
+        body = body.rstrip(b"=")
+        try:
+            decoded = binascii.a2b_base64(body + b"=" * (-len(body) % 4), strict_mode=True)
+        except binascii.Error:
+            continue
+        kind = sniff(decoded, "")
+        if not kind.startswith("binary") and (kind != "text" or _text(decoded)):
+            return decoded
+    return None
+
+
+def _text(decoded: bytes) -> bool:
+    """Valid UTF-8 whose characters are nearly all printable or white space."""
+    try:
+        text = decoded.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    printable = sum(ch.isprintable() or ch in "\t\r\n" for ch in text)
+    return printable >= _PRINTABLE * len(text)
