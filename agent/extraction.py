@@ -60,14 +60,28 @@ class Extracted:
 def extract_file(data: bytes, filename: str, *, ocr: bool, seconds: float = 30.0) -> Extracted:
     """The text of a file's bytes within `seconds`: in a worker process for `ISOLATED_KINDS`,
     here for the rest."""
-    from rules.extract.encoded import has_encoded_run
     from rules.extract.sniff import sniff
 
     kind = sniff(data, filename)
-    if (kind in ISOLATED_KINDS or (kind == "text" and data.lstrip()[: len(_ARMORED_PGP)] == _ARMORED_PGP)
-            or (kind in ("text", "xml", "html") and has_encoded_run(data))):  # files written as base64 or data: URIs
+    if kind in ISOLATED_KINDS or _holds_files(data, kind):
         return POOL.extract(data, filename, ocr=ocr, seconds=seconds)
     return _extract_here(data, filename, ocr=ocr, seconds=seconds)
+
+
+def _holds_files(data: bytes, kind: str) -> bool:
+    """Whether a file of a kind read here holds other files that readers of isolated kinds would
+    parse: a signed OpenPGP text, a text with a file written in base64, a page with `data:` URIs,
+    an Office document with embedded objects (a PDF inserted into a report)."""
+    from rules.extract.encoded import has_encoded_run
+    from rules.extract.office import has_embeddings
+
+    if kind == "text" and data.lstrip()[: len(_ARMORED_PGP)] == _ARMORED_PGP:
+        return True
+    if kind == "html" and b";base64," in data:
+        return True
+    if kind in ("text", "xml", "html") and has_encoded_run(data):
+        return True
+    return kind in ("docx", "xlsx", "pptx", "xlsb") and has_embeddings(data)
 
 
 def _extract_here(data: bytes, filename: str, *, ocr: bool, seconds: float) -> Extracted:

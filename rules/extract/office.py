@@ -193,6 +193,15 @@ _OLE_NATIVE = "\x01Ole10Native"
 _DOCUMENT_STREAMS = ("WordDocument", "Workbook", "Book", "PowerPoint Document")  # read as legacy Office
 
 
+def has_embeddings(data: bytes) -> bool:
+    """Whether an Office package holds embedded objects (`office_embeddings` would hand some on
+    to other readers); False for anything that is no readable zip."""
+    try:
+        return any(_EMBEDDINGS.fullmatch(name) for name in zipfile.ZipFile(BytesIO(data)).namelist())
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
+        return False
+
+
 def office_embeddings(data: bytes, budget: Budget, what: str) -> list[tuple[str, bytes]]:
     """The files embedded in a docx/xlsx/pptx (a spreadsheet inserted as an object into a report),
     by name, for the caller to extract in turn: an embedded OOXML package as it is, an OLE object

@@ -51,6 +51,40 @@ def test_a_signed_file_of_any_kind_is_read_in_a_worker(pool: Pool) -> None:
         agent.extraction.POOL = saved
 
 
+def test_files_of_kinds_read_here_that_hold_other_files_go_to_a_worker(pool: Pool) -> None:
+    """A report with a PDF inserted, a page or a text with a PDF written in base64: the PDF is
+    parsed by pypdf, so the worker reads them; a plain report stays here."""
+    import base64
+
+    import agent.extraction
+
+    encoded = base64.encodebytes(PDF)
+    holders = {
+        "report.docx": samples.with_media(samples.docx(["see the object"]), {"word/embeddings/report.pdf": PDF}),
+        "page.html": b'<a href="data:application/pdf;base64,' + base64.b64encode(PDF) + b'">report</a>',
+        "notes.txt": b"the report:\n" + encoded,
+        "feed.xml": b"<?xml version='1.0'?><doc><file>" + encoded + b"</file></doc>",
+    }
+    sent: list[str] = []
+    original = pool.extract
+
+    def counted(data: bytes, filename: str, **options: object) -> object:
+        sent.append(filename)
+        return original(data, filename, **options)  # type: ignore[arg-type]
+
+    saved, agent.extraction.POOL = agent.extraction.POOL, pool
+    pool.extract = counted  # type: ignore[method-assign]
+    try:
+        for name, data in holders.items():
+            result = extract_file(data, name, ocr=False)
+            assert result.status == "ok" and "4111111111111111" in result.text, name
+        plain = extract_file(samples.docx(["card 4111 1111 1111 1111"]), "plain.docx", ocr=False)
+        assert plain.status == "ok"
+        assert sent == list(holders)  # pypdf ran in the worker for each; the plain report was read here
+    finally:
+        agent.extraction.POOL = saved
+
+
 def test_text_formats_are_read_here_and_containers_there() -> None:
     assert {"pdf", "cfb", "msg", "zip", "7z", "rar", "cab", "disc", "eml"} <= ISOLATED_KINDS and "text" not in ISOLATED_KINDS
     before = {p.pid for p in psutil.Process().children(recursive=True)}
