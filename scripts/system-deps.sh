@@ -58,6 +58,7 @@ if [ "$purpose" = test ]; then
   want cpio cpio
   want ar binutils
   want dpkg-deb dpkg
+  want xxd xxd
   want cabextract cabextract
 fi
 

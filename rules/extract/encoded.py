@@ -1,5 +1,6 @@
-"""Files written into a text as base64: `base64 payroll.xlsx > notes.txt`, a PowerShell
-`[Convert]::ToBase64String(...)` pasted into a ticket, a zip inlined into a JSON or XML field.
+"""Files written into a text as base64 or hex: `base64 payroll.xlsx > notes.txt`, a PowerShell
+`[Convert]::ToBase64String(...)` pasted into a ticket, a zip inlined into a JSON or XML field,
+`xxd -p` output.
 
 Encoding a file as text is the cheapest way past a scanner that reads text as it is: the values
 are still there, but no detector sees them. Runs of at least `MIN_RUN` base64 characters (line
@@ -33,6 +34,7 @@ _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\
 _RUNS = bytes(0x41 if byte in _ALPHABET else 0x20 for byte in range(256))  # "A" in a run, " " between
 _NEEDLE = b"A" * MIN_RUN
 _PRINTABLE = 0.95
+_HEX = b"0123456789abcdefABCDEF"
 
 
 def has_encoded_run(data: bytes) -> bool:
@@ -66,8 +68,8 @@ def encoded_blocks(data: bytes, budget: Budget, what: str) -> Iterator[tuple[str
                 continue
             found += 1
             budget.enter(what)
-            budget.spend(len(decoded), what)
-            yield f"base64 block {found}", decoded
+            budget.spend(len(decoded[1]), what)
+            yield f"{decoded[0]} block {found}", decoded[1]
 
 
 def _blocks(run: bytes) -> list[list[bytes]]:
@@ -94,25 +96,33 @@ def _blocks(run: bytes) -> list[list[bytes]]:
     return [block for block in blocks if sum(map(len, block)) >= MIN_RUN]
 
 
-def _decoded(lines: list[bytes]) -> bytes | None:
-    """What a block decodes to, when that is a readable file or text; a block whose last line is
-    a word of the text after it is tried without that line too."""
-    from rules.extract.sniff import sniff  # sniff imports this package's readers
-
+def _decoded(lines: list[bytes]) -> tuple[str, bytes] | None:
+    """("base64" or "hex", what a block decodes to), when that is a readable file or text; a
+    block whose last line is a word of the text after it is tried without that line too. A block
+    of hexadecimal digits only (`xxd -p`, `od`-less dumps, a hex field) is read as hex first."""
     last_is_short = len(lines) > 1 and len(lines[-1]) < len(lines[0])
     for candidate in (lines, lines[:-1]) if last_is_short else (lines,):
         body = b"".join(candidate)
         if len(body) < MIN_RUN or b"=" in body.rstrip(b"="):
             continue  # padding can only end a block
+        if not body.translate(None, _HEX) and len(body) % 2 == 0 and _readable(bytes.fromhex(body.decode())):
+            return "hex", bytes.fromhex(body.decode())
         body = body.rstrip(b"=")
         try:
             decoded = binascii.a2b_base64(body + b"=" * (-len(body) % 4), strict_mode=True)
         except binascii.Error:
             continue
-        kind = sniff(decoded, "")
-        if not kind.startswith("binary") and (kind != "text" or _text(decoded)):
-            return decoded
+        if _readable(decoded):
+            return "base64", decoded
     return None
+
+
+def _readable(decoded: bytes) -> bool:
+    """A file this package reads (anything sniffed but an unknown binary), or printable text."""
+    from rules.extract.sniff import sniff  # sniff imports this package's readers
+
+    kind = sniff(decoded, "")
+    return not kind.startswith("binary") and (kind != "text" or _text(decoded))
 
 
 def _text(decoded: bytes) -> bool:

@@ -83,6 +83,16 @@ def test_a_text_padded_with_junk_runs_is_named_not_read_forever() -> None:
     assert result.status == "unscannable" and "runs of base64 characters" in (result.reason or "")
 
 
+@pytest.mark.parametrize("kind", ["zip", "csv"])
+def test_a_file_written_as_hex_is_read(kind: str) -> None:
+    binary = require_binary("xxd", "xxd")
+    dump = subprocess.run([binary, "-p"], input=FILES[kind](), capture_output=True, check=True).stdout
+    result = extract(b"hex dump follows\n" + dump + b"end\n", "dump.txt")
+    assert result.status == "ok", result.reason
+    assert any(p.startswith("dump.txt/hex block 1") for p in members(result)), members(result)
+    assert SSN in result.text or CARD in result.text
+
+
 def test_blocks_next_to_each_other_and_to_words() -> None:
     first, second = base64.encodebytes(FILES["csv"]()), base64.encodebytes(f"ssn {SSN}\n".encode() * 30)
     text = b"see\n" + first + second + b"end\n"  # two blocks, one after the other, words joined by line breaks
