@@ -27,6 +27,7 @@ from rules.extract.rtf import rtf_text
 from rules.extract.sealed import detached_signature, openpgp_literal, sealed, sealed_blocks, signed_content
 from rules.extract.sevenzip import seven_zip_members
 from rules.extract.sniff import sniff, stream_content_name
+from rules.extract.sqlite import sqlite_content
 from rules.extract.tnef import tnef_content
 from rules.extract.unix import ar_members, cpio_members
 from rules.extract.xlsb import xlsb_content
@@ -126,6 +127,15 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
         inner = gunzip(data, budget, path) if kind == "gz" else unpack_stream(data, kind, budget, path)
         inner_name = stream_content_name(path)
         _extract_into(collector, inner, inner_name, sniff(inner, inner_name), depth + 1)
+    elif kind == "sqlite":
+        text, blobs, problem = sqlite_content(data, budget, path)
+        collector.add(path, kind, text)
+        if problem is not None:
+            collector.fail(path, kind, "unscannable", problem)
+        for _, blob in blobs:
+            budget.enter(path)
+            budget.spend(len(blob), path)
+        _members(collector, blobs, path, depth)  # files kept in BLOBs
     elif kind == "xlsb":
         text, problem = xlsb_content(data, budget, path)
         collector.add(path, kind, text)

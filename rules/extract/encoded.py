@@ -122,10 +122,10 @@ def _readable(decoded: bytes) -> bool:
     from rules.extract.sniff import sniff  # sniff imports this package's readers
 
     kind = sniff(decoded, "")
-    return not kind.startswith("binary") and (kind != "text" or _text(decoded))
+    return not kind.startswith("binary") and (kind != "text" or readable_text(decoded))
 
 
-def _text(decoded: bytes) -> bool:
+def readable_text(decoded: bytes) -> bool:
     """Valid UTF-8 whose characters are nearly all printable or white space."""
     try:
         text = decoded.decode("utf-8")

@@ -122,7 +122,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, rtf, eml, mbox, msg, tnef, docx, xlsx, xlsb, pptx, odf, metadata, pdf, zip, 7z, rar, cab, disc, tar, cpio, ar, gz, bz2, xz, zst, lzma, lz, lz4, cfb, image/<format>
+    """One of text, xml, html, rtf, eml, mbox, msg, tnef, docx, xlsx, xlsb, pptx, odf, metadata, pdf, zip, 7z, rar, cab, disc, tar, cpio, ar, sqlite, gz, bz2, xz, zst, lzma, lz, lz4, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -141,6 +141,8 @@ def sniff(data: bytes, name: str) -> str:
         return "lz"
     if _lzma_alone(data):
         return "lzma"
+    if data.startswith(b"SQLite format 3\x00"):
+        return "sqlite"
     if is_cpio(data):
         return "cpio"
     if data.startswith((AR_MAGIC, AR_THIN)):

@@ -234,6 +234,7 @@ def _every_isolated_fixture() -> dict[str, bytes]:
         "backup.iso": pycdlib_image({"docs/Übersicht.txt": b"card 4111111111111111", "a.docx": office["a.docx"]}),
         "windows.udf": udf_only(pycdlib_image({"q3/report.pdf": PDF})),
         "payroll.cab": (data / "payroll.cab").read_bytes(),  # gcab -z: MSZIP, as makecab writes
+        "crm.db": _database(),
         "office.tar.lz4": __import__("lz4.frame").frame.compress(samples.tar_of(office)),
         "cards.csv.lzma": __import__("lzma").compress(b"card 4111111111111111\n" * 50, format=__import__("lzma").FORMAT_ALONE),
         "backup.rar": rar5(FILES), "old.rar": rar4(FILES), "locked.rar": rar5(FILES, hide_names=True),
@@ -241,6 +242,21 @@ def _every_isolated_fixture() -> dict[str, bytes]:
             embedded=True, attachments=(("report.docx", office["a.docx"]),))))),
     })
     return files
+
+
+def _database() -> bytes:
+    import sqlite3
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = f"{folder}/crm.db"
+        connection = sqlite3.connect(path)
+        connection.execute("CREATE TABLE customers (name TEXT, card TEXT, contract BLOB)")
+        connection.execute("INSERT INTO customers VALUES ('Ada', '4111111111111111', ?)", (PDF,))
+        connection.commit()
+        connection.close()
+        with open(path, "rb") as stream:
+            return stream.read()
 
 
 def test_the_worker_reads_every_kind_as_the_service_would(pool: Pool) -> None:
