@@ -81,7 +81,7 @@ def _holds_files(data: bytes, kind: str) -> bool:
         return True
     if kind in ("text", "xml", "html") and has_encoded_run(data):
         return True
-    return kind in ("docx", "xlsx", "pptx", "xlsb") and has_embeddings(data)
+    return kind in ("docx", "xlsx", "pptx", "xlsb", "odf") and has_embeddings(data)
 
 
 def _extract_here(data: bytes, filename: str, *, ocr: bool, seconds: float) -> Extracted:

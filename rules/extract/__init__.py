@@ -19,7 +19,7 @@ from rules.extract.encoded import encoded_blocks
 from rules.extract.images import image_text
 from rules.extract.legacy import legacy_text
 from rules.extract.markup import decode_text, html_content, html_text, printable_runs, xml_text
-from rules.extract.odf import odf_text
+from rules.extract.odf import odf_objects, odf_text
 from rules.extract.office import office_embeddings, office_pictures, office_text
 from rules.extract.outlook import outlook_content
 from rules.extract.rar import rar_members
@@ -181,6 +181,8 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
             _members(collector, encoded_blocks(data, budget, path), path, depth)  # files written as base64
         if kind in ("docx", "xlsx", "pptx"):  # objects inserted into it
             _members(collector, office_embeddings(data, budget, path), path, depth)
+        if kind == "odf" and data.startswith(b"PK"):
+            _members(collector, odf_objects(data, budget, path), path, depth)
         if kind in ("docx", "xlsx", "pptx", "odf") and budget.limits.ocr is not None:  # screenshots pasted into it
             _members(collector, office_pictures(data, budget, path), path, depth)
 

@@ -11,11 +11,16 @@ its ciphertext and passed `ok`. Now, as OASIS OpenDocument 1.3 lays them out:
   repeated rows written once, deleted tracked changes left out;
 - a document whose manifest lists encryption data is `encrypted`;
 - pictures (`Pictures/`, not the thumbnail) go to OCR as Office files' pictures do
-  (`rules.extract.office.office_pictures`).
+  (`rules.extract.office.office_pictures`);
+- since 2026-12-07 (24): objects inserted into the document, a LibreOffice one's sub-document
+  (`Object N/content.xml`, a spreadsheet in a report) read with it, a foreign one (`Object N`,
+  an OLE file: an Excel sheet, a Word document) handed on as a member; and the document's
+  properties (`meta.xml`: title, subject, keywords, description, user-defined properties).
 """
 
 from __future__ import annotations
 
+import re
 import zipfile
 from io import BytesIO
 from xml.etree.ElementTree import Element
@@ -23,7 +28,7 @@ from xml.etree.ElementTree import Element
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
 from rules.extract.grid import TableStack
 from rules.extract.markup import local_name, parse_xml
-from rules.extract.office import read_member
+from rules.extract.office import ODF_OBJECT, read_member
 
 MIMETYPE = b"application/vnd.oasis.opendocument."
 OFFICE_NAMESPACE = b"urn:oasis:names:tc:opendocument:xmlns:office:1.0"
@@ -36,6 +41,10 @@ _SKIPPED = frozenset({"tracked-changes", "bookmark", "bookmark-start", "bookmark
                       "automatic-styles", "styles", "master-styles", "font-face-decls", "settings", "scripts",
                       "meta"})
 _CELLS = frozenset({"table-cell", "covered-table-cell"})
+#: An object inserted into a document: a LibreOffice one is a sub-document (`Object 1/content.xml`),
+#: a foreign one (an Excel sheet, a Word document) the OLE file it came as (`Object 1`).
+_SUBDOCUMENT = re.compile(r"Object \d+/content\.xml")
+_META_SKIPPED = frozenset({"generator", "document-statistic", "editing-cycles", "editing-duration", "template"})
 
 
 def is_odf_zip(names: set[str], first: bytes) -> bool:
@@ -63,7 +72,39 @@ def odf_text(data: bytes, budget: Budget, what: str) -> str:
         raise Unscannable(f"{what}: OpenDocument file without content.xml")
     budget.enter(what)
     root = parse_xml(read_member(archive, members["content.xml"], budget, what), f"{what}/content.xml")
-    return _document_text(root, budget)
+    texts = [_document_text(root, budget)]
+    for name in sorted(n for n in members if _SUBDOCUMENT.fullmatch(n)):  # objects inserted into it
+        budget.enter(what)
+        texts.append(_document_text(parse_xml(read_member(archive, members[name], budget, what), f"{what}/{name}"), budget))
+    if "meta.xml" in members:  # title, subject, keywords, description, user-defined properties
+        texts.append(_meta_text(parse_xml(read_member(archive, members["meta.xml"], budget, what), f"{what}/meta.xml")))
+    return "\n".join(text for text in texts if text)
+
+
+def odf_objects(data: bytes, budget: Budget, what: str) -> list[tuple[str, bytes]]:
+    """The foreign objects inserted into an OpenDocument package (an Excel sheet in a Writer
+    document is kept as `Object N`, the OLE compound file it came as), for the caller to extract."""
+    try:
+        archive = zipfile.ZipFile(BytesIO(data))
+        infos = [i for i in archive.infolist() if ODF_OBJECT.fullmatch(i.filename)]
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
+        return []
+    objects = []
+    for info in infos:
+        budget.enter(what)
+        objects.append((info.filename, read_member(archive, info, budget, what)))
+    return objects
+
+
+def _meta_text(root: Element) -> str:
+    """Each property's own text on a line (the generator and statistics are left out)."""
+    lines = []
+    for node in root.iter():
+        if local_name(node.tag) in _META_SKIPPED:
+            continue
+        if node.text and node.text.strip() and not list(node):
+            lines.append(node.text.strip())
+    return "\n".join(lines)
 
 
 def _document_text(root: Element, budget: Budget) -> str:

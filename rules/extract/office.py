@@ -189,15 +189,17 @@ def _matching(archive: zipfile.ZipFile, pattern: re.Pattern[str], budget: Budget
 #: or text that Word shows as part of the document (`w:altChunk`, `word/afchunk.htm`).
 _EMBEDDINGS = re.compile(r"(word|xl|ppt)/embeddings/[^/]+|word/[^/]+\.(htm|html|xhtml|mht|mhtml|rtf|txt)",
                          re.IGNORECASE)  # the second: Word's alternative-format chunks (altChunk)
+ODF_OBJECT = re.compile(r"Object \d+")  # an OpenDocument file's foreign object (rules.extract.odf)
 _OLE_NATIVE = "\x01Ole10Native"
 _DOCUMENT_STREAMS = ("WordDocument", "Workbook", "Book", "PowerPoint Document")  # read as legacy Office
 
 
 def has_embeddings(data: bytes) -> bool:
-    """Whether an Office package holds embedded objects (`office_embeddings` would hand some on
-    to other readers); False for anything that is no readable zip."""
+    """Whether an Office or OpenDocument package holds embedded objects (`office_embeddings` and
+    `odf_objects` would hand some on to other readers); False for anything that is no readable zip."""
     try:
-        return any(_EMBEDDINGS.fullmatch(name) for name in zipfile.ZipFile(BytesIO(data)).namelist())
+        return any(_EMBEDDINGS.fullmatch(name) or ODF_OBJECT.fullmatch(name)
+                   for name in zipfile.ZipFile(BytesIO(data)).namelist())
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
         return False
 

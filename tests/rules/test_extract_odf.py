@@ -118,6 +118,37 @@ def test_pictures_are_read_by_ocr_and_the_thumbnail_is_not() -> None:
     assert seen == [len(shot)] and CARD in result.text
 
 
+def _with_members(data: bytes, extra: dict[str, bytes]) -> bytes:
+    source = zipfile.ZipFile(BytesIO(data))
+    out = BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            content = extra.pop(info.filename, None)
+            target.writestr(info, content if content is not None else source.read(info))
+        for name, content in extra.items():
+            target.writestr(name, content)
+    return out.getvalue()
+
+
+def test_inserted_objects_and_properties_are_read() -> None:
+    """A LibreOffice spreadsheet inserted into a report is its sub-document `Object 1/content.xml`
+    (here the real sheet.ods's); an Excel sheet inserted is the OLE file it came as (`Object 2`,
+    a real .xls); the properties are in meta.xml."""
+    sheet = zipfile.ZipFile(BytesIO(odf("sheet.ods"))).read("content.xml")
+    meta = zipfile.ZipFile(BytesIO(odf("payroll.odt"))).read("meta.xml").replace(
+        b'<meta:user-defined meta:name=""/>',
+        b"<meta:keyword>Project Nightingale</meta:keyword>"
+        b'<meta:user-defined meta:name="Employee">SSN 078-05-1120</meta:user-defined>')
+    data = _with_members(odf("payroll.odt"), {"Object 1/content.xml": sheet, "meta.xml": meta,
+                                             "Object 2": (DATA / "legacy_office.xls").read_bytes()})
+    result = extract(data, "report.odt")
+    assert result.status == "ok", result.reason
+    assert "Name\tRouting Number\tAmount\nAnn Lee\t021000021\t1200.5" in result.text  # the inserted sheet
+    assert "report.odt/Object 2" in [p.path for p in result.parts] and "11010519491231002X" in result.text
+    assert "Project Nightingale" in result.text and "078-05-1120" in result.text
+    assert "LibreOffice/7.4" not in result.text  # the generator is no property of the document
+
+
 def test_a_zip_with_a_mimetype_but_no_odf_is_a_zip() -> None:
     data = samples.zip_of({"mimetype": b"text/plain", "content.xml": b"<a/>"})
     assert sniff(data, "x.odt") == "zip"
