@@ -91,7 +91,12 @@ class _File:
 
     @property
     def key(self) -> tuple[object, ...]:
-        return ("embedded", self.embedded) if self.embedded is not None else tuple(self.pieces)
+        """The same file seen in another tree has the same key: its bytes on the disc. A file with
+        no bytes there (empty, or unreadable) is known by its name, so that one can never hide
+        another."""
+        if self.embedded is not None:
+            return ("embedded", self.embedded)
+        return tuple(self.pieces) if self.pieces and self.problem is None else ("name", self.name, self.problem)
 
 
 @dataclass

@@ -297,6 +297,18 @@ def test_a_huge_sparse_udf_file_is_refused_before_it_is_made() -> None:
     assert result.status == "unscannable" and "expands beyond" in (result.reason or "")
 
 
+def test_an_unreadable_file_is_named_even_after_an_empty_one() -> None:
+    """Files with no bytes on the disc (an empty one, a broken one) are told apart by name: an
+    empty file must not hide a broken one."""
+    data = bytearray(udf_only(pycdlib_image({"a_empty.txt": b"", "b.txt": f"SSN {SSN}".encode() * 50})))
+    entries = [at for at in range(0, len(data) - 2048, 2048)
+               if struct.unpack_from("<H", data, at)[0] in (261, 266) and struct.unpack_from("<Q", data, at + 56)[0] == 750]
+    assert len(entries) == 1
+    data[entries[0] + 100] ^= 0xFF  # its CRC no longer matches
+    result = extract(bytes(data), "x.img")
+    assert result.status == "unscannable" and "b.txt (no valid UDF file entry)" in (result.reason or "")
+
+
 def test_a_file_of_sectors_is_not_taken_for_an_image() -> None:
     assert not is_disc_image(bytes(64 * SECTOR))
     assert not is_disc_image(b"CD001" * 20_000)
