@@ -15,7 +15,8 @@ hostile text (a regular expression like ``[A-Za-z0-9+/]{320,}`` retried at every
 runs a little shorter than the minimum). So: map every byte to "run" or "break" in one C-level
 pass (`bytes.translate`), then search that for `MIN_RUN` run bytes in a row with `bytes.find`,
 which skips ahead by up to `MIN_RUN` bytes at each break, and find each such run's ends with
-`rfind`/`find`. Each run is measured once; at most `MAX_BLOCKS` blocks per text are decoded.
+`rfind`/`find`. Each run is measured once. A text with more than `MAX_BLOCKS` readable blocks,
+or more than `MAX_TRIED` runs decoded, is named `unscannable` for the rest.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def encoded_blocks(data: bytes, budget: Budget, what: str) -> Iterator[tuple[str
         return
     runs = data.translate(_RUNS)
     found, tried, pos = 0, 0, 0
-    while found < MAX_BLOCKS:
+    while True:
         hit = runs.find(_NEEDLE, pos)  # skips ahead by up to MIN_RUN bytes at each mismatch
         if hit < 0:
             break
@@ -64,8 +65,10 @@ def encoded_blocks(data: bytes, budget: Budget, what: str) -> Iterator[tuple[str
             if tried > MAX_TRIED:
                 raise Unscannable(f"{what}: more than {MAX_TRIED} runs of base64 characters; the rest were not decoded")
             decoded = _decoded(block)
-            if decoded is None or found >= MAX_BLOCKS:
+            if decoded is None:
                 continue
+            if found == MAX_BLOCKS:
+                raise Unscannable(f"{what}: more than {MAX_BLOCKS} files written as base64 or hex; the rest were not read")
             found += 1
             budget.enter(what)
             budget.spend(len(decoded[1]), what)

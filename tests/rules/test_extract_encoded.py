@@ -93,6 +93,13 @@ def test_a_file_written_as_hex_is_read(kind: str) -> None:
     assert SSN in result.text or CARD in result.text
 
 
+def test_more_files_than_the_cap_are_named_not_dropped() -> None:
+    blocks = [base64.b64encode(f"file {i} ssn {SSN}\n".encode() * 20) for i in range(70)]
+    result = extract(b" ".join(blocks), "many.json")
+    assert result.status == "unscannable" and "more than 64 files written as base64" in (result.reason or "")
+    assert sum("base64 block" in p for p in members(result)) == 64
+
+
 def test_blocks_next_to_each_other_and_to_words() -> None:
     first, second = base64.encodebytes(FILES["csv"]()), base64.encodebytes(f"ssn {SSN}\n".encode() * 30)
     text = b"see\n" + first + second + b"end\n"  # two blocks, one after the other, words joined by line breaks
