@@ -10,7 +10,8 @@ and triggers (they run on writes only) are not. A string or blob is capped at `M
 (`SQLITE_LIMIT_LENGTH`: a generated column of `zeroblob(2e9)` fails instead of filling memory), and
 a progress handler stops the engine when the extraction's time is up. BLOBs that are files this
 package reads (a PDF kept in an attachments table) are handed on as members named
-`TABLE/ROW/COLUMN`; BLOBs of printable UTF-8 are cells; other BLOBs are left out.
+`TABLE/ROW/COLUMN`, at most `_MAX_BLOB_MEMBERS` (more make the database `unscannable`, with what
+was read kept); BLOBs of printable UTF-8 are cells; other BLOBs are left out.
 
 A database in WAL mode is read from its main file as it is (a copied `.db` without its `-wal`
 holds what was last checkpointed); its header's WAL flag is cleared in the copy handed to SQLite,
@@ -64,7 +65,7 @@ def sqlite_content(data: bytes, budget: Budget, what: str) -> tuple[str, list[tu
         return "".join(texts), files, f"{what}: damaged SQLite database ({exc})"
     except UnicodeDecodeError:  # SQLite's own message quoted a damaged schema's bytes
         return "".join(texts), files, f"{what}: damaged SQLite database (its schema is not UTF-8)"
-    except Unscannable as exc:  # the time limit, between rows: what was read is kept
+    except Unscannable as exc:  # the time limit between rows, the BLOB cap: what was read is kept
         return "".join(texts), files, f"{what}: {exc}"
     finally:
         connection.close()
@@ -107,7 +108,9 @@ def _blob(value: bytes, where: str, files: list[tuple[str, bytes]]) -> str | Non
 
     if readable_text(value):
         return value.decode("utf-8")
-    if len(files) < _MAX_BLOB_MEMBERS and len(value) >= 64 and not sniff(value, "").startswith("binary"):
+    if len(value) >= 64 and not sniff(value, "").startswith("binary"):
+        if len(files) == _MAX_BLOB_MEMBERS:
+            raise Unscannable(f"more than {_MAX_BLOB_MEMBERS} files kept in BLOBs; the rest were not read")
         files.append((where, value))
     return None
 

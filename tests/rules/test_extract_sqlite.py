@@ -69,6 +69,18 @@ def test_files_kept_in_blobs_are_read(tmp_path: Path) -> None:
     assert "files.db/attachments/1/content" in [p.path for p in result.parts] and SSN in result.text
 
 
+def test_more_files_in_blobs_than_the_cap_are_named(tmp_path: Path) -> None:
+    connection = sqlite3.connect(tmp_path / "many.db")
+    connection.execute("CREATE TABLE attachments (id INTEGER PRIMARY KEY, content BLOB)")
+    connection.executemany("INSERT INTO attachments (content) VALUES (?)",
+                           [(samples.zip_of({f"{i}.txt": f"ssn {SSN}".encode()}),) for i in range(260)])
+    connection.commit()
+    connection.close()
+    result = extract((tmp_path / "many.db").read_bytes(), "many.db")
+    assert result.status == "unscannable" and "more than 256 files kept in BLOBs" in (result.reason or "")
+    assert sum(p.path.count("/attachments/") for p in result.parts if p.path.endswith(".txt")) == 256
+
+
 def test_a_database_in_wal_mode_is_read(tmp_path: Path) -> None:
     data = database(tmp_path, CUSTOMERS, wal=True)
     assert data[18:20] == b"\x02\x02"
