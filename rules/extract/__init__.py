@@ -18,7 +18,7 @@ from rules.extract.documents import email_content, mbox_messages, pdf_content
 from rules.extract.encoded import encoded_blocks
 from rules.extract.images import image_text
 from rules.extract.legacy import legacy_text
-from rules.extract.markup import decode_text, html_content, html_text, printable_runs, xml_text
+from rules.extract.markup import decode_text, element_text, html_content, html_text, parse_xml, printable_runs
 from rules.extract.odf import odf_objects, odf_text
 from rules.extract.office import office_embeddings, office_pictures, office_text
 from rules.extract.outlook import outlook_content
@@ -31,6 +31,7 @@ from rules.extract.sqlite import sqlite_content
 from rules.extract.tnef import tnef_content
 from rules.extract.unix import ar_members, cpio_members
 from rules.extract.xlsb import xlsb_content
+from rules.extract.xmlsheet import is_spreadsheet_2003, spreadsheet_2003_text
 
 __all__ = ["DEFAULT_LIMITS", "Extraction", "Limits", "Part", "extract"]
 
@@ -244,4 +245,7 @@ def _document_text(data: bytes, path: str, kind: str, budget: Budget) -> str:
     text = decode_text(data)
     if kind == "html":
         return html_text(text)
-    return xml_text(data, path) if kind == "xml" else text
+    if kind != "xml":
+        return text
+    root = parse_xml(data, path)
+    return spreadsheet_2003_text(root) if is_spreadsheet_2003(root) else element_text(root)

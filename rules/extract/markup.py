@@ -219,10 +219,6 @@ def local_name(tag: object) -> str:
     return str(tag).rsplit("}", 1)[-1]
 
 
-def xml_text(data: bytes, what: str) -> str:
-    return element_text(parse_xml(data, what))
-
-
 _ASCII_RUN = re.compile(rb"[\x20-\x7e]{4,}")
 _UTF16_RUN = re.compile(rb"(?:\x00[\x20-\x7e]){4,}")
 
