@@ -59,6 +59,10 @@ if [ "$purpose" = test ]; then
   want ar binutils
   want dpkg-deb dpkg
   want xxd xxd
+  # NTFS volumes, partition tables and virtual disks for rules.extract.volume's tests
+  want mkntfs ntfs-3g
+  want sfdisk fdisk
+  want qemu-img qemu-utils
   want cabextract cabextract
 fi
 

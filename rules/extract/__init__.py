@@ -30,6 +30,7 @@ from rules.extract.sniff import sniff, stream_content_name
 from rules.extract.sqlite import sqlite_content
 from rules.extract.tnef import tnef_content
 from rules.extract.unix import ar_members, cpio_members
+from rules.extract.volume import disk_members
 from rules.extract.xlsb import xlsb_content
 from rules.extract.xmlsheet import is_spreadsheet_2003, spreadsheet_2003_text
 
@@ -114,6 +115,7 @@ def _extract_into(collector: _Collector, data: bytes, path: str, kind: str, dept
 _ARCHIVES: dict[str, Callable[[bytes, Budget, str], Iterable[tuple[str, bytes]]]] = {
     "zip": zip_members, "tar": tar_members, "7z": seven_zip_members, "rar": rar_members,
     "disc": disc_members, "cab": cab_members, "cpio": cpio_members, "ar": ar_members,
+    "disk": disk_members,
 }
 
 

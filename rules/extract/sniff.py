@@ -14,6 +14,7 @@ from rules.extract.odf import is_flat_odf, is_odf_zip
 from rules.extract.outlook import is_outlook_message
 from rules.extract.tnef import is_tnef
 from rules.extract.unix import AR_MAGIC, AR_THIN, is_cpio
+from rules.extract.volume import is_ntfs_or_partitioned, is_virtual_disk
 from rules.extract.xlsb import is_xlsb
 
 _EXTENSIONS = {
@@ -122,7 +123,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, rtf, eml, mbox, msg, tnef, docx, xlsx, xlsb, pptx, odf, metadata, pdf, zip, 7z, rar, cab, disc, tar, cpio, ar, sqlite, gz, bz2, xz, zst, lzma, lz, lz4, cfb, image/<format>
+    """One of text, xml, html, rtf, eml, mbox, msg, tnef, docx, xlsx, xlsb, pptx, odf, metadata, pdf, zip, 7z, rar, cab, disc, disk, tar, cpio, ar, sqlite, gz, bz2, xz, zst, lzma, lz, lz4, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -163,6 +164,8 @@ def sniff(data: bytes, name: str) -> str:
         return "tnef"
     if is_disc_image(data):
         return "disc"
+    if is_virtual_disk(data) or is_ntfs_or_partitioned(data):
+        return "disk"
     if _apple_double(data) or _ds_store(data):
         return "metadata"
     if data[:6] == b"{\\rtf1" or (data[:1] in b" \t\r\n" and data.lstrip()[:6] == b"{\\rtf1"):

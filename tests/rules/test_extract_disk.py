@@ -1,0 +1,207 @@
+"""Virtual and raw disks: NTFS volumes made by mkntfs and filled by ntfscp (ntfs-3g, without
+mounting), partitioned by sfdisk (MBR and GPT), converted by qemu-img to VHD (dynamic and fixed)
+and VHDX (dynamic and fixed)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rules.detectors import scan_text
+from rules.extract import Limits, extract
+from rules.extract.budget import DEFAULT_LIMITS, Budget, EncryptedContent, Unscannable
+from rules.extract.sniff import sniff
+from rules.extract.volume import disk_members
+from tests.fixtures.realparts import require_binary
+
+SSN, CARD = "078-05-1120", "4111 1111 1111 1111"
+FILES = {
+    "payroll.txt": f"SSN {SSN}\n".encode(),
+    "cards.txt": f"card {CARD}\n".encode() * 30_000,  # 750 kB: in data runs, not in its record
+    "Übersicht.csv": b"name,iban\nAnna,DE89370400440532013000\n",
+}
+
+
+def ntfs_volume(tmp_path: Path, files: dict[str, bytes] = FILES, size_mb: int = 20, streams: bool = True) -> bytes:
+    mkntfs, ntfscp = require_binary("mkntfs", "ntfs-3g"), require_binary("ntfscp", "ntfs-3g")
+    volume = tmp_path / "volume.img"
+    with volume.open("wb") as out:
+        out.truncate(size_mb << 20)
+    subprocess.run([mkntfs, "-Q", "-F", "-q", str(volume)], check=True, capture_output=True)
+    for index, (name, content) in enumerate(files.items()):
+        source = tmp_path / f"source{index}"
+        source.write_bytes(content)
+        subprocess.run([ntfscp, "-q", str(volume), str(source), name], check=True, capture_output=True)
+    if streams:  # an alternate data stream on the first file
+        hidden = tmp_path / "hidden"
+        hidden.write_bytes(b"ssn 219-09-9999\n")
+        subprocess.run([ntfscp, "-q", "-N", "secret", str(volume), str(hidden), next(iter(files))], check=True,
+                       capture_output=True)
+    return volume.read_bytes()
+
+
+def partitioned(tmp_path: Path, volume: bytes, label: str) -> Path:
+    sfdisk = require_binary("sfdisk", "fdisk")
+    disk = tmp_path / f"disk-{label}.img"
+    sectors = len(volume) // 512
+    with disk.open("wb") as out:
+        out.truncate(len(volume) + (4 << 20))
+    kind = "7" if label == "dos" else "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7"
+    subprocess.run([sfdisk, "-q", "--label", label, str(disk)], input=f"start=2048, size={sectors}, type={kind}\n".encode(),
+                   check=True, capture_output=True)
+    with disk.open("r+b") as out:
+        out.seek(2048 * 512)
+        out.write(volume)
+    return disk
+
+
+def converted(tmp_path: Path, disk: Path, fmt: str, *options: str) -> bytes:
+    qemu = require_binary("qemu-img", "qemu-utils")
+    out = tmp_path / f"disk.{fmt}"
+    subprocess.run([qemu, "convert", "-f", "raw", "-O", fmt, *options, str(disk), str(out)], check=True, capture_output=True)
+    return out.read_bytes()
+
+
+def test_an_ntfs_volume_gives_its_files_and_streams_byte_for_byte(tmp_path: Path) -> None:
+    data = ntfs_volume(tmp_path)
+    assert sniff(data, "volume.bin") == "disk"
+    got = dict(disk_members(data, Budget(DEFAULT_LIMITS, len(data)), "v.img"))
+    assert got == {**FILES, "payroll.txt:secret": b"ssn 219-09-9999\n"}  # no NTFS metadata file among them
+    result = extract(data, "v.img")
+    assert result.status == "ok", result.reason
+    assert {"us_ssn", "credit_card", "iban"} <= {f.detector for f in scan_text(result.text)}
+
+
+@pytest.mark.parametrize(("label", "fmt", "options"), [
+    ("dos", None, ()), ("gpt", None, ()),
+    ("dos", "vpc", ()), ("gpt", "vpc", ("-o", "subformat=fixed")),
+    ("dos", "vhdx", ()), ("gpt", "vhdx", ("-o", "subformat=fixed")),
+])
+def test_partitioned_and_virtual_disks(tmp_path: Path, label: str, fmt: str | None, options: tuple[str, ...]) -> None:
+    disk = partitioned(tmp_path, ntfs_volume(tmp_path, streams=False), label)
+    data = disk.read_bytes() if fmt is None else converted(tmp_path, disk, fmt, *options)
+    assert sniff(data, "x.bin") == "disk"
+    result = extract(data, "backup.vhd")
+    assert result.status == "ok", result.reason
+    paths = {p.path for p in result.parts}
+    assert {"backup.vhd/partition 1/payroll.txt", "backup.vhd/partition 1/cards.txt"} <= paths
+    assert result.text.count(CARD) == 30_000 and SSN in result.text
+
+
+def test_vmdk_and_differencing_disks_are_named(tmp_path: Path) -> None:
+    disk = partitioned(tmp_path, ntfs_volume(tmp_path, streams=False), "dos")
+    result = extract(converted(tmp_path, disk, "vmdk"), "x.vmdk")
+    assert result.status == "unscannable" and "VMDK" in (result.reason or "")
+    qemu = require_binary("qemu-img", "qemu-utils")
+    base = tmp_path / "base.vhdx"
+    base.write_bytes(converted(tmp_path, disk, "vhdx"))
+    child = tmp_path / "child.vhdx"
+    subprocess.run([qemu, "create", "-q", "-f", "vhdx", "-b", str(base), "-F", "vhdx", str(child)], capture_output=True, check=False)
+    if child.exists():  # qemu-img writes differencing VHDX only in some versions
+        assert extract(child.read_bytes(), "child.vhdx").status == "unscannable"
+
+
+def test_a_disk_with_another_file_system_is_named(tmp_path: Path) -> None:
+    volume = bytearray(ntfs_volume(tmp_path, streams=False))
+    volume[3:11] = b"EXFAT   "
+    volume[0:3] = b"\xeb\x76\x90"
+    disk = partitioned(tmp_path, bytes(volume), "gpt")
+    result = extract(disk.read_bytes(), "usb.img")
+    assert result.status == "unscannable" and "exFAT file system not read" in (result.reason or "")
+
+
+def test_a_truncated_disk_names_what_it_lost(tmp_path: Path) -> None:
+    data = ntfs_volume(tmp_path, streams=False)
+    cut = data.rfind(f"card {CARD}".encode()) - 100_000  # inside cards.txt's data
+    result = extract(data[:cut], "cut.img")
+    assert result.status == "unscannable"
+    assert SSN in result.text  # the small file lives in its MFT record
+
+
+def test_a_damaged_mft_record_is_named_not_skipped(tmp_path: Path) -> None:
+    data = bytearray(ntfs_volume(tmp_path, streams=False))
+    record = _records(bytes(data))["payroll.txt"]
+    data[record + 510] ^= 0xFF  # the first sector's update sequence check
+    result = extract(bytes(data), "torn.img")
+    assert result.status == "unscannable" and "torn write" in (result.reason or "")
+
+
+def _records(data: bytes) -> dict[str, int]:
+    """Offset of each file's MFT record, by the name its record holds (records 0-23 skipped)."""
+    sector, per_cluster = struct.unpack_from("<HB", data, 11)
+    mft = struct.unpack_from("<Q", data, 48)[0] * sector * per_cluster
+    found = {}
+    for number in range(24, 4096):
+        at = mft + 1024 * number
+        if data[at : at + 4] != b"FILE":
+            continue
+        pos = at + struct.unpack_from("<H", data, at + 20)[0]
+        while pos < at + 1024 and struct.unpack_from("<I", data, pos)[0] not in (0x30, 0xFFFFFFFF):
+            pos += struct.unpack_from("<I", data, pos + 4)[0] or 1024  # the next attribute
+        if pos >= at + 1024 or struct.unpack_from("<I", data, pos)[0] != 0x30:
+            continue
+        content = pos + struct.unpack_from("<H", data, pos + 20)[0]  # the $FILE_NAME attribute's content
+        length = data[content + 64]
+        found[data[content + 66 : content + 66 + 2 * length].decode("utf-16-le")] = at
+    return found
+
+
+def test_overlapping_runs_are_a_bomb(tmp_path: Path) -> None:
+    """Forty records made copies of the big file's record (its data runs, its name): each reads
+    the same 750 kB, and together they pass the expansion limit."""
+    files = {"cards.txt": FILES["cards.txt"], **{f"copy{i}.txt": b"x" * 5000 for i in range(40)}}
+    data = bytearray(ntfs_volume(tmp_path, files=files, streams=False))
+    records = _records(bytes(data))
+    source = bytes(data[records["cards.txt"] : records["cards.txt"] + 1024])
+    for name, record in records.items():
+        if name != "cards.txt":  # everything after the header, update sequence included, stays consistent
+            data[record + 0x30 : record + 1024] = source[0x30:]
+    result = extract(bytes(data), "bomb.img", limits=Limits(max_expanded_bytes=8 << 20))
+    assert result.status == "unscannable" and "decompression bomb?" in (result.reason or "")
+
+
+def test_efs_encrypted_streams_make_the_image_encrypted(tmp_path: Path) -> None:
+    data = bytearray(ntfs_volume(tmp_path, files={"cards.txt": FILES["cards.txt"]}, streams=False))
+    record = _records(bytes(data))["cards.txt"]
+    pos = struct.unpack_from("<H", data, record + 20)[0]
+    while struct.unpack_from("<I", data, record + pos)[0] != 0x80:
+        pos += struct.unpack_from("<I", data, record + pos + 4)[0]
+    flags = struct.unpack_from("<H", data, record + pos + 12)[0]
+    struct.pack_into("<H", data, record + pos + 12, flags | 0x4000)
+    result = extract(bytes(data), "efs.img")
+    assert result.status == "encrypted"
+
+
+_SMALL: dict[str, bytes] = {}
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 1 << 22), st.integers(0, 255)), min_size=1, max_size=16))
+def test_damaged_volumes_never_crash_the_reader(tmp_path: Path, changes: list[tuple[int, int]]) -> None:
+    if "volume" not in _SMALL:
+        _SMALL["volume"] = ntfs_volume(tmp_path, files={"a.txt": b"ssn 078-05-1120", "b.txt": b"x" * 20_000},
+                                       size_mb=4)
+    data = bytearray(_SMALL["volume"])
+    mft = struct.unpack_from("<Q", data, 48)[0] * 4096
+    for offset, value in changes:  # most changes in the MFT, some anywhere
+        where = mft + offset % 65_536 if offset % 3 else offset % len(data)
+        data[where % len(data)] = value
+    try:
+        for _name, content in disk_members(bytes(data), Budget(DEFAULT_LIMITS, len(data)), "x.img"):
+            assert isinstance(content, bytes)
+    except (Unscannable, EncryptedContent):
+        pass
+
+
+def test_the_disk_tools_are_real() -> None:
+    if os.environ.get("CI") != "true":
+        pytest.skip("only CI insists on every tool")
+    for name in ("mkntfs", "ntfscp", "sfdisk", "qemu-img"):
+        assert shutil.which(name), name
