@@ -63,6 +63,8 @@ if [ "$purpose" = test ]; then
   want mkntfs ntfs-3g
   want sfdisk fdisk
   want qemu-img qemu-utils
+  want mkfs.fat dosfstools
+  want mcopy mtools
   want cabextract cabextract
 fi
 

@@ -1,6 +1,6 @@
 """Virtual and raw disks: NTFS volumes made by mkntfs and filled by ntfscp (ntfs-3g, without
-mounting), partitioned by sfdisk (MBR and GPT), converted by qemu-img to VHD (dynamic and fixed)
-and VHDX (dynamic and fixed)."""
+mounting), FAT12/16/32 volumes made by mkfs.fat and filled by mtools, partitioned by sfdisk (MBR
+and GPT), converted by qemu-img to VHD (dynamic and fixed) and VHDX (dynamic and fixed)."""
 
 from __future__ import annotations
 
@@ -93,6 +93,60 @@ def test_partitioned_and_virtual_disks(tmp_path: Path, label: str, fmt: str | No
     paths = {p.path for p in result.parts}
     assert {"backup.vhd/partition 1/payroll.txt", "backup.vhd/partition 1/cards.txt"} <= paths
     assert result.text.count(CARD) == 30_000 and SSN in result.text
+
+
+def fat_volume(tmp_path: Path, bits: int) -> bytes:
+    mkfs, mcopy, mmd = (require_binary("mkfs.fat", "dosfstools"), require_binary("mcopy", "mtools"),
+                        require_binary("mmd", "mtools"))
+    volume = tmp_path / f"fat{bits}.img"
+    with volume.open("wb") as out:
+        out.truncate({12: 2, 16: 32, 32: 40}[bits] << 20)
+    subprocess.run([mkfs, "-F", str(bits), str(volume)], check=True, capture_output=True)
+    subprocess.run([mmd, "-i", str(volume), "::/Finance", "::/Finance/2026"], check=True, capture_output=True)
+    for index, (name, content) in enumerate(FILES.items()):
+        source = tmp_path / f"f{index}"
+        source.write_bytes(content)
+        target = f"::/Finance/2026/{name}" if index == 0 else f"::/{name}"
+        subprocess.run([mcopy, "-i", str(volume), str(source), target], check=True, capture_output=True)
+    return volume.read_bytes()
+
+
+@pytest.mark.parametrize("bits", [12, 16, 32])
+def test_fat_volumes_give_their_files_under_their_long_names(tmp_path: Path, bits: int) -> None:
+    files = FILES if bits != 12 else {k: v[:200_000] for k, v in FILES.items()}  # a 2 MB FAT12 floppy-sized volume
+    data = fat_volume(tmp_path, bits) if bits != 12 else _small_fat12(tmp_path, files)
+    assert sniff(data, "usb.bin") == "disk"
+    got = dict(disk_members(data, Budget(DEFAULT_LIMITS, len(data)), "usb.img"))
+    assert got == {"Finance/2026/payroll.txt": files["payroll.txt"], "cards.txt": files["cards.txt"],
+                   "Übersicht.csv": files["Übersicht.csv"]}
+
+
+def _small_fat12(tmp_path: Path, files: dict[str, bytes]) -> bytes:
+    global FILES
+    saved, FILES = FILES, files
+    try:
+        return fat_volume(tmp_path, 12)
+    finally:
+        FILES = saved
+
+
+def test_a_fat_partition_in_a_vhd_is_read(tmp_path: Path) -> None:
+    disk = partitioned(tmp_path, fat_volume(tmp_path, 32), "dos")
+    result = extract(converted(tmp_path, disk, "vpc"), "usb.vhd")
+    assert result.status == "ok", result.reason
+    assert "usb.vhd/partition 1/Finance/2026/payroll.txt" in {p.path for p in result.parts}
+    assert SSN in result.text and result.text.count(CARD) == 30_000
+
+
+def test_a_fat_chain_that_loops_is_named(tmp_path: Path) -> None:
+    data = bytearray(fat_volume(tmp_path, 16))
+    reserved, fat_start = struct.unpack_from("<H", data, 14)[0], struct.unpack_from("<H", data, 14)[0] * 512
+    at = data.find(b"CARDS   TXT")
+    first = struct.unpack_from("<H", data, at + 26)[0]
+    struct.pack_into("<H", data, fat_start + 2 * (first + 3), first)  # the fourth cluster leads back to the first
+    assert reserved
+    result = extract(bytes(data), "loop.img")
+    assert result.status == "unscannable" and "cards.txt (cluster chain shorter than the file)" in (result.reason or "")
 
 
 def test_vmdk_and_differencing_disks_are_named(tmp_path: Path) -> None:
@@ -203,5 +257,5 @@ def test_damaged_volumes_never_crash_the_reader(tmp_path: Path, changes: list[tu
 def test_the_disk_tools_are_real() -> None:
     if os.environ.get("CI") != "true":
         pytest.skip("only CI insists on every tool")
-    for name in ("mkntfs", "ntfscp", "sfdisk", "qemu-img"):
+    for name in ("mkntfs", "ntfscp", "sfdisk", "qemu-img", "mkfs.fat", "mcopy"):
         assert shutil.which(name), name
