@@ -142,3 +142,34 @@ def test_a_screenshot_of_card_numbers_is_read_by_ocr_on_its_way_to_usb(tmp_path:
     assert len(blocked["details"]["findings"]) == 5
     assert not any(c in str(blocked) for c in cards)  # matched text never leaves the PC
     assert allowed["action"] == "allow" and (usb / "notes.png").exists()
+
+
+def test_a_disc_image_of_card_numbers_is_opened_on_its_way_to_usb(tmp_path: pathlib.Path,
+                                                                  console_server: ConsoleServer) -> None:
+    """Medium zone: an .iso holding a CSV of five card numbers is quarantined like the CSV would
+    be (regulated-bulk), judged by what the image holds; before disc images were read it was
+    unscannable, and the medium pack only warns about an unscannable file on its way to USB."""
+    genisoimage = require_binary("genisoimage", "genisoimage")
+    folder = tmp_path / "export"
+    folder.mkdir()
+    cards = ["4242 4242 4242 4242", "5555 5555 5555 4444", "4000 0566 5566 5556", "5200 8282 8282 8210",
+             "3566 0020 2036 0505"]
+    (folder / "customers.csv").write_text("name,card\n" + "".join(f"Customer {i},{c}\n" for i, c in enumerate(cards)))
+    image = tmp_path / "backup.iso"
+    subprocess.run([genisoimage, "-quiet", "-J", "-R", "-o", str(image), str(folder)], check=True)
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    agent, agent_id = _agent(tmp_path, console_server, "medium", removable_paths=[str(usb)])
+    admin = console_admin(console_server)
+    try:
+        target = usb / "backup.iso"
+        subprocess.run(["cp", str(image), str(target)], check=True)
+        wait_for(lambda: not target.exists(), timeout=30, what=f"the image to be quarantined\n{agent.log()}")
+        events = wait_for(lambda: admin.events(agent_id, channel="removable_media"), timeout=30, what="the event")
+    finally:
+        agent.stop()
+    event = events[0]
+    assert event["action"] == "quarantine" and event["details"]["verdict"]["rule_id"] == "regulated-bulk"
+    assert event["details"]["verdict"]["scan_status"] == "ok"
+    assert [f["detector"] for f in event["details"]["findings"]] == ["credit_card"] * 5
+    assert not any(c in str(event) for c in cards)
