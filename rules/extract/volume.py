@@ -12,7 +12,11 @@ raw `.img` of a disk were `unscannable` ("no text to extract from binary data").
 - **VHDX** ([MS-VHDX]; Windows' default since 8): the region table, the metadata (block, disk and
   sector sizes) and the block allocation table, whose entries interleave a sector bitmap entry
   after every "chunk ratio" payload blocks; blocks not present read as zeros. Differencing VHDX
-  is named `unscannable`, and so is VMDK.
+  is named `unscannable`.
+- **VMDK** (VMware's Virtual Disk Format 5.0): sparse extents through their grain directory and
+  grain tables, stream-optimized ones (deflated grains; what an OVA export holds) too, the header
+  taken from the footer when it says so. Descriptor-only VMDKs (the data in other files) are
+  named `unscannable`.
 - **Partitions**: an MBR's four primary entries (a protective 0xEE entry means GPT), a GPT's
   entries (``EFI PART`` at LBA 1); a disk with neither is one volume.
 - **NTFS**: every record of the MFT (itself found through record 0's data runs, with the update
@@ -34,8 +38,10 @@ against the image; a damaged structure is named and the rest still read.
 
 from __future__ import annotations
 
+import functools
 import struct
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -128,7 +134,7 @@ def _virtual_disk(data: bytes, what: str) -> _Disk:
     if data[:8] == b"vhdxfile":
         return _vhdx(data, what)
     if data[:4] == b"KDMV":
-        raise Unscannable(f"{what}: VMDK virtual disk (not read)")
+        return _vmdk(data, what)
     footer = data[-_SECTOR:] if data[-_SECTOR:-_SECTOR + 8] == VHD_FOOTER else (
         data[-511:] + b"\x00" if data[-511:-503] == VHD_FOOTER else data[:_SECTOR])
     disk_type, size = struct.unpack_from(">I", footer, 60)[0], struct.unpack_from(">Q", footer, 48)[0]
@@ -166,6 +172,68 @@ def _virtual_disk(data: bytes, what: str) -> _Disk:
         return b"".join(out)
 
     return _Disk(data, size, read_at)
+
+
+# VMDK (VMware's Virtual Disk Format 5.0): a sparse extent's header, its grain directory and
+# grain tables; stream-optimized extents (what OVA exports hold) keep each grain deflated after a
+# 12-byte marker, and may keep the real header in a footer.
+
+_VMDK_COMPRESSED, _VMDK_AT_END = 1 << 16, 0xFFFFFFFFFFFFFFFF
+_MAX_VMDK_GRAINS = 1 << 22
+
+
+def _vmdk(data: bytes, what: str) -> _Disk:
+    header = data[:_SECTOR]
+    if struct.unpack_from("<Q", header, 56)[0] == _VMDK_AT_END and len(data) >= 3 * _SECTOR:
+        footer = data[-3 * _SECTOR : -2 * _SECTOR]  # footer marker, footer, end-of-stream marker
+        if footer[:4] == b"KDMV":
+            header = footer
+    flags, capacity, grain, directory_at, per_table = (struct.unpack_from("<I", header, 8)[0],
+                                                       *struct.unpack_from("<QQ", header, 12),
+                                                       struct.unpack_from("<Q", header, 56)[0],
+                                                       struct.unpack_from("<I", header, 44)[0])
+    if not grain or grain & (grain - 1) or not per_table or directory_at == _VMDK_AT_END:
+        raise Unscannable(f"{what}: VMDK without a grain directory (a descriptor-only or damaged disk)")
+    grains = -(-capacity // grain)
+    if grains > _MAX_VMDK_GRAINS:
+        raise Unscannable(f"{what}: VMDK of {capacity * _SECTOR} bytes, too large to map")
+    tables = -(-grains // per_table)
+    if directory_at * _SECTOR + 4 * tables > len(data):
+        raise Unscannable(f"{what}: VMDK grain directory lies past the file's end")
+    directory = struct.unpack_from(f"<{tables}I", data, directory_at * _SECTOR)
+    grain_bytes, compressed = grain * _SECTOR, bool(flags & _VMDK_COMPRESSED)
+
+    @functools.lru_cache(maxsize=64)  # a file system reads a grain's records and clusters one by one
+    def grain_at(index: int) -> bytes:
+        table = directory[index // per_table]
+        entry_at = table * _SECTOR + 4 * (index % per_table)
+        sector = 0 if table == 0 or entry_at + 4 > len(data) else struct.unpack_from("<I", data, entry_at)[0]
+        if sector <= 1:  # unallocated, or a grain of zeros
+            return bytes(grain_bytes)
+        at = sector * _SECTOR
+        if not compressed:
+            if at + grain_bytes > len(data):
+                raise Unscannable(f"{what}: VMDK grain {index} lies past the file's end")
+            return data[at : at + grain_bytes]
+        size = struct.unpack_from("<I", data, at + 8)[0] if at + 12 <= len(data) else 0
+        if not size or at + 12 + size > len(data):
+            raise Unscannable(f"{what}: damaged compressed VMDK grain {index}")
+        try:
+            out = zlib.decompressobj().decompress(data[at + 12 : at + 12 + size], grain_bytes)
+        except zlib.error as exc:
+            raise Unscannable(f"{what}: corrupt compressed VMDK grain {index} ({exc})") from None
+        return out.ljust(grain_bytes, b"\x00")
+
+    def read_at(offset: int, count: int) -> bytes:
+        out = []
+        while count > 0:
+            index, within = divmod(offset, grain_bytes)
+            take = min(count, grain_bytes - within)
+            out.append(grain_at(index)[within : within + take])
+            offset, count = offset + take, count - take
+        return b"".join(out)
+
+    return _Disk(data, capacity * _SECTOR, read_at)
 
 
 # VHDX ([MS-VHDX]): regions found by the region table, the metadata's block size and disk size,

@@ -149,17 +149,38 @@ def test_a_fat_chain_that_loops_is_named(tmp_path: Path) -> None:
     assert result.status == "unscannable" and "cards.txt (cluster chain shorter than the file)" in (result.reason or "")
 
 
-def test_vmdk_and_differencing_disks_are_named(tmp_path: Path) -> None:
+@pytest.mark.parametrize("subformat", ["monolithicSparse", "streamOptimized"])
+def test_vmware_disks_and_an_ova_export(tmp_path: Path, subformat: str) -> None:
+    """A VMDK as VMware Workstation keeps it, and stream-optimized (deflated grains) as an OVA
+    export carries it: in a tar with its descriptor, the way `ovftool` writes one."""
     disk = partitioned(tmp_path, ntfs_volume(tmp_path, streams=False), "dos")
-    result = extract(converted(tmp_path, disk, "vmdk"), "x.vmdk")
-    assert result.status == "unscannable" and "VMDK" in (result.reason or "")
-    qemu = require_binary("qemu-img", "qemu-utils")
-    base = tmp_path / "base.vhdx"
-    base.write_bytes(converted(tmp_path, disk, "vhdx"))
-    child = tmp_path / "child.vhdx"
-    subprocess.run([qemu, "create", "-q", "-f", "vhdx", "-b", str(base), "-F", "vhdx", str(child)], capture_output=True, check=False)
-    if child.exists():  # qemu-img writes differencing VHDX only in some versions
-        assert extract(child.read_bytes(), "child.vhdx").status == "unscannable"
+    vmdk = converted(tmp_path, disk, "vmdk", "-o", f"subformat={subformat}")
+    result = extract(vmdk, "disk.vmdk")
+    assert result.status == "ok", result.reason
+    assert result.text.count(CARD) == 30_000 and SSN in result.text
+    if subformat == "streamOptimized":
+        import io
+        import tarfile
+
+        ova = io.BytesIO()
+        with tarfile.open(fileobj=ova, mode="w") as archive:
+            for name, content in (("vm.ovf", b"<Envelope/>"), ("vm-disk1.vmdk", vmdk)):
+                info = tarfile.TarInfo(name)
+                info.size = len(content)
+                archive.addfile(info, io.BytesIO(content))
+        result = extract(ova.getvalue(), "vm.ova")
+        assert result.status == "ok", result.reason
+        assert "vm.ova/vm-disk1.vmdk/partition 1/payroll.txt" in {p.path for p in result.parts}
+
+
+def test_a_differencing_disk_is_named(tmp_path: Path) -> None:
+    """A differencing VHD keeps only what changed since its parent: not read, and said so (its
+    footer's disk type set to 4, as a child disk's is; qemu-img writes none)."""
+    disk = partitioned(tmp_path, ntfs_volume(tmp_path, streams=False), "dos")
+    data = bytearray(converted(tmp_path, disk, "vpc", "-o", "subformat=fixed"))
+    struct.pack_into(">I", data, len(data) - 512 + 60, 4)
+    result = extract(bytes(data), "child.vhd")
+    assert result.status == "unscannable" and "differencing VHD" in (result.reason or "")
 
 
 def test_a_disk_with_another_file_system_is_named(tmp_path: Path) -> None:
