@@ -14,7 +14,7 @@ from rules.extract.odf import is_flat_odf, is_odf_zip
 from rules.extract.outlook import is_outlook_message
 from rules.extract.tnef import is_tnef
 from rules.extract.unix import AR_MAGIC, AR_THIN, is_cpio
-from rules.extract.volume import is_ntfs_or_partitioned, is_virtual_disk
+from rules.extract.volume import is_virtual_disk, is_volume_or_partitioned
 from rules.extract.xlsb import is_xlsb
 
 _EXTENSIONS = {
@@ -164,7 +164,7 @@ def sniff(data: bytes, name: str) -> str:
         return "tnef"
     if is_disc_image(data):
         return "disc"
-    if is_virtual_disk(data) or is_ntfs_or_partitioned(data):
+    if is_virtual_disk(data) or is_volume_or_partitioned(data):
         return "disk"
     if _apple_double(data) or _ds_store(data):
         return "metadata"

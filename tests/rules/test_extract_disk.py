@@ -1,6 +1,7 @@
 """Virtual and raw disks: NTFS volumes made by mkntfs and filled by ntfscp (ntfs-3g, without
-mounting), FAT12/16/32 volumes made by mkfs.fat and filled by mtools, partitioned by sfdisk (MBR
-and GPT), converted by qemu-img to VHD (dynamic and fixed) and VHDX (dynamic and fixed)."""
+mounting), FAT12/16/32 volumes made by mkfs.fat and filled by mtools, ext2/3/4 volumes written
+from a folder by mkfs (`-d`), partitioned by sfdisk (MBR and GPT), converted by qemu-img to VHD,
+VHDX, VMDK and qcow2."""
 
 from __future__ import annotations
 
@@ -183,6 +184,59 @@ def test_a_differencing_disk_is_named(tmp_path: Path) -> None:
     assert result.status == "unscannable" and "differencing VHD" in (result.reason or "")
 
 
+def ext_volume(tmp_path: Path, kind: str, offset: int = 0, size_mb: int = 24) -> Path:
+    """An ext2/3/4 volume that mkfs writes from a folder (`-d`, no mounting): nested folders, a
+    Unicode name, a 1 MB file (ext2/3: indirect blocks), a sparse file of ten islands of data
+    (ext4: more extents than the inode holds, so an index node) and an empty file."""
+    mkfs = require_binary(f"mkfs.{kind}", "e2fsprogs")
+    source = tmp_path / f"src-{kind}"
+    (source / "home" / "ann" / "Dokumente").mkdir(parents=True)
+    (source / "home" / "ann" / "Dokumente" / "Gehälter.txt").write_bytes(FILES["payroll.txt"])
+    (source / "cards.txt").write_bytes(FILES["cards.txt"])
+    (source / "empty.txt").write_bytes(b"")
+    with (source / "sparse.log").open("wb") as out:
+        for island in range(10):
+            out.seek(island * (256 << 10))
+            out.write(f"island {island} ssn 219-09-9999\n".encode() * 200)
+    image = tmp_path / f"{kind}.img"
+    if not image.exists():
+        with image.open("wb") as out:
+            out.truncate(offset + (size_mb << 20))
+    options = ["-E", f"offset={offset}"] if offset else []
+    subprocess.run([mkfs, "-q", "-F", "-d", str(source), *options, str(image), f"{size_mb}M"], check=True,
+                   capture_output=True)
+    return image
+
+
+@pytest.mark.parametrize("kind", ["ext4", "ext3", "ext2"])
+def test_ext_volumes_give_their_files_byte_for_byte(tmp_path: Path, kind: str) -> None:
+    data = ext_volume(tmp_path, kind).read_bytes()
+    assert sniff(data, "sd.bin") == "disk"
+    got = dict(disk_members(data, Budget(DEFAULT_LIMITS, len(data)), "sd.img"))
+    sparse = (tmp_path / f"src-{kind}" / "sparse.log").read_bytes()
+    assert got == {"home/ann/Dokumente/Gehälter.txt": FILES["payroll.txt"], "cards.txt": FILES["cards.txt"],
+                   "empty.txt": b"", "sparse.log": sparse}
+
+
+@pytest.mark.parametrize("options", [(), ("-c",), ("-c", "-o", "compression_type=zstd")])
+def test_qcow2_images_of_a_partitioned_linux_disk(tmp_path: Path, options: tuple[str, ...]) -> None:
+    """A KVM guest's disk: an ext4 partition in an MBR disk in qcow2, plain or compressed (deflate
+    or zstd clusters)."""
+    sfdisk = require_binary("sfdisk", "fdisk")
+    disk = tmp_path / "ext4.img"
+    with disk.open("wb") as out:
+        out.truncate(26 << 20)
+    subprocess.run([sfdisk, "-q", "--label", "dos", str(disk)], input=b"start=2048, size=49152, type=83\n",
+                   check=True, capture_output=True)
+    ext_volume(tmp_path, "ext4", offset=1 << 20)
+    data = converted(tmp_path, disk, "qcow2", *options)
+    assert sniff(data, "vm.bin") == "disk"
+    result = extract(data, "vm.qcow2")
+    assert result.status == "ok", result.reason
+    assert "vm.qcow2/partition 1/home/ann/Dokumente/Gehälter.txt" in {p.path for p in result.parts}
+    assert result.text.count(CARD) == 30_000 and SSN in result.text
+
+
 def test_a_disk_with_another_file_system_is_named(tmp_path: Path) -> None:
     volume = bytearray(ntfs_volume(tmp_path, streams=False))
     volume[3:11] = b"EXFAT   "
@@ -278,5 +332,5 @@ def test_damaged_volumes_never_crash_the_reader(tmp_path: Path, changes: list[tu
 def test_the_disk_tools_are_real() -> None:
     if os.environ.get("CI") != "true":
         pytest.skip("only CI insists on every tool")
-    for name in ("mkntfs", "ntfscp", "sfdisk", "qemu-img", "mkfs.fat", "mcopy"):
+    for name in ("mkntfs", "ntfscp", "sfdisk", "qemu-img", "mkfs.fat", "mcopy", "mkfs.ext4"):
         assert shutil.which(name), name
