@@ -65,6 +65,7 @@ if [ "$purpose" = test ]; then
   want qemu-img qemu-utils
   want mkfs.fat dosfstools
   want mcopy mtools
+  want mkfs.ext4 e2fsprogs
   want cabextract cabextract
 fi
 
