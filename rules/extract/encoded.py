@@ -29,8 +29,10 @@ from rules.extract.budget import Budget, Unscannable
 MIN_RUN = 320  # base64 characters: 240 bytes decoded
 MAX_BLOCKS = 64
 #: Runs decoded at most per text, readable or not: a text padded with junk runs ahead of a real
-#: one is named `unscannable` rather than read to its end at a decode per run.
-MAX_TRIED = 1024
+#: one is named `unscannable` rather than read to its end at a decode per run. A run costs about
+#: 15 us, so the cap costs a quarter of a second; it is high enough for a known_hosts or a CA
+#: bundle of thousands of keys (runs that decode to binaries) to stay `ok`.
+MAX_TRIED = 16_384
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\r\n"
 _RUNS = bytes(0x41 if byte in _ALPHABET else 0x20 for byte in range(256))  # "A" in a run, " " between
 _NEEDLE = b"A" * MIN_RUN

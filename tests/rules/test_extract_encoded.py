@@ -76,8 +76,16 @@ def test_a_bomb_written_as_base64_meets_the_limits() -> None:
     assert result.status == "unscannable" and "decompression bomb?" in " ".join(p.reason or "" for p in result.parts)
 
 
+def test_a_file_of_many_public_keys_stays_ok(tmp_path: Path) -> None:
+    """A known_hosts or authorized_keys of 2,000 RSA keys: 2,000 long runs that decode to binary."""
+    keys = b"".join(b"host%d.example.com ssh-rsa AAAAB3NzaC1yc2E" % i + base64.b64encode(os.urandom(270)) + b"\n"
+                    for i in range(2000))
+    result = extract(keys, "known_hosts")
+    assert result.status == "ok" and not any("base64 block" in p for p in members(result))
+
+
 def test_a_text_padded_with_junk_runs_is_named_not_read_forever() -> None:
-    junk = b" ".join(base64.b64encode(os.urandom(300)) for _ in range(1100))
+    junk = b" ".join(base64.b64encode(os.urandom(240)) for _ in range(16_500))
     real = base64.b64encode(FILES["csv"]())
     result = extract(junk + b" " + real, "padded.txt")
     assert result.status == "unscannable" and "runs of base64 characters" in (result.reason or "")
