@@ -35,6 +35,7 @@ import zlib
 _PGP_SESSION_KEYS = {1: frozenset({3, 6}), 3: frozenset({4, 5, 6})}  # tag: versions
 _PGP_DATA = {9: None, 18: frozenset({1, 2}), 20: frozenset({1})}  # tag: versions (None: no version byte)
 _PGP_MARKER = 10
+_PGP_ENCRYPTION_ALGORITHMS = frozenset({1, 2, 16, 18, 20, 25, 26})
 _PGP_PACKETS_LOOKED_AT = 64
 
 # DER object identifiers of CMS content types that carry ciphertext
@@ -125,6 +126,8 @@ def _openpgp_encrypted(data: bytes, *, partial: bool = False) -> bool:
         if tag in _PGP_SESSION_KEYS:
             if body >= len(data) or data[body] not in _PGP_SESSION_KEYS[tag] or length is None:
                 return False
+            if tag == 1 and not _pkesk_algorithm_ok(data, body):
+                return False
             keys += 1
         elif tag != _PGP_MARKER or keys:
             return False
@@ -134,6 +137,18 @@ def _openpgp_encrypted(data: bytes, *, partial: bool = False) -> bool:
             return partial and keys > 0  # the rest of the message lies past what was decoded
         pos = body + length
     return False
+
+
+def _pkesk_algorithm_ok(data: bytes, body: int) -> bool:
+    """A public-key session-key packet names an encryption algorithm (RFC 9580 9.1: RSA, Elgamal,
+    ECDH, X25519, X448): noise after a plausible header seldom does."""
+    if data[body] == 6:  # a length, then the key's version and fingerprint
+        return body + 1 < len(data) and _algorithm_at(data, body + 2 + data[body + 1])
+    return _algorithm_at(data, body + 9)  # version 3: then the key id
+
+
+def _algorithm_at(data: bytes, at: int) -> bool:
+    return at < len(data) and data[at] in _PGP_ENCRYPTION_ALGORITHMS
 
 
 def _pgp_header(data: bytes, pos: int) -> tuple[int, int, int | None] | None:

@@ -130,7 +130,7 @@ def sniff(data: bytes, name: str) -> str:
         return _zip_kind(data)
     if data.startswith(b"%PDF-") or (ext == "pdf" and b"%PDF-" in data[:1024]):
         return "pdf"
-    if data.startswith(b"\x1f\x8b"):
+    if data.startswith(b"\x1f\x8b\x08") and len(data) > 3 and not data[3] & 0xE0:  # deflate, no reserved flag
         return "gz"
     if data.startswith(b"7z\xbc\xaf\x27\x1c"):
         return "7z"

@@ -4,7 +4,7 @@ command (wrapped at 76, and `-w0` as PowerShell's ToBase64String writes one line
 from __future__ import annotations
 
 import base64
-import os
+import random
 import subprocess
 from pathlib import Path
 
@@ -63,8 +63,8 @@ def test_what_decodes_to_no_readable_file_is_left_alone(tmp_path: Path) -> None:
     key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
     subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
                     "-subj", "/CN=example", "-days", "1"], check=True, capture_output=True)
-    texts = {"cert.pem": cert.read_bytes(), "random.txt": b64(os.urandom(5000)),
-             "hex.txt": os.urandom(2000).hex().encode(), "words.txt": b"lorem ipsum " * 5000}
+    texts = {"cert.pem": cert.read_bytes(), "random.txt": b64(random.Random(1).randbytes(5000)),
+             "hex.txt": random.Random(2).randbytes(2000).hex().encode(), "words.txt": b"lorem ipsum " * 5000}
     for name, data in texts.items():
         result = extract(data, name)
         assert result.status == "ok" and not any("base64 block" in p for p in members(result)), name
@@ -78,14 +78,16 @@ def test_a_bomb_written_as_base64_meets_the_limits() -> None:
 
 def test_a_file_of_many_public_keys_stays_ok(tmp_path: Path) -> None:
     """A known_hosts or authorized_keys of 2,000 RSA keys: 2,000 long runs that decode to binary."""
-    keys = b"".join(b"host%d.example.com ssh-rsa AAAAB3NzaC1yc2E" % i + base64.b64encode(os.urandom(270)) + b"\n"
+    noise = random.Random(3)
+    keys = b"".join(b"host%d.example.com ssh-rsa AAAAB3NzaC1yc2E" % i + base64.b64encode(noise.randbytes(270)) + b"\n"
                     for i in range(2000))
     result = extract(keys, "known_hosts")
     assert result.status == "ok" and not any("base64 block" in p for p in members(result))
 
 
 def test_a_text_padded_with_junk_runs_is_named_not_read_forever() -> None:
-    junk = b" ".join(base64.b64encode(os.urandom(240)) for _ in range(16_500))
+    noise = random.Random(4)
+    junk = b" ".join(base64.b64encode(noise.randbytes(240)) for _ in range(16_500))
     real = base64.b64encode(FILES["csv"]())
     result = extract(junk + b" " + real, "padded.txt")
     assert result.status == "unscannable" and "runs of base64 characters" in (result.reason or "")
