@@ -30,8 +30,13 @@ _MAX_DEPTH, _MAX_BLOCKS, _MAX_DIRECTORY_BLOCKS = 64, 1 << 24, 65_536
 
 
 def is_ext(superblock: bytes) -> bool:
-    """The 1 KiB at byte 1024 of a volume: an ext2/3/4 superblock."""
-    return len(superblock) >= 256 and struct.unpack_from("<H", superblock, 56)[0] == MAGIC and superblock[24] <= 6
+    """The 1 KiB at byte 1024 of a volume: an ext2/3/4 superblock (the magic number, and sizes
+    that agree: a block of 1-64 KiB, groups of at most 8 blocks per byte of one bitmap block,
+    revision 0 or 1), so that two bytes of another file's noise do not make one."""
+    if len(superblock) < 256 or struct.unpack_from("<H", superblock, 56)[0] != MAGIC or superblock[24] > 6:
+        return False
+    blocks, inodes, revision = (int(struct.unpack_from("<I", superblock, at)[0]) for at in (32, 40, 76))
+    return 0 < blocks <= 8 * (1024 << superblock[24]) and blocks % 8 == 0 and inodes > 0 and revision <= 1
 
 
 class _Ext:

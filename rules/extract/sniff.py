@@ -162,6 +162,9 @@ def sniff(data: bytes, name: str) -> str:
         return "tar"
     if is_tnef(data):
         return "tnef"
+    image = image_kind(data)  # strong magic numbers, before the disk checks' weaker ones
+    if image is not None:
+        return image
     if is_disc_image(data):
         return "disc"
     if is_virtual_disk(data) or is_volume_or_partitioned(data):
@@ -170,9 +173,6 @@ def sniff(data: bytes, name: str) -> str:
         return "metadata"
     if data[:6] == b"{\\rtf1" or (data[:1] in b" \t\r\n" and data.lstrip()[:6] == b"{\\rtf1"):
         return "rtf"
-    image = image_kind(data)
-    if image is not None:
-        return image
     for magic, what in _BINARY_MAGIC.items():
         if data.startswith(magic):
             return f"binary:{what}"
