@@ -20,7 +20,7 @@ from rules.extract.images import image_text
 from rules.extract.legacy import legacy_text
 from rules.extract.markup import decode_text, element_text, html_content, html_text, parse_xml, printable_runs
 from rules.extract.odf import odf_objects, odf_text
-from rules.extract.office import office_embeddings, office_pictures, office_text
+from rules.extract.office import flat_office_text, office_embeddings, office_pictures, office_text
 from rules.extract.outlook import outlook_content
 from rules.extract.rar import rar_members
 from rules.extract.rtf import rtf_text
@@ -250,4 +250,7 @@ def _document_text(data: bytes, path: str, kind: str, budget: Budget) -> str:
     if kind != "xml":
         return text
     root = parse_xml(data, path)
-    return spreadsheet_2003_text(root) if is_spreadsheet_2003(root) else element_text(root)
+    if is_spreadsheet_2003(root):
+        return spreadsheet_2003_text(root)
+    flat = flat_office_text(root)  # Word 2003 XML, Flat OPC
+    return element_text(root) if flat is None else flat

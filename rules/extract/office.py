@@ -75,6 +75,33 @@ def office_text(data: bytes, kind: str, budget: Budget, what: str) -> str:
     return ("\n\n" if kind == "xlsx" else "\n").join(texts)  # each sheet its own table
 
 
+_WORD_2003 = "{http://schemas.microsoft.com/office/word/2003/wordml}wordDocument"
+_FLAT_OPC = "{http://schemas.microsoft.com/office/2006/xmlPackage}"
+
+
+def flat_office_text(root: Element) -> str | None:
+    """The text of a Word or PowerPoint document saved as one XML file, or None for other XML:
+    Word 2003 XML (`w:wordDocument`), read as a docx's body; Flat OPC (`pkg:package`, Word's and
+    PowerPoint's "XML Document"), whose parts (`pkg:part`, `pkg:xmlData`) are read as a docx's or
+    pptx's would be, hidden parts too. Its binary parts (`pkg:binaryData`, base64) are left to the
+    encoded-file pass (`rules.extract.encoded`)."""
+    if root.tag == _WORD_2003:
+        return _text_with_tables(root, True)
+    if root.tag != f"{_FLAT_OPC}package":
+        return None
+    parts = {}
+    for part in root.iter(f"{_FLAT_OPC}part"):
+        data = part.find(f"{_FLAT_OPC}xmlData")
+        if data is not None and len(data):
+            parts[part.get(f"{_FLAT_OPC}name", "").lstrip("/")] = data[0]
+    texts = []
+    for kind, pattern in _PARTS.items():
+        for name in sorted((n for n in parts if pattern.fullmatch(n)), key=_part_order):
+            texts.append(element_text(parts[name], _PARAGRAPHS) if kind == "xlsx" else _text_with_tables(parts[name], kind == "docx"))
+    texts += [_leaf_lines(parts[name]) for name in sorted(n for n in parts if _HIDDEN_PARTS.fullmatch(n))]
+    return "\n".join(texts)
+
+
 def hidden_parts_text(archive: zipfile.ZipFile, budget: Budget, what: str) -> list[str]:
     """The text of an Office package's parts that the document does not show (`_HIDDEN_PARTS`)."""
     return [_leaf_lines(parse_xml(part, f"{what}/{name}"))
