@@ -581,9 +581,21 @@ def _virtual_map(volume: _Volume, physical: Callable[[int], int | None]) -> Call
             table = table[:-36]
         else:
             continue
-        entries = struct.unpack_from(f"<{len(table) // 4}I", table)
-        return lambda lbn: physical(entries[lbn]) if 0 <= lbn < len(entries) and entries[lbn] != 0xFFFFFFFF else None
+        return _vat_lookup(table, physical)
     raise Unscannable(f"{volume.what}: UDF virtual partition without a virtual allocation table")
+
+
+def _vat_lookup(table: bytes, physical: Callable[[int], int | None]) -> Callable[[int], int | None]:
+    """A virtual block's physical one, looked up in the table (not unpacked whole: a table may
+    hold millions of entries)."""
+
+    def lookup(lbn: int) -> int | None:
+        if not 0 <= lbn < len(table) // 4:
+            return None
+        entry = struct.unpack_from("<I", table, 4 * lbn)[0]
+        return None if entry == 0xFFFFFFFF else physical(entry)
+
+    return lookup
 
 
 def _metadata_map(volume: _Volume, partitions: dict[int, int], number: int, where: int) -> Callable[[int], int | None]:

@@ -129,7 +129,6 @@ def _virtual_disk(data: bytes, what: str) -> Disk:
                                 *struct.unpack_from(">II", data, header_at + 28))
     if not block or block % SECTOR or table_at + 4 * entries > len(data) or entries * block < size:
         raise Unscannable(f"{what}: damaged dynamic VHD header")
-    table = struct.unpack_from(f">{entries}I", data, table_at)
     bitmap = -(-(block // SECTOR // 8) // SECTOR) * SECTOR
 
     def read_at(offset: int, length: int) -> bytes:
@@ -137,7 +136,9 @@ def _virtual_disk(data: bytes, what: str) -> Disk:
         while length > 0:
             index, within = divmod(offset, block)
             take = min(length, block - within)
-            sector = table[index]
+            if index >= entries:
+                raise Unscannable(f"{what}: dynamic VHD block {index} beyond its allocation table")
+            sector = struct.unpack_from(">I", data, table_at + 4 * index)[0]  # looked up, not unpacked whole
             if sector == 0xFFFFFFFF:
                 out.append(bytes(take))
             else:
@@ -233,12 +234,12 @@ def _qcow2(data: bytes, what: str) -> Disk:
     cluster = 1 << bits
     if l1_at + 8 * l1_entries > len(data):
         raise Unscannable(f"{what}: qcow2 L1 table lies past the file's end")
-    l1 = struct.unpack_from(f">{l1_entries}Q", data, l1_at)
     per_l2, shift = cluster // 8, 62 - (bits - 8)
 
     @functools.lru_cache(maxsize=64)
     def cluster_at(index: int) -> bytes:
-        table = l1[index // per_l2] & _QCOW2_OFFSET if index // per_l2 < len(l1) else 0
+        slot = index // per_l2  # the L1 entry is looked up, the table not unpacked whole
+        table = struct.unpack_from(">Q", data, l1_at + 8 * slot)[0] & _QCOW2_OFFSET if slot < l1_entries else 0
         if not table:
             return bytes(cluster)
         entry_at = table + 8 * (index % per_l2)
