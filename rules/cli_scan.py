@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from rules.extract import Extraction, Limits, extract
+from rules.extract import Extraction, Limits, extract_path
 from rules.extract.tesseract import with_ocr
 from rules.finding import DEFAULT_DIGEST_KEY, Finding
 from rules.policy import LEVEL_THRESHOLDS
@@ -105,11 +105,6 @@ def _excluded(name: str, folder: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(relative, p) for p in patterns)
 
 
-def _read(path: str, limit: int) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read(limit + 1)
-
-
 def _member(extraction: Extraction, offset: int, root: str) -> str | None:
     parts = [p for p in extraction.parts if p.end > p.start]
     index = bisect_right([p.start for p in parts], offset) - 1
@@ -141,7 +136,7 @@ def scan_file(path: str, scanner: TextScanner, settings: ScanSettings) -> FileRe
     """Read, extract and scan one file; findings as output lines of `settings.form` (jsonl or
     text) or, for sarif, as `Located`."""
     try:
-        extraction = extract(_read(path, settings.limits.max_input_bytes), path, limits=settings.limits)
+        extraction = extract_path(path, limits=settings.limits)
     except OSError as exc:
         return FileResult(path, error=str(exc.strerror or exc))
     notice = None if extraction.status == "ok" else f"{extraction.status}: {extraction.reason}"

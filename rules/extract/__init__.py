@@ -7,13 +7,16 @@ block it. Whatever could be read before a problem is still returned in `text`.
 
 from __future__ import annotations
 
+import mmap
+import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import cast
 
 from rules.extract.archive import gunzip, tar_members, unpack_stream, zip_members
 from rules.extract.budget import DEFAULT_LIMITS, Budget, EncryptedContent, Limits, Unscannable
 from rules.extract.cab import cab_members
-from rules.extract.disc import disc_members
+from rules.extract.disc import disc_members, is_disc_image
 from rules.extract.documents import email_content, mbox_messages, pdf_content
 from rules.extract.encoded import encoded_blocks
 from rules.extract.images import image_text
@@ -30,11 +33,11 @@ from rules.extract.sniff import sniff, stream_content_name
 from rules.extract.sqlite import sqlite_content
 from rules.extract.tnef import tnef_content
 from rules.extract.unix import ar_members, cpio_members
-from rules.extract.volume import disk_members
+from rules.extract.volume import disk_members, is_virtual_disk, is_volume_or_partitioned
 from rules.extract.xlsb import xlsb_content
 from rules.extract.xmlsheet import is_spreadsheet_2003, spreadsheet_2003_text
 
-__all__ = ["DEFAULT_LIMITS", "Extraction", "Limits", "Part", "extract"]
+__all__ = ["DEFAULT_LIMITS", "Extraction", "Limits", "Part", "extract", "extract_path"]
 
 _STATUS_RANK = {"ok": 0, "unscannable": 1, "encrypted": 2}
 
@@ -87,10 +90,42 @@ def extract(data: bytes, filename: str, *, limits: Limits = DEFAULT_LIMITS) -> E
     """Extract the text of `data` (named `filename`, used only as a hint)."""
     kind = sniff(data, filename)
     if len(data) > limits.max_input_bytes:
-        too_big = f"input of {len(data)} bytes is above the limit of {limits.max_input_bytes}"
-        return Extraction("", "unscannable", too_big, (Part(filename, kind, 0, 0, "unscannable", too_big),), kind)
+        return _too_big(filename, kind, f"input of {len(data)} bytes is above the limit of {limits.max_input_bytes}")
     collector = _Collector(limits, len(data))
     _extract_into(collector, data, filename, kind, 0)
+    return _result(collector, kind)
+
+
+def extract_path(path: str, *, limits: Limits = DEFAULT_LIMITS) -> Extraction:
+    """Extract the text of the file at `path`. A file up to `limits.max_input_bytes` is read and
+    handed to `extract`; a larger one is opened as a memory map, and read when it is a disc or disk
+    image of at most `limits.max_image_bytes` (an ISO or a VHD of a few hundred MB), its files
+    taken out one by one; any other large file is `unscannable` without being read."""
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size <= limits.max_input_bytes:
+            return extract(handle.read(limits.max_input_bytes + 1), path, limits=limits)
+        try:
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError, OverflowError) as exc:  # an address-space cap, a special file
+            return _too_big(path, "binary", f"input of {size} bytes cannot be mapped ({exc})")
+    with mapped:
+        image = cast(bytes, mapped)  # the image readers only slice, compare, search and unpack it
+        kind = "disc" if is_disc_image(image) else "disk" if is_virtual_disk(image) or is_volume_or_partitioned(image) else None
+        if kind is None or size > limits.max_image_bytes:
+            limit = limits.max_input_bytes if kind is None else limits.max_image_bytes
+            return _too_big(path, kind or "binary", f"input of {size} bytes is above the limit of {limit}")
+        # an image's files are stored: as much may come out as went in
+        collector = _Collector(replace(limits, max_expanded_bytes=max(limits.max_expanded_bytes, size)), size)
+        _extract_into(collector, image, path, kind, 0)
+        return _result(collector, kind)
+
+
+def _too_big(path: str, kind: str, reason: str) -> Extraction:
+    return Extraction("", "unscannable", reason, (Part(path, kind, 0, 0, "unscannable", reason),), kind)
+
+
+def _result(collector: _Collector, kind: str) -> Extraction:
     worst = max(collector.parts, key=lambda p: _STATUS_RANK[p.status], default=None)
     status = worst.status if worst is not None else "ok"
     reason = worst.reason if worst is not None and status != "ok" else None
