@@ -42,7 +42,7 @@ import uuid
 import zlib
 from collections.abc import Iterator
 
-from rules.extract.blockdev import SECTOR, Disk
+from rules.extract.blockdev import SECTOR, Disk, blockwise
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
 from rules.extract.extfs import ext_members, is_ext
 from rules.extract.fat import fat_members, is_fat
@@ -131,25 +131,18 @@ def _virtual_disk(data: bytes, what: str) -> Disk:
         raise Unscannable(f"{what}: damaged dynamic VHD header")
     bitmap = -(-(block // SECTOR // 8) // SECTOR) * SECTOR
 
-    def read_at(offset: int, length: int) -> bytes:
-        out = []
-        while length > 0:
-            index, within = divmod(offset, block)
-            take = min(length, block - within)
-            if index >= entries:
-                raise Unscannable(f"{what}: dynamic VHD block {index} beyond its allocation table")
-            sector = struct.unpack_from(">I", data, table_at + 4 * index)[0]  # looked up, not unpacked whole
-            if sector == 0xFFFFFFFF:
-                out.append(bytes(take))
-            else:
-                at = sector * SECTOR + bitmap + within
-                if at + take > len(data):
-                    raise Unscannable(f"{what}: dynamic VHD block {index} lies past the file's end")
-                out.append(data[at : at + take])
-            offset, length = offset + take, length - take
-        return b"".join(out)
+    def piece(index: int, within: int, take: int) -> bytes:
+        if index >= entries:
+            raise Unscannable(f"{what}: dynamic VHD block {index} beyond its allocation table")
+        sector = struct.unpack_from(">I", data, table_at + 4 * index)[0]  # looked up, not unpacked whole
+        if sector == 0xFFFFFFFF:
+            return bytes(take)
+        at = sector * SECTOR + bitmap + within
+        if at + take > len(data):
+            raise Unscannable(f"{what}: dynamic VHD block {index} lies past the file's end")
+        return data[at : at + take]
 
-    return Disk(data, size, read_at)
+    return Disk(data, size, blockwise(block, piece))
 
 
 # VMDK (VMware's Virtual Disk Format 5.0): a sparse extent's header, its grain directory and
@@ -202,16 +195,7 @@ def _vmdk(data: bytes, what: str) -> Disk:
             raise Unscannable(f"{what}: corrupt compressed VMDK grain {index} ({exc})") from None
         return out.ljust(grain_bytes, b"\x00")
 
-    def read_at(offset: int, count: int) -> bytes:
-        out = []
-        while count > 0:
-            index, within = divmod(offset, grain_bytes)
-            take = min(count, grain_bytes - within)
-            out.append(grain_at(index)[within : within + take])
-            offset, count = offset + take, count - take
-        return b"".join(out)
-
-    return Disk(data, capacity * SECTOR, read_at)
+    return Disk(data, capacity * SECTOR, blockwise(grain_bytes, lambda index, at, take: grain_at(index)[at : at + take]))
 
 
 # qcow2 (QEMU's image format, versions 2 and 3): the header, the L1 table of L2 tables, each L2
@@ -266,16 +250,7 @@ def _qcow2(data: bytes, what: str) -> Disk:
             raise Unscannable(f"{what}: qcow2 cluster {index} lies past the file's end")
         return data[offset : offset + cluster]
 
-    def read_at(offset: int, count: int) -> bytes:
-        out = []
-        while count > 0:
-            index, within = divmod(offset, cluster)
-            take = min(count, cluster - within)
-            out.append(cluster_at(index)[within : within + take])
-            offset, count = offset + take, count - take
-        return b"".join(out)
-
-    return Disk(data, size, read_at)
+    return Disk(data, size, blockwise(cluster, lambda index, at, take: cluster_at(index)[at : at + take]))
 
 
 # VHDX ([MS-VHDX]): regions found by the region table, the metadata's block size and disk size,
@@ -308,29 +283,22 @@ def _vhdx(data: bytes, what: str) -> Disk:
     at, length = regions[_BAT_REGION]
     entries = length // 8
 
-    def read_at(offset: int, count: int) -> bytes:
-        out = []
-        while count > 0:
-            index, within = divmod(offset, block)
-            take = min(count, block - within)
-            slot = index + index // ratio
-            if slot >= entries:
-                raise Unscannable(f"{what}: VHDX block {index} beyond its allocation table")
-            entry = struct.unpack_from("<Q", data, at + 8 * slot)[0]
-            state, megabyte = entry & 0x07, entry >> 20
-            if state in _ZERO_STATES:
-                out.append(bytes(take))
-            elif state == _PRESENT:
-                start = (megabyte << 20) + within
-                if start + take > len(data):
-                    raise Unscannable(f"{what}: VHDX block {index} lies past the file's end")
-                out.append(data[start : start + take])
-            else:
-                raise Unscannable(f"{what}: VHDX block {index} in state {state} (differencing) not read")
-            offset, count = offset + take, count - take
-        return b"".join(out)
+    def piece(index: int, within: int, take: int) -> bytes:
+        slot = index + index // ratio
+        if slot >= entries:
+            raise Unscannable(f"{what}: VHDX block {index} beyond its allocation table")
+        entry = struct.unpack_from("<Q", data, at + 8 * slot)[0]
+        state, megabyte = entry & 0x07, entry >> 20
+        if state in _ZERO_STATES:
+            return bytes(take)
+        if state != _PRESENT:
+            raise Unscannable(f"{what}: VHDX block {index} in state {state} (differencing) not read")
+        start = (megabyte << 20) + within
+        if start + take > len(data):
+            raise Unscannable(f"{what}: VHDX block {index} lies past the file's end")
+        return data[start : start + take]
 
-    return Disk(data, size, read_at)
+    return Disk(data, size, blockwise(block, piece))
 
 
 def _vhdx_regions(data: bytes, what: str) -> dict[uuid.UUID, tuple[int, int]]:
