@@ -62,7 +62,11 @@ def _add_scan(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     scan.add_argument("--store", metavar="DIR", help="also match registered fingerprints and EDM indexes in DIR")
     scan.add_argument("--key-file", metavar="FILE", help="key for the findings' digests (default: built-in key)")
     scan.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS", help="time limit per file")
-    scan.add_argument("--max-bytes", type=int, default=64 << 20, metavar="N", help="size limit per file")
+    scan.add_argument("--max-bytes", type=int, default=64 << 20, metavar="N",
+                      help="size limit per file (disc and disk images are read through a memory map up to "
+                           "--max-image-bytes)")
+    scan.add_argument("--max-image-bytes", type=int, default=1 << 30, metavar="N",
+                      help="size limit per disc or disk image: ISO, UDF, VHD, VHDX, VMDK, qcow2, raw disks")
     scan.add_argument("--no-ocr", action="store_true",
                       help="do not read images and scanned PDF pages with tesseract (images are then unscannable)")
     scan.add_argument("--progress", choices=("auto", "always", "never"), default="auto",

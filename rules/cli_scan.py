@@ -210,7 +210,8 @@ def run(args: argparse.Namespace, scanner: TextScanner, version: str) -> int:
     for path in missing:
         sys.stderr.write(f"leakguard rules scan: {path}: no such file or directory\n")
     key = Path(args.key_file).read_bytes() if args.key_file else DEFAULT_DIGEST_KEY
-    limits = Limits(clock=time.monotonic, seconds=args.timeout, max_input_bytes=args.max_bytes)
+    limits = Limits(clock=time.monotonic, seconds=args.timeout, max_input_bytes=args.max_bytes,
+                    max_image_bytes=args.max_image_bytes)
     if not getattr(args, "no_ocr", False):
         limits = with_ocr(limits)
     try:

@@ -60,3 +60,7 @@ def test_the_cli_reads_a_large_image(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "leakguard.cli", "rules", "scan", "--format", "jsonl", "--progress",
                            "never", "--max-bytes", str(1 << 20), str(image)], capture_output=True, text=True, timeout=120)
     assert '"detector": "us_ssn"' in done.stdout and '"member": "payroll.txt"' in done.stdout, done.stderr
+    capped = subprocess.run([sys.executable, "-m", "leakguard.cli", "rules", "scan", "--format", "jsonl", "--progress",
+                             "never", "--max-bytes", str(1 << 20), "--max-image-bytes", str(2 << 20), str(image)],
+                            capture_output=True, text=True, timeout=120)
+    assert "us_ssn" not in capped.stdout and "above the limit of 2097152" in capped.stderr
