@@ -66,6 +66,10 @@ if [ "$purpose" = test ]; then
   want mkfs.fat dosfstools
   want mcopy mtools
   want mkfs.ext4 e2fsprogs
+  # exFAT volumes written through the kernel (a loop device and FUSE) for rules.extract.exfat's tests
+  want mkfs.exfat exfatprogs
+  want mount.exfat-fuse exfat-fuse
+  want losetup mount
   want cabextract cabextract
 fi
 

@@ -123,11 +123,27 @@ def _decoded(lines: list[bytes]) -> tuple[str, bytes] | None:
 
 
 def _readable(decoded: bytes) -> bool:
-    """A file this package reads (anything sniffed but an unknown binary), or printable text."""
+    """A file this package reads (anything sniffed but an unknown binary), or printable text.
+
+    A few bytes repeated are neither: a run of the digit 3 is the hex of a shorter run of 3s,
+    which would otherwise be decoded again at every level until the depth limit made its text
+    `unscannable` (a padding run, a column of one digit), and a run of 6s is the base64 of three
+    bytes repeated."""
     from rules.extract.sniff import sniff  # sniff imports this package's readers
 
+    if _periodic(decoded):
+        return False
     kind = sniff(decoded, "")
     return not kind.startswith("binary") and (kind != "text" or readable_text(decoded))
+
+
+def _periodic(decoded: bytes, longest: int = 4) -> bool:
+    """Whether ``decoded`` is its first 1..``longest`` bytes repeated (compared at C speed)."""
+    for period in range(1, longest + 1):
+        head = decoded[:period]
+        if decoded == head * (len(decoded) // period) + head[: len(decoded) % period]:
+            return True
+    return False
 
 
 def readable_text(decoded: bytes) -> bool:

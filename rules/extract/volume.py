@@ -25,8 +25,8 @@ Read now:
 - **Partitions**: an MBR's four primary entries (a protective 0xEE entry means GPT), a GPT's
   entries (``EFI PART`` at LBA 1); a disk with neither is one volume.
 - **File systems**: NTFS (`rules.extract.ntfs`, alternate data streams included), FAT12/16/32
-  (`rules.extract.fat`) and ext2/3/4 (`rules.extract.extfs`); others (exFAT, HFS+, APFS, XFS,
-  Btrfs) are named `unscannable`.
+  (`rules.extract.fat`), exFAT (`rules.extract.exfat`) and ext2/3/4 (`rules.extract.extfs`);
+  others (HFS+, APFS, XFS, Btrfs) are named `unscannable`.
 
 Each file counts against the budget's entries and expanded bytes before it is read (a volume is
 a container whose extents can overlap as a zip's can). Every offset and length is checked
@@ -44,6 +44,7 @@ from collections.abc import Iterator
 
 from rules.extract.blockdev import SECTOR, Disk, blockwise
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
+from rules.extract.exfat import exfat_members, is_exfat
 from rules.extract.extfs import ext_members, is_ext
 from rules.extract.fat import fat_members, is_fat
 from rules.extract.ntfs import is_ntfs, ntfs_members
@@ -62,25 +63,25 @@ def is_virtual_disk(data: bytes) -> bool:
 
 
 def is_volume_or_partitioned(data: bytes) -> bool:
-    """An NTFS or FAT boot sector, an ext2/3/4 superblock, or a disk with an MBR (every entry's
-    boot flag 0x00 or 0x80, at least one partition inside the disk) or a GPT."""
-    if is_ntfs(data) or is_fat(data[:SECTOR]) or is_ext(data[1024:2048]):
+    """An NTFS, FAT or exFAT boot sector, an ext2/3/4 superblock, or a disk with an MBR (every
+    entry's boot flag 0x00 or 0x80, at least one partition inside the disk) or a GPT."""
+    if is_ntfs(data) or is_fat(data[:SECTOR]) or is_exfat(data[:SECTOR]) or is_ext(data[1024:2048]):
         return True
     return len(data) > 2 * SECTOR and bool(_partitions(Disk(data, len(data))))
 
 
 def disk_members(data: bytes, budget: Budget, what: str) -> Iterator[tuple[str, bytes]]:
-    """(path, content) of every file of every NTFS volume of a virtual or raw disk."""
+    """(path, content) of every file of every volume (NTFS, FAT, exFAT, ext) of a virtual or raw disk."""
     disk = _virtual_disk(data, what) if is_virtual_disk(data) else Disk(data, len(data))
     boot = disk[0:SECTOR]
-    bare = is_ntfs(boot) or is_fat(boot) or is_ext(disk[1024:2048])
+    bare = is_ntfs(boot) or is_fat(boot) or is_exfat(boot) or is_ext(disk[1024:2048])
     volumes = [(0, disk.size)] if bare else _partitions(disk)
     unread: list[str] = []
     for index, (start, length) in enumerate(volumes):
         boot = disk[start : start + SECTOR]
         prefix = f"partition {index + 1}/" if len(volumes) > 1 or start else ""
         reader = (ntfs_members if is_ntfs(boot) else fat_members if is_fat(boot)
-                  else ext_members if is_ext(disk[start + 1024 : start + 2048]) else None)
+                  else exfat_members if is_exfat(boot) else ext_members if is_ext(disk[start + 1024 : start + 2048]) else None)
         if reader is None:
             unread.append(f"{prefix or 'volume '}({_filesystem(boot)} not read)")
             continue
@@ -98,7 +99,7 @@ def _filesystem(boot: bytes) -> str:
     if boot[82:87] == b"FAT32" or boot[54:59] in (b"FAT12", b"FAT16"):
         return "FAT file system"
     if boot[3:11] == b"EXFAT   ":
-        return "exFAT file system"
+        return "damaged exFAT file system"
     return "file system"
 
 

@@ -239,9 +239,13 @@ def test_a_disk_with_another_file_system_is_named(tmp_path: Path) -> None:
     volume = bytearray(ntfs_volume(tmp_path, streams=False))
     volume[3:11] = b"EXFAT   "
     volume[0:3] = b"\xeb\x76\x90"
+    volume[108] = 30  # no sector size exFAT allows: a damaged exFAT boot sector, named as such
     disk = partitioned(tmp_path, bytes(volume), "gpt")
     result = extract(disk.read_bytes(), "usb.img")
-    assert result.status == "unscannable" and "exFAT file system not read" in (result.reason or "")
+    assert result.status == "unscannable" and "damaged exFAT file system not read" in (result.reason or "")
+    volume[0:11] = b"\xeb\x58\x90HFSJ    "  # nothing this package reads
+    result = extract(partitioned(tmp_path, bytes(volume), "gpt").read_bytes(), "usb.img")
+    assert result.status == "unscannable" and "(file system not read)" in (result.reason or "")
 
 
 def test_a_truncated_disk_names_what_it_lost(tmp_path: Path) -> None:

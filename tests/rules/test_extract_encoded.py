@@ -103,6 +103,18 @@ def test_a_file_written_as_hex_is_read(kind: str) -> None:
     assert SSN in result.text or CARD in result.text
 
 
+@pytest.mark.parametrize("digit", "0123456789")
+def test_a_run_of_one_digit_is_text_not_hex_within_hex(digit: str) -> None:
+    """40,000 threes are the hex of 20,000 threes, and so on: once decoded at every level until
+    the depth limit, which made a plain file `unscannable` (seen on an exFAT stick's filler
+    file). One byte repeated is no file; a hex dump of a card number is still read."""
+    result = extract(digit.encode() * 40_000, "filler.txt")
+    assert result.status == "ok", result.reason
+    assert members(result) == ["filler.txt"]
+    dump = CARD.replace(" ", "").encode().hex().encode() * 40
+    assert CARD.replace(" ", "") in extract(dump, "hexcard.txt").text
+
+
 def test_more_files_than_the_cap_are_named_not_dropped() -> None:
     blocks = [base64.b64encode(f"file {i} ssn {SSN}\n".encode() * 20) for i in range(70)]
     result = extract(b" ".join(blocks), "many.json")
