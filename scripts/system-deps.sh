@@ -71,6 +71,8 @@ if [ "$purpose" = test ]; then
   want mount.exfat-fuse exfat-fuse
   want losetup mount
   want cabextract cabextract
+  # .Z files for rules.extract.lzw's tests
+  want compress ncompress
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -161,7 +161,7 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
             _extract_into(collector, message, f"{path}/{name}", "eml", depth + 1)
     elif kind in _ARCHIVES:
         _members(collector, _ARCHIVES[kind](data, budget, path), path, depth)
-    elif kind in ("gz", "bz2", "xz", "zst", "lzma", "lz", "lz4"):
+    elif kind in ("gz", "bz2", "xz", "zst", "lzma", "lz", "lz4", "Z"):
         inner = gunzip(data, budget, path) if kind == "gz" else unpack_stream(data, kind, budget, path)
         inner_name = stream_content_name(path)
         _extract_into(collector, inner, inner_name, sniff(inner, inner_name), depth + 1)

@@ -1,4 +1,4 @@
-"""zip, tar, cpio and ar members; gzip, bzip2, xz, zstd, lzma, lzip and lz4 streams; all read
+"""zip, tar, cpio and ar members; gzip, bzip2, xz, zstd, lzma, lzip, lz4 and .Z streams; all read
 within the expansion budget."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from io import BytesIO
 from typing import Any
 
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
+from rules.extract.lzw import uncompress
 from rules.extract.office import read_member
 
 Member = tuple[str, bytes]
@@ -112,12 +113,14 @@ def unzstd(data: bytes, budget: Budget, what: str) -> bytes:
 
 
 def unpack_stream(data: bytes, kind: str, budget: Budget, what: str) -> bytes:
-    """Decompress a bzip2, xz, zstd, lzma, lzip or lz4 stream (or several concatenated, as
+    """Decompress a bzip2, xz, zstd, lzma, lzip, lz4 or .Z stream (or several concatenated, as
     pbzip2, pixz and `zstd -T` write them), stopping as soon as the budget runs out."""
     if kind == "zst":
         return unzstd(data, budget, what)
     if kind == "lz":
         return unlzip(data, budget, what)
+    if kind == "Z":
+        return uncompress(data, budget, what)
     if kind == "lz4" and data.startswith(LZ4_LEGACY):
         return _unlz4_legacy(data, budget, what)
     name, decompressor = STREAMS[kind]

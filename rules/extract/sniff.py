@@ -9,6 +9,7 @@ from io import BytesIO
 from rules.extract.disc import is_disc_image
 from rules.extract.documents import is_mbox
 from rules.extract.images import image_kind
+from rules.extract.lzw import is_compress
 from rules.extract.markup import utf16_without_bom
 from rules.extract.odf import is_flat_odf, is_odf_zip
 from rules.extract.outlook import is_outlook_message
@@ -28,7 +29,7 @@ _EXTENSIONS = {
 }
 #: What a compressed stream's content is called, by the stream's file name ending.
 STREAM_NAMES = {".gz": "", ".tgz": ".tar", ".bz2": "", ".tbz2": ".tar", ".tbz": ".tar", ".xz": "", ".txz": ".tar",
-                ".zst": "", ".tzst": ".tar", ".lzma": "", ".tlz": ".tar", ".lz": "", ".lz4": ""}
+                ".zst": "", ".tzst": ".tar", ".lzma": "", ".tlz": ".tar", ".lz": "", ".lz4": "", ".z": "", ".taz": ".tar"}
 _BINARY_MAGIC = {
     b"Rar!": "RAR archive of an unknown version", b"\x7fELF": "executable", b"MZ": "executable",
 }
@@ -123,7 +124,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, rtf, eml, mbox, msg, tnef, docx, xlsx, xlsb, pptx, odf, metadata, pdf, zip, 7z, rar, cab, disc, disk, tar, cpio, ar, sqlite, gz, bz2, xz, zst, lzma, lz, lz4, cfb, image/<format>
+    """One of text, xml, html, rtf, eml, mbox, msg, tnef, docx, xlsx, xlsb, pptx, odf, metadata, pdf, zip, 7z, rar, cab, disc, disk, tar, cpio, ar, sqlite, gz, bz2, xz, zst, lzma, lz, lz4, Z, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -132,6 +133,8 @@ def sniff(data: bytes, name: str) -> str:
         return "pdf"
     if data.startswith(b"\x1f\x8b\x08") and len(data) > 3 and not data[3] & 0xE0:  # deflate, no reserved flag
         return "gz"
+    if is_compress(data):
+        return "Z"
     if data.startswith(b"7z\xbc\xaf\x27\x1c"):
         return "7z"
     if data.startswith((b"Rar!\x1a\x07\x00", b"Rar!\x1a\x07\x01\x00")):

@@ -72,7 +72,10 @@ def is_volume_or_partitioned(data: bytes) -> bool:
 
 def disk_members(data: bytes, budget: Budget, what: str) -> Iterator[tuple[str, bytes]]:
     """(path, content) of every file of every volume (NTFS, FAT, exFAT, ext) of a virtual or raw disk."""
-    disk = _virtual_disk(data, what) if is_virtual_disk(data) else Disk(data, len(data))
+    try:
+        disk = _virtual_disk(data, what) if is_virtual_disk(data) else Disk(data, len(data))
+    except (struct.error, IndexError, ValueError, OverflowError):  # a header shorter than its fields
+        raise Unscannable(f"{what}: damaged virtual disk header") from None
     boot = disk[0:SECTOR]
     bare = is_ntfs(boot) or is_fat(boot) or is_exfat(boot) or is_ext(disk[1024:2048])
     volumes = [(0, disk.size)] if bare else _partitions(disk)

@@ -248,6 +248,14 @@ def test_a_disk_with_another_file_system_is_named(tmp_path: Path) -> None:
     assert result.status == "unscannable" and "(file system not read)" in (result.reason or "")
 
 
+@pytest.mark.parametrize("head", [b"KDMV", b"KDMV" + bytes(60), b"vhdxfile", b"QFI\xfb\x00\x00\x00\x03", b"conectix"])
+def test_a_virtual_disk_header_cut_short_is_named(head: bytes) -> None:
+    """Found by hypothesis (tests/rules/test_properties.py): four bytes of a VMDK's magic raised a
+    struct error from the header's fields."""
+    result = extract(head, "disk.bin")
+    assert result.status == "unscannable" and "disk.bin: " in (result.reason or "")
+
+
 def test_a_truncated_disk_names_what_it_lost(tmp_path: Path) -> None:
     data = ntfs_volume(tmp_path, streams=False)
     cut = data.rfind(f"card {CARD}".encode()) - 100_000  # inside cards.txt's data

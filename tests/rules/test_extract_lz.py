@@ -15,7 +15,7 @@ from tests.fixtures.realparts import require_binary
 
 CARD = "4111 1111 1111 1111"
 CSV = f"name,card\nAda,{CARD}\n".encode()
-TOOLS = {"lzma": ("lzma", "xz-utils"), "lz": ("lzip", "lzip"), "lz4": ("lz4", "lz4")}
+TOOLS = {"lzma": ("lzma", "xz-utils"), "lz": ("lzip", "lzip"), "lz4": ("lz4", "lz4"), "Z": ("compress", "ncompress")}
 
 
 def compress(kind: str, data: bytes, *options: str) -> bytes:
@@ -43,7 +43,7 @@ def test_a_compressed_csv_is_read(kind: str, options: list[str]) -> None:
     assert result.text.count(CARD) == 20_000
 
 
-@pytest.mark.parametrize(("kind", "flag"), [("lzma", "--lzma"), ("lz", "--lzip"), ("lz4", "--use-compress-program=lz4")])
+@pytest.mark.parametrize(("kind", "flag"), [("lzma", "--lzma"), ("lz", "--lzip"), ("lz4", "--use-compress-program=lz4"), ("Z", "-Z")])
 def test_a_tar_of_each_is_opened(tmp_path: Path, kind: str, flag: str) -> None:
     require_binary(*TOOLS[kind])
     tree = tmp_path / "export"
