@@ -82,6 +82,16 @@ class _HtmlText(HTMLParser):
         self.data_uris: list[str] = []
         self._skipping = 0
 
+    def parse_marked_section(self, i: int, report: bool = True) -> int:
+        """`<![KEYWORD[...`: Python's parser raises an AssertionError on a keyword it does not
+        know (or none), which would end the extraction of the page; a browser reads it as a bogus
+        comment up to the next `>`, and so does this."""
+        try:
+            return int(super().parse_marked_section(i, report))
+        except AssertionError:
+            end = self.rawdata.find(">", i + 3)
+            return -1 if end < 0 else end + 1
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._SKIP:
             self._skipping += 1

@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import urllib.parse
 
+import pytest
+
 from rules.extract import Limits, extract
 from rules.extract.markup import MAX_DATA_URIS, html_content
 from tests.rules import samples
@@ -47,3 +49,13 @@ def test_a_page_of_inlined_bombs_stops_at_the_budget() -> None:
     page = "".join(f'<a href="{big}">{n}</a>' for n in range(20)).encode()
     result = extract(page, "bomb.html", limits=Limits(max_expanded_bytes=16 << 20))
     assert result.status == "unscannable" and "16777216" in (result.reason or "")
+
+
+@pytest.mark.parametrize("section", ["<![DB[ x ]]>", "<![\x08w[", "<![", "<![CDATA[ fine ]]>", "<![if !IE]>"])
+def test_marked_sections_python_rejects_do_not_end_the_page(section: str) -> None:
+    """Found by fuzzing extract (2026-12-07): html.parser raises an AssertionError on `<![` with a
+    keyword it does not know, which ended the extraction with an exception instead of a result."""
+    page = f"<html><body><p>before 078-05-1120</p>{section}<p>after 4111 1111 1111 1111</p></body></html>"
+    result = extract(page.encode(), "page.html")
+    assert result.status == "ok", result.reason
+    assert "078-05-1120" in result.text
