@@ -62,7 +62,7 @@ def type_plain(value: str) -> Any:
         return int(text.replace("0x", ""), 16) * (-1 if text.startswith("-") else 1)
     if _OCT.fullmatch(value):
         return int(text, 8)
-    if _FLOAT.fullmatch(value):
+    if _FLOAT.fullmatch(value) and any(ch.isdigit() for ch in text):  # "." and "-._" are strings
         return float(text)
     return value
 
@@ -167,6 +167,9 @@ def parse_document(text: str, source: str) -> Located:
         raise PolicyError(f"invalid YAML: {exc.problem or exc.context}", source=source, line=line) from None
     except yaml.YAMLError as exc:
         raise PolicyError(f"invalid YAML: {exc}", source=source) from None
+    except UnicodeEncodeError as exc:  # a lone surrogate (a JSON string's "\ud800" reaches here as text)
+        line = text.count("\n", 0, exc.start) + 1 if exc.object is text else None
+        raise PolicyError(f"not Unicode text: {exc.reason} at character {exc.start}", source=source, line=line) from None
     if not isinstance(data, Located):
         raise PolicyError("a policy must be a YAML mapping", source=source, line=1)
     return data

@@ -137,6 +137,20 @@ def test_errors_name_file_line_and_field(text: str, line: int, field: str, messa
     assert str(error).startswith(f"pack/zone.yaml:{line}: ")
 
 
+@pytest.mark.parametrize(
+    ("change", "line", "message"),
+    [
+        # found by mutating the default packs (2026-12-07): each raised a bare exception
+        (lambda t: t.replace("zone:", "zone: \ud800 #", 1), 5, "not Unicode text"),  # a JSON "\ud800" escape
+        (lambda t: t.replace("version: 1", "version: ."), 4, "must be an integer"),  # "." was taken for a float
+    ],
+)
+def test_text_the_parser_choked_on_is_a_policy_error(change, line: int, message: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PolicyError) as caught:
+        load_policy(change(default_policy_text("low")), source="p.yaml")
+    assert caught.value.line == line and message in str(caught.value)
+
+
 def test_500_rule_pack_loads(benchmark_pack: str) -> None:
     policy = load_policy(benchmark_pack)
     assert len(policy.rules) == 500
