@@ -51,6 +51,11 @@ def _file_content(record: dict[str, Any], base: Path) -> str:
     return extraction.text
 
 
+#: Findings one line of EVENTS.jsonl may declare per detector: beyond any count threshold a policy
+#: sets, and small enough that `"count": 1e12` is an error, not an hour of building findings.
+MAX_DECLARED_COUNT = 100_000
+
+
 def _findings(record: dict[str, Any], policy: Policy) -> tuple[Finding, ...]:
     found: list[Finding] = []
     text = record.get("text")
@@ -60,8 +65,12 @@ def _findings(record: dict[str, Any], policy: Policy) -> tuple[Finding, ...]:
     for item in record.get("findings", []) + record.get("detectors", []):
         detector = item.get("detector") or item.get("id")
         confidence = float(item.get("confidence", 0.9))
-        for _ in range(int(item.get("count", 1))):
-            found.append(Finding(str(detector), 0, 0, confidence, level_for(confidence), "", ""))
+        count = int(item.get("count", 1))
+        if not 0.0 <= confidence <= 1.0:  # NaN too
+            raise ValueError(f"{detector}: confidence must be between 0 and 1, got {confidence}")
+        if not 0 <= count <= MAX_DECLARED_COUNT:
+            raise ValueError(f"{detector}: count must be between 0 and {MAX_DECLARED_COUNT:,}, got {count}")
+        found += [Finding(str(detector), 0, 0, confidence, level_for(confidence), "", "")] * count
     return tuple(found)
 
 

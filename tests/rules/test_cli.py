@@ -127,6 +127,10 @@ def test_dry_run(tmp_path: Path) -> None:
                     "destination": "dropbox.com"}),
         "not json",
         json.dumps({"id": "e5", "channel": "fax"}),
+        # declared counts and confidences are checked: 10^12 findings were built one by one
+        json.dumps({"id": "e6", "channel": "clipboard", "detectors": [{"id": "credit_card", "count": 10**12}]}),
+        '{"id": "e7", "channel": "clipboard", "detectors": [{"id": "credit_card", "confidence": NaN}]}',
+        json.dumps({"id": "e8", "channel": "clipboard", "detectors": [{"id": "credit_card", "count": -3}]}),
     ]) + "\n")
     result = run("test", "--format", "jsonl", str(policy), str(events))
     verdicts = {v["id"]: v for v in map(json.loads, result.stdout.splitlines())}
@@ -134,6 +138,9 @@ def test_dry_run(tmp_path: Path) -> None:
     assert verdicts["e2"]["action"] == "allow"
     assert verdicts["e3"]["override_allowed"] is True and verdicts["e3"]["matched"] == [["credit_card", 6]]
     assert result.returncode == 2 and ":4:" in result.stderr and ":5: channel" in result.stderr
+    assert ":6: credit_card: count must be between 0 and 100,000" in result.stderr
+    assert ":7: credit_card: confidence must be between 0 and 1, got nan" in result.stderr
+    assert ":8: credit_card: count must be" in result.stderr and set(verdicts) == {"e1", "e2", "e3"}
     text = run("test", str(policy), str(events)).stdout
     assert "e1: BLOCK [high]" in text
 
