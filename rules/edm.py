@@ -122,6 +122,13 @@ def build_edm_index(csv_text: str, *, salt: bytes, columns: Sequence[str] | None
                     min_fields: int = 2, proximity: int = 300) -> EdmIndex:
     """Index a CSV with a header row. Only salted hashes of the values are kept."""
     reader = csv.reader(io.StringIO(csv_text))
+    try:
+        return _build(reader, salt, columns, min_fields, proximity)
+    except csv.Error as exc:  # a field over the csv module's 128 KiB limit, a NUL in strict mode...
+        raise EdmError(f"line {reader.line_num}: {exc}") from None
+
+
+def _build(reader: Iterator[list[str]], salt: bytes, columns: Sequence[str] | None, min_fields: int, proximity: int) -> EdmIndex:
     header = [h.strip() for h in next(reader, [])]
     if not header or not any(header):
         raise EdmError("the CSV needs a header row naming its columns")

@@ -188,6 +188,15 @@ def test_fingerprint_and_edm_store(tmp_path: Path) -> None:
     assert run("fingerprint", "remove", "--store", str(store), doc_id).returncode == 1
 
 
+def test_edm_index_of_a_hostile_csv_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    """A field over the csv module's 128 KiB limit raised csv.Error out of `edm index`."""
+    hostile = tmp_path / "dump.csv"
+    hostile.write_text('name,ssn\nAnna,078-05-1120\n"' + "x" * 200_000 + '",1\n')
+    result = run("edm", "index", "--store", str(tmp_path / "store"), str(hostile))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "dump.csv: line 3: field larger than field limit" in result.stderr
+
+
 def _big_tree(root: Path) -> Path:
     """40 files in 4 folders, half with findings, a docx, a zip and a corrupt zip among them."""
     for number in range(40):
