@@ -71,13 +71,18 @@ class PolicyStore:
         return None
 
     def accept(self, body: Any, etag: str | None) -> ActivePolicy:
-        """Verify, parse and persist a policy from the console; on any error the old one stays."""
+        """Verify, parse and persist a policy from the console; on any error the old one stays.
+
+        The policy becomes active last, after it is on disk and a rotated key is pinned: whoever
+        sees the new version (the status, a test) sees a state a restart keeps."""
         if self._key is None:
             raise PolicyVerifyError("no console key: enroll the agent first")
         signed = verify_policy(body, self._key, etag=etag)
-        active = self._install(signed, "console")
+        active = self._parse(signed, "console")
         write_json(self._state.policy, {"body": body, "etag": etag}, mode=0o600)
         self._pin(signed.signer)
+        with self._lock:
+            self._active = active
         return active
 
     def _pin(self, signer: bytes) -> None:
@@ -94,14 +99,18 @@ class PolicyStore:
             log.info("console's policy-signing key rotated: now pinned %s (was %s)", creds["policy_key"], previous)
 
     def _install(self, signed: SignedPolicy, source: str) -> ActivePolicy:
+        active = self._parse(signed, source)
+        with self._lock:
+            self._active = active
+        return active
+
+    @staticmethod
+    def _parse(signed: SignedPolicy, source: str) -> ActivePolicy:
         try:
             parsed = parse_policy_text(signed.text, f"console policy {signed.zone} v{signed.version}")
         except ValueError as exc:  # rules.policy.PolicyError is a ValueError
             raise PolicyVerifyError(f"the signed policy does not parse: {exc}") from exc
-        active = ActivePolicy(parsed, source, signed.zone, signed.version, signed.sha256, signed.etag)
-        with self._lock:
-            self._active = active
-        return active
+        return ActivePolicy(parsed, source, signed.zone, signed.version, signed.sha256, signed.etag)
 
     def describe(self) -> dict[str, Any]:
         active = self.active
