@@ -6,6 +6,7 @@ so a typo never silently turns a channel off.
 
 from __future__ import annotations
 
+import math
 import pathlib
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -90,9 +91,11 @@ def load_config(path: str | pathlib.Path | None) -> AgentConfig:
         return AgentConfig()
     source = str(path)
     try:
-        raw = tomllib.loads(pathlib.Path(path).read_text())
+        raw = tomllib.loads(pathlib.Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{source}: cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{source}: not UTF-8 text (byte {exc.start})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
     return parse_config(raw, source=source)
@@ -136,6 +139,8 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
     if isinstance(default, int) and isinstance(value, float):
         raise ConfigError(f"{where} must be a whole number")
     if isinstance(default, int | float) and not isinstance(value, bool) and isinstance(value, int | float):
+        if not math.isfinite(value):  # TOML has inf and nan: a wait of nan seconds ends the service
+            raise ConfigError(f"{where} must be a finite number")
         if value < 0:
             raise ConfigError(f"{where} must not be negative")
         return type(default)(value)

@@ -50,6 +50,13 @@ def test_config_reads_toml_and_names_bad_keys(tmp_path: pathlib.Path) -> None:
     path.write_text("[session\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(path)
+    for bad in ("inf", "nan", "-inf"):  # TOML floats; time.sleep(nan) raises, sleep(inf) overflows
+        path.write_text(f"[sync]\nheartbeat_seconds = {bad}\n")
+        with pytest.raises(ConfigError, match=r"\[sync\] heartbeat_seconds must be a finite number"):
+            load_config(path)
+    path.write_bytes(b"[session]\noverlay = false # \xff\xfe\n")
+    with pytest.raises(ConfigError, match="not UTF-8 text"):
+        load_config(path)
 
 
 def test_events_validate_channel_and_action() -> None:
