@@ -57,6 +57,8 @@ if [ "$purpose" = test ]; then
   # cpio and ar archives (and .deb packages) for rules.extract.unix's tests
   want cpio cpio
   want ar binutils
+  # RAR 5.0 archives for rules.extract.rar5_lz's tests: an independent reader (The Unarchiver)
+  want unar unar
   want dpkg-deb dpkg
   want xxd xxd
   # NTFS volumes, partition tables and virtual disks for rules.extract.volume's tests

@@ -1,12 +1,12 @@
-"""RAR archives (4.x and 5.0): their headers, stored files and encryption.
+"""RAR archives (4.x and 5.0): their headers, stored and compressed files, and encryption.
 
 A password-protected RAR is the classic way to carry data past a content scanner, so the first
 job here is to say so: a RAR whose headers are encrypted (`rar -hp`: even the names are hidden),
 or any of whose files is, gives `EncryptedContent`, naming the files when their names are
-visible. Files stored without compression (`rar -m0`) are read. RAR's own compression is not
-implemented (its only reference decoder, unrar, is not free software to copy, and no library on
-this machine decodes it): an archive with compressed files gives `Unscannable` naming them,
-after the stored ones were read.
+visible. Files stored without compression (`rar -m0`) are read, and so are files RAR 5.0
+compressed (`rar5_lz`), solid archives included, each checked against its CRC-32. RAR 2.9-4.x
+compression is not implemented (its PPMd and virtual-machine filters are a second decoder as big
+again): an archive with such files gives `Unscannable` naming them, after the rest were read.
 
 Formats, as RARLAB documents them: RAR 5.0 (`Rar!\\x1a\\x07\\x01\\x00`; blocks with a CRC-32, a
 variable-length header size and type, flags, optional extra and data areas; an archive
@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
+from rules.extract.rar5_lz import Rar5Stream
 
 RAR5 = b"Rar!\x1a\x07\x01\x00"
 RAR4 = b"Rar!\x1a\x07\x00"
@@ -38,6 +39,7 @@ _R5_EXTRA, _R5_DATA = 0x0001, 0x0002
 _R5_SPLIT = 0x0008 | 0x0010  # data continues from the previous volume, or in the next
 _R5_DIRECTORY, _R5_MTIME, _R5_CRC = 0x0001, 0x0002, 0x0004
 _R5_FILE_CRYPT, _R5_REDIRECT = 0x01, 0x05  # extra record types: file encryption, link
+_R5_SOLID = 0x0040  # compression information: this file continues the previous one's window
 
 # RAR 4.x block types and flags
 _R4_MAIN, _R4_FILE, _R4_SUB, _R4_END = 0x73, 0x74, 0x7A, 0x7B
@@ -57,6 +59,9 @@ class _Entry:
     stored: bool
     encrypted: bool
     split: bool
+    unpacked: int = 0
+    crc: int | None = None
+    compression: int | None = None  # RAR 5.0's compression information; None for RAR 4.x
 
 
 def rar_members(data: bytes, budget: Budget, what: str) -> Iterator[tuple[str, bytes]]:
@@ -72,17 +77,51 @@ def rar_members(data: bytes, budget: Budget, what: str) -> Iterator[tuple[str, b
     locked = [e.name for e in entries if e.encrypted]
     if locked:
         raise EncryptedContent(f"{what}: password-protected rar archive ({_listed(locked)})")
-    unread = []
+    split = [e.name for e in entries if e.split]
+    old = [e.name for e in entries if not e.split and not e.stored and e.compression is None]
+    damage: list[str] = []
+    stream: Rar5Stream | None = None
     for entry in entries:
-        if not entry.stored or entry.split:
-            unread.append(entry.name)
+        packed = data[entry.start : entry.start + entry.size]
+        if entry.split or (not entry.stored and entry.compression is None):
             continue
         budget.enter(what)
-        budget.spend(entry.size, what)
-        yield entry.name, data[entry.start : entry.start + entry.size]
-    if unread:
-        raise Unscannable(f"{what}: rar compression (or a file split across volumes) is not read: "
-                          f"{len(unread)} file(s) not scanned ({_listed(unread)})")
+        if entry.stored or entry.compression is None:
+            budget.spend(entry.size, what)
+            yield entry.name, packed
+            continue
+        if not entry.compression & _R5_SOLID:
+            stream = Rar5Stream(budget, what)
+        elif stream is None:  # continues a file that could not be read
+            damage.append(f"{entry.name}: follows a file that could not be read in a solid archive")
+            continue
+        try:
+            content = _unpacked(stream, entry, entry.compression, packed)
+        except Unscannable as exc:
+            damage.append(str(exc).removeprefix(f"{what}: "))
+            stream = None
+            continue
+        yield entry.name, content
+    reasons = [f"{len(damage)} file(s) not read: {'; '.join(damage)[:_NAMES_SHOWN * 2]}"] if damage else []
+    if old:
+        reasons.append(f"RAR 2.9-4.x compression is not read: {len(old)} file(s) not scanned ({_listed(old)})")
+    if split:
+        reasons.append(f"a file split across volumes is not read: {len(split)} file(s) not scanned "
+                       f"({_listed(split)})")
+    if reasons:
+        raise Unscannable(f"{what}: " + "; ".join(reasons))
+
+
+def _unpacked(stream: Rar5Stream, entry: _Entry, compression: int, packed: bytes) -> bytes:
+    """A RAR 5.0 compressed file's content, checked against its CRC-32."""
+    version = compression & 0x3F
+    if version != 0:
+        raise Unscannable(f"{entry.name}: RAR 7 compression (algorithm version {version}) is not read")
+    dictionary = 0x20000 << (compression >> 10 & 0xF)
+    content = stream.unpack(packed, entry.unpacked, dictionary, entry.name)
+    if entry.crc is not None and zlib.crc32(content) != entry.crc:
+        raise Unscannable(f"{entry.name}: damaged rar data (CRC-32 of the unpacked file)")
+    return content
 
 
 def _listed(names: list[str]) -> str:
@@ -156,13 +195,13 @@ def _rar5_file(cursor: _Cursor, extra: int, block_flags: int, start: int, size: 
     """The entry of a RAR 5.0 file header (None for a directory or a link), `cursor` after its
     block fields."""
     flags = cursor.vint()
-    cursor.vint()  # unpacked size
+    unpacked = cursor.vint()
     cursor.vint()  # attributes
     if flags & _R5_MTIME:
         cursor.take(4)
-    if flags & _R5_CRC:
-        cursor.take(4)
-    method = (cursor.vint() >> 7) & 0x7
+    crc = struct.unpack("<I", cursor.take(4))[0] if flags & _R5_CRC else None
+    compression = cursor.vint()
+    method = (compression >> 7) & 0x7
     cursor.vint()  # host OS
     name = cursor.take(cursor.vint()).decode("utf-8", "replace")
     if flags & _R5_DIRECTORY:
@@ -180,7 +219,8 @@ def _rar5_file(cursor: _Cursor, extra: int, block_flags: int, start: int, size: 
         extra_area.pos = record_end
     if _R5_REDIRECT in records:
         return None  # a link: its data is a path, not a file's content
-    return _Entry(name, start, size, method == 0, _R5_FILE_CRYPT in records, bool(block_flags & _R5_SPLIT))
+    return _Entry(name, start, size, method == 0, _R5_FILE_CRYPT in records, bool(block_flags & _R5_SPLIT),
+                  unpacked, crc, compression)
 
 
 # RAR 4.x
