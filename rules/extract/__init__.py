@@ -20,6 +20,7 @@ from rules.extract.disc import disc_members, is_disc_image
 from rules.extract.documents import email_content, mbox_messages, pdf_content
 from rules.extract.encoded import encoded_blocks
 from rules.extract.images import image_text
+from rules.extract.iwork import iwork_text
 from rules.extract.legacy import legacy_text
 from rules.extract.markup import decode_text, element_text, html_content, html_text, parse_xml, printable_runs
 from rules.extract.odf import odf_objects, odf_text
@@ -221,7 +222,7 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
             _members(collector, office_embeddings(data, budget, path), path, depth)
         if kind == "odf" and data.startswith(b"PK"):
             _members(collector, odf_objects(data, budget, path), path, depth)
-        if kind in ("docx", "xlsx", "pptx", "odf") and budget.limits.ocr is not None:  # screenshots pasted into it
+        if kind in ("docx", "xlsx", "pptx", "odf", "iwork") and budget.limits.ocr is not None:  # screenshots pasted in
             _members(collector, office_pictures(data, budget, path), path, depth)
 
 
@@ -275,6 +276,8 @@ def _document_text(data: bytes, path: str, kind: str, budget: Budget) -> str:
         return rtf_text(data, budget, path)
     if kind == "odf":
         return odf_text(data, budget, path)
+    if kind == "iwork":
+        return iwork_text(data, budget, path)
     if kind == "metadata":  # macOS metadata: names and attributes, no document
         return printable_runs(data)
     if kind.startswith("binary"):

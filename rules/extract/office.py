@@ -172,11 +172,11 @@ def _cell(text: str) -> str:
 
 
 #: Pictures in an Office file's media folder; smaller ones (icons, bullets) hold no text to read.
-_MEDIA = re.compile(r"((word|xl|ppt)/media|Pictures)/[^/]+\.(png|jpe?g|gif|bmp|tiff?|webp)", re.IGNORECASE)
+_MEDIA = re.compile(r"((word|xl|ppt)/media|Pictures|Data)/[^/]+\.(png|jpe?g|gif|bmp|tiff?|webp)", re.IGNORECASE)
 
 
 def office_pictures(data: bytes, budget: Budget, what: str) -> list[tuple[str, bytes]]:
-    """The pictures of a docx/xlsx/pptx or OpenDocument file (a screenshot pasted into a slide) whose sides are both
+    """The pictures of a docx/xlsx/pptx, OpenDocument or iWork file (a screenshot pasted into a slide) whose sides are both
     at least `MIN_PICTURE_SIDE` pixels, by name, for OCR; read within the budget."""
     from rules.extract.images import MIN_PICTURE_SIDE, image_kind, image_size
 

@@ -9,6 +9,7 @@ from io import BytesIO
 from rules.extract.disc import is_disc_image
 from rules.extract.documents import is_mbox
 from rules.extract.images import image_kind
+from rules.extract.iwork import is_iwork
 from rules.extract.lzw import is_compress
 from rules.extract.markup import utf16_without_bom
 from rules.extract.odf import is_flat_odf, is_odf_zip
@@ -107,7 +108,7 @@ def _zip_kind(data: bytes) -> str:
         return "xlsb"
     if "ppt/presentation.xml" in names:
         return "pptx"
-    return "zip"
+    return "iwork" if is_iwork(names) else "zip"
 
 
 def _text_or_binary(data: bytes, ext: str) -> str:
@@ -124,7 +125,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, rtf, eml, mbox, msg, tnef, docx, xlsx, xlsb, pptx, odf, metadata, pdf, zip, 7z, rar, cab, disc, disk, tar, cpio, ar, sqlite, gz, bz2, xz, zst, lzma, lz, lz4, Z, cfb, image/<format>
+    """One of text, xml, html, rtf, eml, mbox, msg, tnef, docx, xlsx, xlsb, pptx, odf, iwork, metadata, pdf, zip, 7z, rar, cab, disc, disk, tar, cpio, ar, sqlite, gz, bz2, xz, zst, lzma, lz, lz4, Z, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):

@@ -209,6 +209,7 @@ def _every_isolated_fixture() -> dict[str, bytes]:
     pdfTeX) and generated ones."""
     from pathlib import Path
 
+    from tests.rules import rar5_pack
     from tests.rules.test_extract_disc import pycdlib_image, udf_only
     from tests.rules.test_extract_outlook import message_streams, outlook_msg
     from tests.rules.test_extract_rar import FILES, rar4, rar5
@@ -238,6 +239,8 @@ def _every_isolated_fixture() -> dict[str, bytes]:
         "office.tar.lz4": __import__("lz4.frame").frame.compress(samples.tar_of(office)),
         "cards.csv.lzma": __import__("lzma").compress(b"card 4111111111111111\n" * 50, format=__import__("lzma").FORMAT_ALONE),
         "backup.rar": rar5(FILES), "old.rar": rar4(FILES), "locked.rar": rar5(FILES, hide_names=True),
+        "packed.rar": rar5_pack.archive([("customers.csv", b"name,card\nAda,4111111111111111\n" * 30),
+                                         ("q3/report.docx", office["a.docx"])], solid=True),
         "Q3.msg": outlook_msg(attachments=(("customers.csv", b"card 4111111111111111"), ("inner", message_streams(
             embedded=True, attachments=(("report.docx", office["a.docx"]),))))),
     })
@@ -269,6 +272,16 @@ def test_the_worker_reads_every_kind_as_the_service_would(pool: Pool) -> None:
         there = pool.extract(data, name, ocr=False, seconds=30)
         assert there == here, name  # nothing the worker needs is missing after it gave up root
         assert "extraction failed" not in (there.reason or ""), name
+
+
+def test_a_compressed_solid_rar_is_read_by_the_worker(pool: Pool) -> None:
+    from tests.rules import rar5_pack
+
+    archive = rar5_pack.archive([("a.txt", b"quarterly figures " * 200), ("b.csv", b"name,card\nAda,4111111111111111\n")],
+                                solid=True)
+    result = pool.extract(archive, "backup.rar", ocr=False, seconds=30)
+    assert result.status == "ok", result.reason
+    assert "4111111111111111" in result.text and "quarterly figures" in result.text
 
 
 def test_images_in_a_container_are_read_by_ocr_the_service_runs(pool: Pool) -> None:

@@ -25,6 +25,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypedDict, Unpack
 
+from tests.rules.samples import varint
+
 SIGNATURE = b"Rar!\x1a\x07\x01\x00"
 DELTA, E8, E8E9, ARM = 0, 1, 2, 3
 TABLE_SIZES = (306, 64, 16, 44)  # main (literals and commands), distance slots, low distance bits, lengths
@@ -131,31 +133,23 @@ def archive(files: Sequence[tuple[str, bytes]], *, solid: bool = False, dict_log
     stats = stats if stats is not None else PackStats()
     window = 0x20000 << dict_log
     state = PackState(window=window, stats=stats)
-    out = bytearray(SIGNATURE) + _header(1, _vint(0x0004 if solid else 0))
+    out = bytearray(SIGNATURE) + _header(1, varint(0x0004 if solid else 0))
     for index, (name, data) in enumerate(files):
         if not solid:
             state = PackState(window=window, stats=stats)
         packed = pack(data, filters=(filters or {}).get(name, ()), state=state, **pack_options)
         info = method << 7 | dict_log << 10 | (0x40 if solid and index else 0)
         encoded = name.encode()
-        fields = (_vint(0x0004) + _vint(len(data)) + _vint(0o644) + struct.pack("<I", zlib.crc32(data))
-                  + _vint(info) + _vint(1) + _vint(len(encoded)) + encoded)  # host OS 1: Unix
+        fields = (varint(0x0004) + varint(len(data)) + varint(0o644) + struct.pack("<I", zlib.crc32(data))
+                  + varint(info) + varint(1) + varint(len(encoded)) + encoded)  # host OS 1: Unix
         out += _header(2, fields, len(packed)) + packed
-    return bytes(out + _header(5, _vint(0)))
-
-
-def _vint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    return bytes(out + bytes([value]))
+    return bytes(out + _header(5, varint(0)))
 
 
 def _header(kind: int, fields: bytes, data_size: int | None = None) -> bytes:
     """A header block: CRC-32, size, type, flags (0x0002: a data area follows), fields."""
-    body = _vint(kind) + (_vint(0) if data_size is None else _vint(0x0002) + _vint(data_size)) + fields
-    size = _vint(len(body))
+    body = varint(kind) + (varint(0) if data_size is None else varint(0x0002) + varint(data_size)) + fields
+    size = varint(len(body))
     return struct.pack("<I", zlib.crc32(size + body)) + size + body
 
 

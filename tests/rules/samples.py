@@ -267,3 +267,13 @@ def damaged(original: bytes, seed: str, count: int, *, most_flips: int, cut_chan
         if rng.random() < cut_chance:
             data = data[: rng.randrange(shortest, len(data))]
         yield bytes(data)
+
+
+def varint(value: int) -> bytes:
+    """An unsigned LEB128 number: 7 bits a byte, low first (RAR 5.0's vint, protobuf's varint)."""
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)

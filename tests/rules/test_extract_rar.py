@@ -21,6 +21,7 @@ from rules.detectors import scan_text
 from rules.extract import Limits, extract
 from rules.extract.sniff import sniff
 from tests.rules import samples
+from tests.rules.samples import varint
 
 CARD = "4111 1111 1111 1111"
 RID = "11010519491231002X"
@@ -37,20 +38,11 @@ class Entry:
     link: bool = False  # a symbolic link: its content is the path it points to
 
 
-def _vint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
 def _r5_block(kind: int, flags: int, fields: bytes, extra: bytes = b"", data: bytes | None = None) -> bytes:
     flags |= (0x0001 if extra else 0) | (0x0002 if data is not None else 0)
-    body = (_vint(kind) + _vint(flags) + (_vint(len(extra)) if extra else b"")
-            + (_vint(len(data)) if data is not None else b"") + fields + extra)
-    size = _vint(len(body))
+    body = (varint(kind) + varint(flags) + (varint(len(extra)) if extra else b"")
+            + (varint(len(data)) if data is not None else b"") + fields + extra)
+    size = varint(len(body))
     return struct.pack("<I", zlib.crc32(size + body)) + size + body + (data or b"")
 
 
@@ -60,23 +52,23 @@ def rar5(entries: list[Entry], *, hide_names: bool = False) -> bytes:
     written, as a reader must stop at that block anyway)."""
     out = b"Rar!\x1a\x07\x01\x00"
     if hide_names:
-        return out + _r5_block(4, 0, _vint(0) + _vint(0) + bytes([15]) + bytes(range(16)))
-    out += _r5_block(1, 0, _vint(0))
+        return out + _r5_block(4, 0, varint(0) + varint(0) + bytes([15]) + bytes(range(16)))
+    out += _r5_block(1, 0, varint(0))
     for entry in entries:
         name = entry.name.encode()
-        fields = (_vint(0x0004 | (0x0001 if entry.directory else 0)) + _vint(len(entry.content)) + _vint(0x20)
-                  + struct.pack("<I", zlib.crc32(entry.content)) + _vint(entry.method << 7) + _vint(1)
-                  + _vint(len(name)) + name)
+        fields = (varint(0x0004 | (0x0001 if entry.directory else 0)) + varint(len(entry.content)) + varint(0x20)
+                  + struct.pack("<I", zlib.crc32(entry.content)) + varint(entry.method << 7) + varint(1)
+                  + varint(len(name)) + name)
         extra = b""
         if entry.encrypted:  # file encryption record: version, flags, KDF count, salt, IV
-            record = _vint(0x01) + _vint(0) + _vint(0) + bytes([15]) + bytes(16) + bytes(16)
-            extra = _vint(len(record)) + record
+            record = varint(0x01) + varint(0) + varint(0) + bytes([15]) + bytes(16) + bytes(16)
+            extra = varint(len(record)) + record
         if entry.link:  # redirection record: type (1: Unix symlink), flags, target
-            record = _vint(0x05) + _vint(1) + _vint(0) + _vint(len(entry.content)) + entry.content
-            extra += _vint(len(record)) + record
+            record = varint(0x05) + varint(1) + varint(0) + varint(len(entry.content)) + entry.content
+            extra += varint(len(record)) + record
         flags = 0x0010 if entry.split else 0
         out += _r5_block(2, flags, fields, extra, None if entry.directory else entry.content)
-    return out + _r5_block(5, 0, _vint(0))
+    return out + _r5_block(5, 0, varint(0))
 
 
 def _r4_block(kind: int, flags: int, rest: bytes) -> bytes:

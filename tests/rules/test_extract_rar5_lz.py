@@ -27,6 +27,7 @@ from rules.extract.budget import Budget, EncryptedContent, Unscannable
 from rules.extract.rar import rar_members
 from tests.rules import rar5_pack
 from tests.rules.rar5_pack import Filter
+from tests.rules.samples import varint
 
 CARD = "4111 1111 1111 1111"
 RID = "11010519491231002X"
@@ -147,31 +148,22 @@ def test_a_solid_archive_reads_each_file_through_the_ones_before(tmp_path: Path)
 # Hand-built streams: a container of our own, and bit-exact blocks.
 
 
-def _vint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
 def _block(kind: int, fields: bytes, data: bytes | None = None) -> bytes:
-    body = _vint(kind) + _vint(0x0002 if data is not None else 0) + (_vint(len(data)) if data is not None else b"")
+    body = varint(kind) + varint(0x0002 if data is not None else 0) + (varint(len(data)) if data is not None else b"")
     body += fields
-    size = _vint(len(body))
+    size = varint(len(body))
     return struct.pack("<I", zlib.crc32(size + body)) + size + body + (data or b"")
 
 
 def _container(files: Sequence[tuple[str, bytes, int, int | None, int]]) -> bytes:
     """A RAR 5.0 archive of (name, packed data, unpacked size, CRC-32 or None, compression info)."""
-    out = b"Rar!\x1a\x07\x01\x00" + _block(1, _vint(0))
+    out = b"Rar!\x1a\x07\x01\x00" + _block(1, varint(0))
     for name, packed, size, crc, info in files:
-        fields = (_vint(0x0004 if crc is not None else 0) + _vint(size) + _vint(0x20)
-                  + (struct.pack("<I", crc) if crc is not None else b"") + _vint(info) + _vint(0)
-                  + _vint(len(name.encode())) + name.encode())
+        fields = (varint(0x0004 if crc is not None else 0) + varint(size) + varint(0x20)
+                  + (struct.pack("<I", crc) if crc is not None else b"") + varint(info) + varint(0)
+                  + varint(len(name.encode())) + name.encode())
         out += _block(2, fields, packed)
-    return out + _block(5, _vint(0))
+    return out + _block(5, varint(0))
 
 
 METHOD3 = 3 << 7
