@@ -4,9 +4,9 @@ A password-protected RAR is the classic way to carry data past a content scanner
 job here is to say so: a RAR whose headers are encrypted (`rar -hp`: even the names are hidden),
 or any of whose files is, gives `EncryptedContent`, naming the files when their names are
 visible. Files stored without compression (`rar -m0`) are read, and so are files RAR 5.0
-compressed (`rar5_lz`), solid archives included, each checked against its CRC-32. RAR 2.9-4.x
-compression is not implemented (its PPMd and virtual-machine filters are a second decoder as big
-again): an archive with such files gives `Unscannable` naming them, after the rest were read.
+compressed (`rar5_lz`) and the LZ blocks of RAR 2.9-4.x compression (`rar29_lz`), solid archives
+included, each checked against its CRC-32. RAR 2.9's PPMd blocks and filters, and RAR 1.5-2.0
+compression, are not read: such files are named `Unscannable`, after the rest were read.
 
 Formats, as RARLAB documents them: RAR 5.0 (`Rar!\\x1a\\x07\\x01\\x00`; blocks with a CRC-32, a
 variable-length header size and type, flags, optional extra and data areas; an archive
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
 from rules.extract.rar5_lz import Rar5Stream
+from rules.extract.rar29_lz import Rar29Stream
 
 RAR5 = b"Rar!\x1a\x07\x01\x00"
 RAR4 = b"Rar!\x1a\x07\x00"
@@ -49,6 +50,8 @@ _R4_SPLIT, _R4_ENCRYPTED, _R4_LARGE, _R4_UNICODE = 0x0001 | 0x0002, 0x0004, 0x01
 _R4_DIRECTORY = 0x00E0
 _R4_STORED = 0x30
 _R4_UNIX = 3  # host OS
+_R4_SOLID = 0x0010
+_RAR29 = (29, 36)  # unpack versions of RAR 2.9-4.x compression
 
 
 @dataclass(frozen=True)
@@ -62,12 +65,14 @@ class _Entry:
     unpacked: int = 0
     crc: int | None = None
     compression: int | None = None  # RAR 5.0's compression information; None for RAR 4.x
+    version: int = 0  # RAR 4.x's unpack version (29: RAR 2.9-4.x compression); 0 for RAR 5.0
+    solid: bool = False  # continues the previous file's window
 
 
 def rar_members(data: bytes, budget: Budget, what: str) -> Iterator[tuple[str, bytes]]:
-    """(name, content) of each stored file of a RAR archive, in the archive's order; raises
-    `EncryptedContent` when anything is password-protected, `Unscannable` when files are
-    compressed (after the stored ones) or the archive is damaged."""
+    """(name, content) of each file of a RAR archive, in the archive's order; raises
+    `EncryptedContent` when anything is password-protected, `Unscannable` when files could not be
+    read (after the others) or the archive is damaged."""
     if data.startswith(RAR5):
         entries = _rar5_entries(data, budget, what)
     elif data.startswith(RAR4):
@@ -78,25 +83,25 @@ def rar_members(data: bytes, budget: Budget, what: str) -> Iterator[tuple[str, b
     if locked:
         raise EncryptedContent(f"{what}: password-protected rar archive ({_listed(locked)})")
     split = [e.name for e in entries if e.split]
-    old = [e.name for e in entries if not e.split and not e.stored and e.compression is None]
+    old = [e.name for e in entries if _old_method(e)]
     damage: list[str] = []
-    stream: Rar5Stream | None = None
+    stream: Rar5Stream | Rar29Stream | None = None
     for entry in entries:
         packed = data[entry.start : entry.start + entry.size]
-        if entry.split or (not entry.stored and entry.compression is None):
+        if entry.split or _old_method(entry):
             continue
         budget.enter(what)
-        if entry.stored or entry.compression is None:
+        if entry.stored:
             budget.spend(entry.size, what)
             yield entry.name, packed
             continue
-        if not entry.compression & _R5_SOLID:
-            stream = Rar5Stream(budget, what)
+        if not entry.solid:
+            stream = Rar5Stream(budget, what) if entry.compression is not None else Rar29Stream(budget, what)
         elif stream is None:  # continues a file that could not be read
             damage.append(f"{entry.name}: follows a file that could not be read in a solid archive")
             continue
         try:
-            content = _unpacked(stream, entry, entry.compression, packed)
+            content = _unpacked(stream, entry, packed)
         except Unscannable as exc:
             damage.append(str(exc).removeprefix(f"{what}: "))
             stream = None
@@ -104,7 +109,7 @@ def rar_members(data: bytes, budget: Budget, what: str) -> Iterator[tuple[str, b
         yield entry.name, content
     reasons = [f"{len(damage)} file(s) not read: {'; '.join(damage)[:_NAMES_SHOWN * 2]}"] if damage else []
     if old:
-        reasons.append(f"RAR 2.9-4.x compression is not read: {len(old)} file(s) not scanned ({_listed(old)})")
+        reasons.append(f"RAR 1.5-2.0 compression is not read: {len(old)} file(s) not scanned ({_listed(old)})")
     if split:
         reasons.append(f"a file split across volumes is not read: {len(split)} file(s) not scanned "
                        f"({_listed(split)})")
@@ -112,13 +117,21 @@ def rar_members(data: bytes, budget: Budget, what: str) -> Iterator[tuple[str, b
         raise Unscannable(f"{what}: " + "; ".join(reasons))
 
 
-def _unpacked(stream: Rar5Stream, entry: _Entry, compression: int, packed: bytes) -> bytes:
-    """A RAR 5.0 compressed file's content, checked against its CRC-32."""
-    version = compression & 0x3F
-    if version != 0:
-        raise Unscannable(f"{entry.name}: RAR 7 compression (algorithm version {version}) is not read")
-    dictionary = 0x20000 << (compression >> 10 & 0xF)
-    content = stream.unpack(packed, entry.unpacked, dictionary, entry.name)
+def _old_method(entry: _Entry) -> bool:
+    """Whether a file is compressed by RAR 1.5-2.0 (unpack versions 15-26), which is not read."""
+    return not (entry.split or entry.stored or entry.compression is not None or entry.version in _RAR29)
+
+
+def _unpacked(stream: Rar5Stream | Rar29Stream, entry: _Entry, packed: bytes) -> bytes:
+    """A compressed file's content, checked against its CRC-32."""
+    if isinstance(stream, Rar29Stream):
+        content = stream.unpack(packed, entry.unpacked, entry.name)
+    else:
+        compression = entry.compression or 0
+        version = compression & 0x3F
+        if version != 0:
+            raise Unscannable(f"{entry.name}: RAR 7 compression (algorithm version {version}) is not read")
+        content = stream.unpack(packed, entry.unpacked, 0x20000 << (compression >> 10 & 0xF), entry.name)
     if entry.crc is not None and zlib.crc32(content) != entry.crc:
         raise Unscannable(f"{entry.name}: damaged rar data (CRC-32 of the unpacked file)")
     return content
@@ -220,7 +233,7 @@ def _rar5_file(cursor: _Cursor, extra: int, block_flags: int, start: int, size: 
     if _R5_REDIRECT in records:
         return None  # a link: its data is a path, not a file's content
     return _Entry(name, start, size, method == 0, _R5_FILE_CRYPT in records, bool(block_flags & _R5_SPLIT),
-                  unpacked, crc, compression)
+                  unpacked, crc, compression, solid=bool(compression & _R5_SOLID))
 
 
 # RAR 4.x
@@ -289,8 +302,11 @@ def _rar4_file(header: bytes, flags: int, start: int, what: str) -> _Entry | Non
     if header[15] == _R4_UNIX and struct.unpack_from("<I", header, 28)[0] & 0xF000 == 0xA000:
         return None  # a symbolic link: its data is the path it points to
     name = _rar4_name(header[at : at + name_size], bool(flags & _R4_UNICODE)).replace("\\", "/")
-    return _Entry(name, start, _rar4_packed(header, flags), method == _R4_STORED,
-                  bool(flags & _R4_ENCRYPTED), bool(flags & _R4_SPLIT))
+    unpacked, crc = struct.unpack_from("<I", header, 11)[0], struct.unpack_from("<I", header, 16)[0]
+    if flags & _R4_LARGE and len(header) >= 40:
+        unpacked |= struct.unpack_from("<I", header, 36)[0] << 32
+    return _Entry(name, start, _rar4_packed(header, flags), method == _R4_STORED, bool(flags & _R4_ENCRYPTED),
+                  bool(flags & _R4_SPLIT), unpacked, crc, version=header[24], solid=bool(flags & _R4_SOLID))
 
 
 def _rar4_name(raw: bytes, unicode: bool) -> str:

@@ -44,7 +44,7 @@ class _Filter:
     channels: int
 
 
-class _Code:
+class PrefixCode:
     """A canonical Huffman code as one lookup table over `bits` bits: entry = symbol << 4 | length,
     -1 where no code begins (an incomplete code; reached only by damaged data)."""
 
@@ -68,7 +68,7 @@ class _Code:
         self.mask = size - 1
 
 
-_Codes = tuple[_Code, _Code, _Code, _Code]  # main, distance slots, low distance bits, repeat lengths
+_Codes = tuple[PrefixCode, PrefixCode, PrefixCode, PrefixCode]  # main, distance slots, low distance bits, repeat lengths
 
 
 class Rar5Stream:
@@ -197,13 +197,7 @@ class Rar5Stream:
                     left -= extra
                     length = 2 + ((4 | slot & 3) << extra) + (word >> left & (1 << extra) - 1)
                 self.last_length = length
-            here = len(window)
-            if not 0 < distance <= here:  # 0: a repeat of a distance never set
-                raise Unscannable(f"{what}: damaged rar data (a match {distance} bytes back, {here} written)")
-            if distance >= length:
-                window += window[here - distance : here - distance + length]
-            else:
-                window += (window[here - distance :] * (length // distance + 1))[:length]
+            append_match(window, distance, length, what)
             unspent += length
             if unspent >= _SPEND_EVERY:
                 budget.spend(unspent, what)
@@ -236,37 +230,55 @@ def _filter(data: bytes, bit: int, here: int, size: int, filters: list[_Filter],
 
 def _read_tables(data: bytes, bit: int, end: int, what: str) -> tuple[_Codes, int]:
     """The four codes of a block's tables, and the bit after them."""
+    lengths, bit = read_code_lengths(data, bit, end, [0] * _TABLE_LENGTHS, what)
+    cut = list(itertools.accumulate((_MAIN, _DIST, _LOW, _REP), initial=0))
+    main, dist, low, rep = (PrefixCode(lengths[a:b], what) for a, b in itertools.pairwise(cut))
+    return (main, dist, low, rep), bit
+
+
+def read_code_lengths(data: bytes, bit: int, end: int, previous: list[int], what: str) -> tuple[list[int], int]:
+    """The code lengths of a block's tables as RAR 2.9 and 5.0 write them, and the bit after them:
+    20 lengths of a code (4 bits each, 15 escaping a run of zeros), then with that code one length
+    per symbol (as many as `previous` holds), added to the previous table's (RAR 2.9; zeros for
+    RAR 5.0) modulo 16, or runs: 16 and 17 repeat the last length 3-10 or 11-138 times, 18 and 19
+    write as many zeros."""
     lengths20: list[int] = []
     while len(lengths20) < 20:
-        value = _bits(data, bit, 4)
-        bit += 4
+        value, bit = _bits(data, bit, 4), bit + 4
         if value != 15:
             lengths20.append(value)
             continue
-        zeros = _bits(data, bit, 4)
-        bit += 4
+        zeros, bit = _bits(data, bit, 4), bit + 4
         lengths20.extend([15] if zeros == 0 else [0] * min(zeros + 2, 20 - len(lengths20)))
-    meta = _Code(lengths20, what)
+    meta = PrefixCode(lengths20, what)
     lengths: list[int] = []
-    while len(lengths) < _TABLE_LENGTHS:
+    while len(lengths) < len(previous):
         if bit > end:
             raise Unscannable(f"{what}: damaged rar data (tables run past their block)")
         symbol, bit = _symbol(meta, data, bit, what)
         if symbol < 16:
-            lengths.append(symbol)
+            lengths.append((previous[len(lengths)] + symbol) & 0xF)
             continue
         extra = 3 if symbol in (16, 18) else 7
-        count = _bits(data, bit, extra) + (3 if extra == 3 else 11)
-        bit += extra
+        count, bit = _bits(data, bit, extra) + (3 if extra == 3 else 11), bit + extra
         if symbol < 18 and not lengths:
             raise Unscannable(f"{what}: damaged rar data (a repeat before the first length)")
         fill = lengths[-1] if symbol < 18 else 0
-        lengths.extend([fill] * min(count, _TABLE_LENGTHS - len(lengths)))
+        lengths.extend([fill] * min(count, len(previous) - len(lengths)))
     if bit > end:
         raise Unscannable(f"{what}: damaged rar data (tables run past their block)")
-    cut = list(itertools.accumulate((_MAIN, _DIST, _LOW, _REP), initial=0))
-    main, dist, low, rep = (_Code(lengths[a:b], what) for a, b in itertools.pairwise(cut))
-    return (main, dist, low, rep), bit
+    return lengths, bit
+
+
+def append_match(window: bytearray, distance: int, length: int, what: str) -> None:
+    """Copies `length` bytes from `distance` back to the end of `window` (overlapping as LZ77 does)."""
+    here = len(window)
+    if not 0 < distance <= here:  # 0: a repeat of a distance never set
+        raise Unscannable(f"{what}: damaged rar data (a match {distance} bytes back, {here} written)")
+    if distance >= length:
+        window += window[here - distance : here - distance + length]
+    else:
+        window += (window[here - distance :] * (length // distance + 1))[:length]
 
 
 def _block_header(packed: bytes, pos: int, what: str) -> tuple[int, int, int]:
@@ -292,7 +304,7 @@ def _bits(data: bytes, bit: int, count: int) -> int:
     return (int.from_bytes(data[at : at + 5], "big") >> (40 - (bit & 7) - count)) & ((1 << count) - 1)
 
 
-def _symbol(code: _Code, data: bytes, bit: int, what: str) -> tuple[int, int]:
+def _symbol(code: PrefixCode, data: bytes, bit: int, what: str) -> tuple[int, int]:
     entry = code.table[_bits(data, bit, code.bits)]
     if entry < 0:
         raise Unscannable(f"{what}: damaged rar data (a code no table holds)")
@@ -319,15 +331,16 @@ def _apply(flt: _Filter, out: bytearray, what: str) -> None:
         raise Unscannable(f"{what}: damaged rar data (a filter past the end of the file)")
     block = out[flt.start : end]
     if flt.kind == 0:
-        _undelta(block, flt.channels)
+        undo_delta(block, flt.channels)
     elif flt.kind in (1, 2):
-        _unx86(block, flt.start, b"\xe8\xe9" if flt.kind == 2 else b"\xe8")
+        undo_x86(block, flt.start, b"\xe8\xe9" if flt.kind == 2 else b"\xe8")
     else:
         _unarm(block, flt.start)
     out[flt.start : end] = block
 
 
-def _undelta(block: bytearray, channels: int) -> None:
+def undo_delta(block: bytearray, channels: int) -> None:
+    """Undoes the delta filter: the block holds each channel's differences, one channel after another."""
     source = bytes(block)
     taken = 0
     for channel in range(channels):
@@ -339,12 +352,14 @@ def _undelta(block: bytearray, channels: int) -> None:
         taken += count
 
 
-def _unx86(block: bytearray, file_offset: int, opcodes: bytes) -> None:
+def undo_x86(block: bytearray, file_offset: int, opcodes: bytes, wrap: int = _E8_FILE_SIZE) -> None:
+    """Undoes the E8 (calls) or E8E9 (calls and jumps) filter on a block that starts `file_offset`
+    bytes into its file; RAR 5.0 takes call sites modulo 16 MiB, RAR 2.9 modulo 2^32 (`wrap`)."""
     find = re.compile(b"[" + re.escape(opcodes) + b"]").search
     pos = 0
     while (found := find(block, pos)) is not None and found.start() + 4 < len(block):
         pos = found.start()
-        offset = (pos + 1 + file_offset) % _E8_FILE_SIZE
+        offset = (pos + 1 + file_offset) % wrap
         address = int.from_bytes(block[pos + 1 : pos + 5], "little")
         if address & 0x80000000:
             if not (address + offset) & 0x80000000:

@@ -244,7 +244,7 @@ def _distance_fields(distance: int) -> Token:
     return (_DISTANCE, slot, 0, _RAW, extra >> 4, bits - 4, _LOW, extra & 15, 0)
 
 
-def _common(buf: bytes, i: int, j: int, limit: int) -> int:
+def common(buf: bytes, i: int, j: int, limit: int) -> int:
     """How many bytes from `i` equal those from `j` (at most `limit`), compared a slice at a time."""
     n, step = 0, 8
     while n < limit:
@@ -287,7 +287,7 @@ class _Matcher:
             cap = min(limit, _MAX_BASE_LENGTH + bonus)
             if best >= cap or buf[j + best] != buf[i + best]:
                 continue
-            n = _common(buf, i, j, cap)
+            n = common(buf, i, j, cap)
             if n > best and n >= 2 + bonus:
                 best, best_distance = n, distance
         return best, best_distance
@@ -301,11 +301,11 @@ def _choose(buf: bytes, i: int, limit: int, matcher: _Matcher, distances: Sequen
     """The token at `i` that saves the most bits over literals (estimated), or a literal."""
     options: list[Choice] = [(0, "literal", 1, 0)]
     if repeats and last and 0 < distances[0] <= i and last <= limit \
-            and _common(buf, i, i - distances[0], last) == last:
+            and common(buf, i, i - distances[0], last) == last:
         options.append((8 * last - 6, "last", last, 0))
     for index, distance in enumerate(distances if repeats else ()):
         if 0 < distance <= i:
-            n = _common(buf, i, i - distance, min(limit, _MAX_BASE_LENGTH))
+            n = common(buf, i, i - distance, min(limit, _MAX_BASE_LENGTH))
             if n >= 2:
                 options.append((8 * n - 7 - index - _length_code(n)[2], "repeat", n, index))
     n, distance = matcher.longest(i, limit)
@@ -362,7 +362,7 @@ def _tokenize(buf: bytes, start: int, declarations: Mapping[int, Token], state: 
 # Huffman codes and the bit stream.
 
 
-def _code_lengths(weights: Sequence[int], limit: int = _MAX_CODE) -> list[int]:
+def code_lengths(weights: Sequence[int], limit: int = _MAX_CODE) -> list[int]:
     """Huffman code lengths of at most `limit` bits (weights are halved until they fit); a lone
     symbol gets 1 bit."""
     weights = list(weights)
@@ -385,7 +385,7 @@ def _code_lengths(weights: Sequence[int], limit: int = _MAX_CODE) -> list[int]:
         weights = [(weight + 1) // 2 for weight in weights]
 
 
-def _canonical(lengths: Sequence[int]) -> list[int]:
+def canonical(lengths: Sequence[int]) -> list[int]:
     """Canonical codes: shorter codes first, then by symbol, as DEFLATE assigns them."""
     codes, code = [0] * len(lengths), 0
     for length in range(1, _MAX_CODE + 1):
@@ -396,11 +396,11 @@ def _canonical(lengths: Sequence[int]) -> list[int]:
     return codes
 
 
-def _peek(lengths: Sequence[int]) -> int:
+def lookahead(lengths: Sequence[int]) -> int:
     return min(max(lengths), _PEEK) if any(lengths) else _PEEK
 
 
-class _BitWriter:
+class BitWriter:
     """Bits, most significant first; `reach` is how far unar's table lookups look ahead."""
 
     def __init__(self) -> None:
@@ -450,7 +450,7 @@ def _length_runs(lengths: Sequence[int]) -> list[tuple[int, int, int]]:
     return items
 
 
-def _write_tables(writer: _BitWriter, lengths: Sequence[int], flat: bool) -> None:
+def _write_tables(writer: BitWriter, lengths: Sequence[int], flat: bool) -> None:
     """The precode's 20 lengths (4 bits, 15 escapes), then the 430 lengths in the precode.
     A `flat` precode gives its symbols equal lengths, so no lookup peeks past its code."""
     items = _length_runs(lengths)
@@ -460,7 +460,7 @@ def _write_tables(writer: _BitWriter, lengths: Sequence[int], flat: bool) -> Non
         size = max(1, (sum(1 for w in weights if w) - 1).bit_length())
         precode = [size if w else 0 for w in weights]
     else:
-        precode = _code_lengths(weights)
+        precode = code_lengths(weights)
     i = 0
     while i < 20:
         zeros = 0
@@ -474,7 +474,7 @@ def _write_tables(writer: _BitWriter, lengths: Sequence[int], flat: bool) -> Non
         if precode[i] == 15:
             writer.write(0, 4)
         i += 1
-    codes, peek = _canonical(precode), _peek(precode)
+    codes, peek = canonical(precode), lookahead(precode)
     for symbol, extra, bits in items:
         writer.code(codes[symbol], precode[symbol], peek)
         writer.write(extra, bits)
@@ -483,7 +483,7 @@ def _write_tables(writer: _BitWriter, lengths: Sequence[int], flat: bool) -> Non
 def _new_tables(counts: Sequence[Counter[int]], smooth: bool) -> tuple[int, ...]:
     lengths: list[int] = []
     for table, size in enumerate(TABLE_SIZES):
-        lengths += _code_lengths([counts[table][symbol] + smooth for symbol in range(size)])
+        lengths += code_lengths([counts[table][symbol] + smooth for symbol in range(size)])
     return tuple(lengths)
 
 
@@ -520,10 +520,10 @@ def _counts(group: list[Token]) -> list[Counter[int]]:
     return counts
 
 
-def _write_tokens(writer: _BitWriter, group: list[Token], lengths: Sequence[int]) -> None:
+def _write_tokens(writer: BitWriter, group: list[Token], lengths: Sequence[int]) -> None:
     per_table = [lengths[start:start + size] for start, size in zip(_STARTS, TABLE_SIZES, strict=True)]
-    codes = [_canonical(table) for table in per_table]
-    peeks = [_peek(table) for table in per_table]
+    codes = [canonical(table) for table in per_table]
+    peeks = [lookahead(table) for table in per_table]
     for token in group:
         for k in range(0, len(token), 3):
             table, value, bits = token[k:k + 3]
@@ -542,7 +542,7 @@ def _write_blocks(tokens: list[Token], sizes: list[int], state: PackState, block
             old[_STARTS[table] + symbol] for table in range(4) for symbol in counts[table])
         lengths = old if reuse and old is not None else _new_tables(counts, smooth=not fresh)
         state.tables = lengths
-        writer = _BitWriter()
+        writer = BitWriter()
         if not reuse:
             _write_tables(writer, lengths, flat=False)
         _write_tokens(writer, group, lengths)
@@ -552,7 +552,7 @@ def _write_blocks(tokens: list[Token], sizes: list[int], state: PackState, block
         out += _block(payload, used, not reuse, last and not trailer)
         state.stats.count_block(tables=not reuse)
         if trailer:  # the same tables again, so a solid file after this one may still use them
-            writer = _BitWriter()
+            writer = BitWriter()
             _write_tables(writer, lengths, flat=True)
             out += _block(*writer.finish(), tables=True, last=True)
             state.stats.count_block(tables=True, trailer=True)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import gzip
 import io
 import random
+import subprocess
 import tarfile
 import zipfile
 from collections.abc import Iterator
 from email.message import EmailMessage
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
@@ -277,3 +279,16 @@ def varint(value: int) -> bytes:
         out.append(byte | (0x80 if value else 0))
         if not value:
             return bytes(out)
+
+
+def unar_files(archive: bytes, folder: Path) -> dict[str, bytes]:
+    """What The Unarchiver's `unar` (an independent RAR reader) extracts from `archive`, by path."""
+    from tests.fixtures.realparts import require_binary
+
+    unar = require_binary("unar", "unar")
+    source, out = folder / "a.rar", folder / "out"
+    source.write_bytes(archive)
+    run = subprocess.run([unar, "-q", "-f", "-D", "-o", str(out), str(source)], capture_output=True, text=True,
+                         check=False, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}

@@ -11,11 +11,8 @@ matching its CRC-32).
 
 from __future__ import annotations
 
-import os
 import random
-import shutil
 import struct
-import subprocess
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,26 +24,12 @@ from rules.extract.budget import Budget, EncryptedContent, Unscannable
 from rules.extract.rar import rar_members
 from tests.rules import rar5_pack
 from tests.rules.rar5_pack import Filter
-from tests.rules.samples import varint
+from tests.rules.samples import unar_files, varint
 
 CARD = "4111 1111 1111 1111"
 RID = "11010519491231002X"
 PROSE = (b"The quarterly report lists every customer whose contract renews before March, with the "
          b"amounts owed and the account manager responsible for each. ") * 40
-
-
-def _unar(archive: bytes, tmp_path: Path) -> dict[str, bytes]:
-    """What `unar` extracts from `archive`, by path."""
-    if shutil.which("unar") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("unar is missing (scripts/system-deps.sh installs it)")
-        pytest.skip("unar not installed (Debian package unar)")
-    source, out = tmp_path / "a.rar", tmp_path / "out"
-    source.write_bytes(archive)
-    run = subprocess.run(["unar", "-q", "-f", "-D", "-o", str(out), str(source)], capture_output=True, text=True,
-                         check=False)
-    assert run.returncode == 0, run.stdout + run.stderr
-    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
 def _read(archive: bytes) -> dict[str, bytes]:
@@ -122,7 +105,7 @@ FILTERED: dict[str, tuple[bytes, list[Filter]]] = {
 def test_compressed_files_read_as_unar_reads_them(case: str, tmp_path: Path) -> None:
     files, options = CASES[case]
     archive = rar5_pack.archive(files, **options)  # type: ignore[arg-type]
-    assert _unar(archive, tmp_path) == dict(files)
+    assert unar_files(archive, tmp_path) == dict(files)
     assert _read(archive) == dict(files)
 
 
@@ -130,7 +113,7 @@ def test_compressed_files_read_as_unar_reads_them(case: str, tmp_path: Path) -> 
 def test_filters_are_undone_as_unar_undoes_them(case: str, tmp_path: Path) -> None:
     data, filters = FILTERED[case]
     archive = rar5_pack.archive([("program.bin", data)], filters={"program.bin": filters})
-    assert _unar(archive, tmp_path) == {"program.bin": data}
+    assert unar_files(archive, tmp_path) == {"program.bin": data}
     assert _read(archive) == {"program.bin": data}
 
 
@@ -139,7 +122,7 @@ def test_a_solid_archive_reads_each_file_through_the_ones_before(tmp_path: Path)
     files = [("a.bin", base), ("b.bin", base[1000:40000] + b"new"), ("c.csv", f"card,{CARD}\n".encode() + base[:9000])]
     archive = rar5_pack.archive(files, solid=True)
     assert len(archive) < len(base) + 4000  # the later files are mostly matches into the first
-    assert _unar(archive, tmp_path) == dict(files)
+    assert unar_files(archive, tmp_path) == dict(files)
     assert _read(archive) == dict(files)
     result = extract(archive, "solid.rar")
     assert CARD in result.text

@@ -9,37 +9,25 @@ that happened to come out as literals.
 from __future__ import annotations
 
 import random
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fixtures.realparts import require_binary
 from tests.rules import rar5_pack
 from tests.rules.rar5_pack import ARM, DELTA, E8, E8E9, Filter, PackOptions, PackStats
+from tests.rules.samples import unar_files
 
 PROSE = (b"The quarterly report lists every customer whose contract renews before March, with the "
          b"amounts owed and the account manager responsible for each. Managers confirm the figures "
          b"with finance before the report goes to the board. ") * 25
 
 
-def _unar(archive: bytes, tmp_path: Path) -> dict[str, bytes]:
-    """What `unar` extracts from `archive`, by path."""
-    unar = require_binary("unar", "unar")
-    source, out = tmp_path / "a.rar", tmp_path / "out"
-    source.write_bytes(archive)
-    run = subprocess.run([unar, "-q", "-f", "-D", "-o", str(out), str(source)], capture_output=True, text=True,
-                         check=False, timeout=60)
-    assert run.returncode == 0, run.stdout + run.stderr
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
-
-
 def _roundtrip(files: list[tuple[str, bytes]], tmp_path: Path, **options: Any) -> tuple[bytes, PackStats]:
     """The archive of `files` and its stats, once `unar` has given every file back."""
     stats = PackStats()
     archive = rar5_pack.archive(files, stats=stats, **options)
-    assert _unar(archive, tmp_path) == dict(files)
+    assert unar_files(archive, tmp_path) == dict(files)
     return archive, stats
 
 

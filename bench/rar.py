@@ -1,13 +1,14 @@
-"""RAR 5.0 decompression: how fast `rules/extract/rar5_lz.py` reads what a RAR compressor wrote,
-beside The Unarchiver's `unar` (native code) extracting the same archives in the same run.
+"""RAR decompression: how fast `rules/extract/rar5_lz.py` (RAR 5.0) and `rar29_lz.py` (RAR
+2.9-4.x) read what a RAR compressor wrote, beside The Unarchiver's `unar` (native code)
+extracting the same archives in the same run.
 
-The archives come from the tests' compressor (`tests/rules/rar5_pack.py`, greedy matching, which
-`unar` reads byte for byte): a CSV of customer rows, text with copies from near and far, random
-bytes (literals only) and x86-like code under an E8 filter. Our figure is the best of three reads
-of the whole archive through `rar_members` (CRC-32 checked); `unar`'s is the best of three
-extractions to a temporary folder, its process start included.
+The archives come from the tests' compressors (`tests/rules/rar5_pack.py`, `rar4_pack.py`: greedy
+matching, output `unar` reads byte for byte): a CSV of customer rows, text with copies from near
+and far, random bytes (literals only) and, for RAR 5.0, x86-like code under an E8 filter. Our
+figure is the best of three reads of the whole archive through `rar_members` (CRC-32 checked);
+`unar`'s is the best of three extractions to a temporary folder, its process start included.
 
-    .venv/bin/python -m bench.rar5 [--megabytes 2]
+    .venv/bin/python -m bench.rar [--megabytes 2]
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from rules.extract.budget import Budget, Limits
 from rules.extract.rar import rar_members
-from tests.rules import rar5_pack
+from tests.rules import rar4_pack, rar5_pack
 from tests.rules.test_extract_rar5_lz import _mixed, _x86
 
 
@@ -69,14 +70,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--megabytes", type=float, default=2.0, help="size of the CSV and text contents")
     size = int(parser.parse_args().megabytes * 1e6)
-    print(f"{'content':28} {'MB':>5} {'packed':>7} {'ours MB/s':>10} {'unar MB/s':>10} {'ours/unar':>10}")
+    print(f"{'format':8} {'content':28} {'MB':>5} {'packed':>7} {'ours MB/s':>10} {'unar MB/s':>10} {'ours/unar':>10}")
     for name, (data, filters) in contents(size).items():
-        archive = rar5_pack.archive([("file", data)], filters={"file": filters}, dict_log=5)
-        mine, theirs = ours(archive), unar(archive)
-        mb = len(data) / 1e6
-        peer = f"{mb / theirs:10.1f} {theirs / mine:10.3f}" if theirs else f"{'-':>10} {'-':>10}"
-        print(f"{name:28} {mb:5.1f} {len(archive) / len(data):7.2f} {mb / mine:10.1f} {peer}")
-
+        archives = {"RAR 5.0": rar5_pack.archive([("file", data)], filters={"file": filters}, dict_log=5)}
+        if not filters:
+            archives["RAR 2.9"] = rar4_pack.archive([("file", data)])
+        for version, archive in archives.items():
+            mine, theirs = ours(archive), unar(archive)
+            mb = len(data) / 1e6
+            peer = f"{mb / theirs:10.1f} {theirs / mine:10.3f}" if theirs else f"{'-':>10} {'-':>10}"
+            print(f"{version:8} {name:28} {mb:5.1f} {len(archive) / len(data):7.2f} {mb / mine:10.1f} {peer}")
 
 if __name__ == "__main__":
     main()
