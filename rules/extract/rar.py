@@ -5,8 +5,9 @@ job here is to say so: a RAR whose headers are encrypted (`rar -hp`: even the na
 or any of whose files is, gives `EncryptedContent`, naming the files when their names are
 visible. Files stored without compression (`rar -m0`) are read, and so are files RAR 5.0
 compressed (`rar5_lz`) and the LZ blocks of RAR 2.9-4.x compression (`rar29_lz`), solid archives
-included, each checked against its CRC-32. RAR 2.9's PPMd blocks and filters, and RAR 1.5-2.0
-compression, are not read: such files are named `Unscannable`, after the rest were read.
+included, each checked against its CRC-32 (or the BLAKE2sp hash WinRAR writes instead when
+asked). RAR 2.9's PPMd blocks and its filters but delta and x86, and RAR 1.5-2.0 compression, are
+not read: such files are named `Unscannable`, after the rest were read.
 
 Formats, as RARLAB documents them: RAR 5.0 (`Rar!\\x1a\\x07\\x01\\x00`; blocks with a CRC-32, a
 variable-length header size and type, flags, optional extra and data areas; an archive
@@ -19,6 +20,7 @@ before it is used.
 
 from __future__ import annotations
 
+import hashlib
 import struct
 import zlib
 from collections.abc import Iterator
@@ -39,7 +41,7 @@ _R5_MAIN, _R5_FILE, _R5_SERVICE, _R5_CRYPT, _R5_END = 1, 2, 3, 4, 5
 _R5_EXTRA, _R5_DATA = 0x0001, 0x0002
 _R5_SPLIT = 0x0008 | 0x0010  # data continues from the previous volume, or in the next
 _R5_DIRECTORY, _R5_MTIME, _R5_CRC = 0x0001, 0x0002, 0x0004
-_R5_FILE_CRYPT, _R5_REDIRECT = 0x01, 0x05  # extra record types: file encryption, link
+_R5_FILE_CRYPT, _R5_HASH, _R5_REDIRECT = 0x01, 0x02, 0x05  # extra record types: file encryption, hash, link
 _R5_SOLID = 0x0040  # compression information: this file continues the previous one's window
 
 # RAR 4.x block types and flags
@@ -67,6 +69,7 @@ class _Entry:
     compression: int | None = None  # RAR 5.0's compression information; None for RAR 4.x
     version: int = 0  # RAR 4.x's unpack version (29: RAR 2.9-4.x compression); 0 for RAR 5.0
     solid: bool = False  # continues the previous file's window
+    blake2: bytes | None = None  # RAR 5.0's BLAKE2sp hash of the content, when written instead of a CRC-32
 
 
 def rar_members(data: bytes, budget: Budget, what: str) -> Iterator[tuple[str, bytes]]:
@@ -134,7 +137,24 @@ def _unpacked(stream: Rar5Stream | Rar29Stream, entry: _Entry, packed: bytes) ->
         content = stream.unpack(packed, entry.unpacked, 0x20000 << (compression >> 10 & 0xF), entry.name)
     if entry.crc is not None and zlib.crc32(content) != entry.crc:
         raise Unscannable(f"{entry.name}: damaged rar data (CRC-32 of the unpacked file)")
+    if entry.blake2 is not None and blake2sp(content) != entry.blake2:
+        raise Unscannable(f"{entry.name}: damaged rar data (BLAKE2sp of the unpacked file)")
     return content
+
+
+def blake2sp(data: bytes) -> bytes:
+    """BLAKE2sp, the hash WinRAR writes instead of a CRC-32 when asked: eight BLAKE2s leaves, leaf i
+    taking the 64-byte blocks i, i + 8, i + 16..., and a root hashing their digests."""
+    leaves = []
+    for leaf in range(8):
+        state = hashlib.blake2s(digest_size=32, fanout=8, depth=2, node_offset=leaf, node_depth=0, inner_size=32,
+                                last_node=leaf == 7)
+        state.update(b"".join(data[at : at + 64] for at in range(64 * leaf, len(data), 512)))
+        leaves.append(state.digest())
+    root = hashlib.blake2s(digest_size=32, fanout=8, depth=2, node_offset=0, node_depth=1, inner_size=32,
+                           last_node=True)
+    root.update(b"".join(leaves))
+    return root.digest()
 
 
 def _listed(names: list[str]) -> str:
@@ -223,17 +243,21 @@ def _rar5_file(cursor: _Cursor, extra: int, block_flags: int, start: int, size: 
     if extra and cursor.end - extra < cursor.pos:
         raise Unscannable(f"{cursor.what}: damaged rar archive (extra area overlaps the name)")
     records: set[int] = set()
+    blake2 = None
     while extra_area is not None and extra_area.pos < extra_area.end:
         record = extra_area.vint()
         record_end = extra_area.pos + record
         if record == 0 or record_end > extra_area.end:
             raise Unscannable(f"{cursor.what}: damaged rar archive (an extra record runs past its header)")
-        records.add(extra_area.vint())
+        kind = extra_area.vint()
+        records.add(kind)
+        if kind == _R5_HASH and extra_area.pos < record_end and extra_area.vint() == 0:  # 0: BLAKE2sp
+            blake2 = extra_area.take(32) if extra_area.pos + 32 <= record_end else None
         extra_area.pos = record_end
     if _R5_REDIRECT in records:
         return None  # a link: its data is a path, not a file's content
     return _Entry(name, start, size, method == 0, _R5_FILE_CRYPT in records, bool(block_flags & _R5_SPLIT),
-                  unpacked, crc, compression, solid=bool(compression & _R5_SOLID))
+                  unpacked, crc, compression, solid=bool(compression & _R5_SOLID), blake2=blake2)
 
 
 # RAR 4.x

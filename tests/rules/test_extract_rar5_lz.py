@@ -21,7 +21,7 @@ import pytest
 
 from rules.extract import Limits, extract
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
-from rules.extract.rar import rar_members
+from rules.extract.rar import blake2sp, rar_members
 from tests.rules import rar5_pack
 from tests.rules.rar5_pack import Filter
 from tests.rules.samples import unar_files, varint
@@ -253,3 +253,27 @@ def test_cut_and_flipped_archives_never_raise_and_never_read_wrong_bytes() -> No
         assert extract(bytes(damaged), "flip.rar").status in ("ok", "unscannable")
         for name, content in _read_until_damage(bytes(damaged)).items():  # CRC-32 checked: never wrong bytes
             assert content == dict(files).get(name, content)
+
+
+def test_blake2sp_is_the_hash_winrar_writes() -> None:
+    """The content and hash of `stest1.txt` in the `rarfile` package's `rar5-blake.rar`, which
+    WinRAR wrote with a BLAKE2sp checksum instead of a CRC-32."""
+    content = "".join(f"{i:03d}\n" for i in range(512)).encode()
+    assert blake2sp(content).hex() == "7cd5c1ac31f0cf58844a57fb9072c44768dbea1456e37c21e491f4853982ede0"
+
+
+@pytest.mark.parametrize("good", [True, False])
+def test_a_blake2sp_record_is_checked(good: bool) -> None:
+    packed = rar5_pack.pack(PROSE)
+    digest = blake2sp(PROSE) if good else bytes(32)
+    record = varint(0x02) + varint(0) + digest  # hash record: type, BLAKE2sp, the digest
+    extra = varint(len(record)) + record
+    fields = varint(0) + varint(len(PROSE)) + varint(0x20) + varint(METHOD3) + varint(0) + varint(5) + b"a.txt"
+    body = varint(2) + varint(0x0003) + varint(len(extra)) + varint(len(packed)) + fields + extra
+    header = struct.pack("<I", zlib.crc32(varint(len(body)) + body)) + varint(len(body)) + body
+    archive = b"Rar!\x1a\x07\x01\x00" + _block(1, varint(0)) + header + packed + _block(5, varint(0))
+    result = extract(archive, "h.rar")
+    if good:
+        assert result.status == "ok" and "quarterly report" in result.text
+    else:
+        assert result.status == "unscannable" and "BLAKE2sp of the unpacked file" in (result.reason or "")
