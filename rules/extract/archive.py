@@ -29,11 +29,28 @@ def zip_members(data: bytes, budget: Budget, what: str) -> Iterator[Member]:
     if any(info.flag_bits & 0x1 for info in infos):
         names = ", ".join(i.filename for i in infos if i.flag_bits & 0x1)[:200]
         raise EncryptedContent(f"{what}: password-protected zip entries ({names})")
+    packages = _iwork_packages({info.filename for info in infos})
     for info in infos:
-        if info.is_dir():
+        if info.is_dir() or any(info.filename.startswith(root) for root in packages):
             continue
         budget.enter(what)
         yield info.filename, read_member(archive, info, budget, what)
+    for root in sorted(packages):  # an iWork document saved as a package (a folder), zipped whole
+        budget.enter(what)
+        inner = BytesIO()
+        with zipfile.ZipFile(inner, "w", zipfile.ZIP_STORED) as package:
+            for info in infos:
+                if info.filename.startswith(root) and not info.is_dir():
+                    package.writestr(info.filename[len(root) :], read_member(archive, info, budget, what))
+        yield root.rstrip("/"), inner.getvalue()
+
+
+def _iwork_packages(names: set[str]) -> set[str]:
+    """The folders of a zip that are iWork documents saved as packages ("Q3.pages/Index/..."):
+    read as one document each, not as loose binary files."""
+    roots = {name.removesuffix("Index/Document.iwa") for name in names if name.endswith("/Index/Document.iwa")}
+    roots |= {name.removesuffix("Index.zip") for name in names if name.endswith("/Index.zip")}
+    return {root for root in roots if root.lower().rstrip("/").endswith((".pages", ".numbers", ".key"))}
 
 
 def tar_members(data: bytes, budget: Budget, what: str) -> Iterator[Member]:

@@ -195,3 +195,16 @@ def test_cut_and_flipped_documents_never_raise(tmp_path: Path) -> None:
         damaged = bytearray(raw)
         damaged[rng.randrange(len(damaged))] ^= 1 << rng.randrange(8)
         assert extract(pages_file({"Index/Document.iwa": bytes(damaged)}), "i.pages").status in ("ok", "unscannable")
+
+
+def test_a_package_zipped_whole_is_read_as_one_document() -> None:
+    """An iWork document saved as a package (a folder), zipped as a folder is: its files are one
+    document, not loose binary files."""
+    package = {f"Q3 Report.pages/{name}": data for name, data in REPORT.items()}
+    package["Q3 Report.pages/Metadata/DocumentIdentifier"] = b"5F3C"
+    data = samples.zip_of({**package, "Q3 Report.pages/": b"", "notes.txt": b"see the report"})
+    result = extract(data, "shared.zip")
+    assert result.status == "ok", result.reason
+    assert [(p.path, p.kind) for p in result.parts] == [("shared.zip/notes.txt", "text"),
+                                                        ("shared.zip/Q3 Report.pages", "iwork")]
+    assert CARD in result.text and "see the report" in result.text
