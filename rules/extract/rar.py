@@ -39,7 +39,7 @@ _NAMES_SHOWN = 200
 # RAR 5.0 header types and flags
 _R5_MAIN, _R5_FILE, _R5_SERVICE, _R5_CRYPT, _R5_END = 1, 2, 3, 4, 5
 _R5_EXTRA, _R5_DATA = 0x0001, 0x0002
-_R5_SPLIT = 0x0008 | 0x0010  # data continues from the previous volume, or in the next
+_R5_SPLIT, _R5_CONTINUED = 0x0008 | 0x0010, 0x0008  # data continues from the previous volume, or in the next
 _R5_DIRECTORY, _R5_MTIME, _R5_CRC = 0x0001, 0x0002, 0x0004
 _R5_FILE_CRYPT, _R5_HASH, _R5_REDIRECT = 0x01, 0x02, 0x05  # extra record types: file encryption, hash, link
 _R5_SOLID = 0x0040  # compression information: this file continues the previous one's window
@@ -48,7 +48,7 @@ _R5_SOLID = 0x0040  # compression information: this file continues the previous 
 _R4_MAIN, _R4_FILE, _R4_SUB, _R4_END = 0x73, 0x74, 0x7A, 0x7B
 _R4_ADD_SIZE = 0x8000
 _R4_HEADERS_ENCRYPTED = 0x0080
-_R4_SPLIT, _R4_ENCRYPTED, _R4_LARGE, _R4_UNICODE = 0x0001 | 0x0002, 0x0004, 0x0100, 0x0200
+_R4_SPLIT, _R4_CONTINUED, _R4_ENCRYPTED, _R4_LARGE, _R4_UNICODE = 0x0001 | 0x0002, 0x0001, 0x0004, 0x0100, 0x0200
 _R4_DIRECTORY = 0x00E0
 _R4_STORED = 0x30
 _R4_UNIX = 3  # host OS
@@ -70,6 +70,7 @@ class _Entry:
     version: int = 0  # RAR 4.x's unpack version (29: RAR 2.9-4.x compression); 0 for RAR 5.0
     solid: bool = False  # continues the previous file's window
     blake2: bytes | None = None  # RAR 5.0's BLAKE2sp hash of the content, when written instead of a CRC-32
+    continued: bool = False  # split: its data starts in the previous volume
 
 
 def rar_members(data: bytes, budget: Budget, what: str) -> Iterator[tuple[str, bytes]]:
@@ -85,15 +86,22 @@ def rar_members(data: bytes, budget: Budget, what: str) -> Iterator[tuple[str, b
     locked = [e.name for e in entries if e.encrypted]
     if locked:
         raise EncryptedContent(f"{what}: password-protected rar archive ({_listed(locked)})")
-    split = [e.name for e in entries if e.split]
     old = [e.name for e in entries if _old_method(e)]
     damage: list[str] = []
+    parts: list[str] = []
+    split: list[str] = []
     stream: Rar5Stream | Rar29Stream | None = None
     for entry in entries:
         packed = data[entry.start : entry.start + entry.size]
-        if entry.split or _old_method(entry):
+        if _old_method(entry):
             continue
         budget.enter(what)
+        if entry.split:  # a volume of a set: what this volume holds of the file is read when it can be
+            part = _part(entry, packed, budget, what)
+            (split if part is None else parts).append(entry.name)
+            if part is not None:
+                yield entry.name, part
+            continue
         if entry.stored:
             budget.spend(entry.size, what)
             yield entry.name, packed
@@ -113,11 +121,32 @@ def rar_members(data: bytes, budget: Budget, what: str) -> Iterator[tuple[str, b
     reasons = [f"{len(damage)} file(s) not read: {'; '.join(damage)[:_NAMES_SHOWN * 2]}"] if damage else []
     if old:
         reasons.append(f"RAR 1.5-2.0 compression is not read: {len(old)} file(s) not scanned ({_listed(old)})")
+    if parts:
+        reasons.append(f"{len(parts)} file(s) split across volumes read in part, from this volume only "
+                       f"({_listed(parts)})")
     if split:
-        reasons.append(f"a file split across volumes is not read: {len(split)} file(s) not scanned "
-                       f"({_listed(split)})")
+        reasons.append(f"a compressed file continued from another volume is not read: {len(split)} file(s) not "
+                       f"scanned ({_listed(split)})")
     if reasons:
         raise Unscannable(f"{what}: " + "; ".join(reasons))
+
+
+def _part(entry: _Entry, packed: bytes, budget: Budget, what: str) -> bytes | None:
+    """What one volume holds of a file split across volumes: its stored bytes, or for a compressed
+    file that starts here what its data decodes to as far as it goes (None: a compressed file
+    continued from an earlier volume, whose window is not here, or one that could not be read)."""
+    if entry.stored:
+        budget.spend(len(packed), what)
+        return packed
+    if entry.continued or entry.solid:
+        return None
+    try:
+        if entry.compression is not None:
+            dictionary = 0x20000 << ((entry.compression >> 10) & 0xF)
+            return Rar5Stream(budget, what).unpack(packed, entry.unpacked, dictionary, entry.name, partial=True)
+        return Rar29Stream(budget, what).unpack(packed, entry.unpacked, entry.name, partial=True)
+    except Unscannable:
+        return None
 
 
 def _old_method(entry: _Entry) -> bool:
@@ -257,7 +286,8 @@ def _rar5_file(cursor: _Cursor, extra: int, block_flags: int, start: int, size: 
     if _R5_REDIRECT in records:
         return None  # a link: its data is a path, not a file's content
     return _Entry(name, start, size, method == 0, _R5_FILE_CRYPT in records, bool(block_flags & _R5_SPLIT),
-                  unpacked, crc, compression, solid=bool(compression & _R5_SOLID), blake2=blake2)
+                  unpacked, crc, compression, solid=bool(compression & _R5_SOLID), blake2=blake2,
+                  continued=bool(block_flags & _R5_CONTINUED))
 
 
 # RAR 4.x
@@ -330,7 +360,8 @@ def _rar4_file(header: bytes, flags: int, start: int, what: str) -> _Entry | Non
     if flags & _R4_LARGE and len(header) >= 40:
         unpacked |= struct.unpack_from("<I", header, 36)[0] << 32
     return _Entry(name, start, _rar4_packed(header, flags), method == _R4_STORED, bool(flags & _R4_ENCRYPTED),
-                  bool(flags & _R4_SPLIT), unpacked, crc, version=header[24], solid=bool(flags & _R4_SOLID))
+                  bool(flags & _R4_SPLIT), unpacked, crc, version=header[24], solid=bool(flags & _R4_SOLID),
+                  continued=bool(flags & _R4_CONTINUED))
 
 
 def _rar4_name(raw: bytes, unicode: bool) -> str:

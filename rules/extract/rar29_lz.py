@@ -84,8 +84,10 @@ class Rar29Stream:
         self.last_program = 0
         self.filters: list[_Filter] = []  # declared in the current file
 
-    def unpack(self, packed: bytes, size: int, name: str) -> bytes:
-        """The `size` bytes of one file, continuing this stream's window (solid) or starting it."""
+    def unpack(self, packed: bytes, size: int, name: str, *, partial: bool = False) -> bytes:
+        """The `size` bytes of one file, continuing this stream's window (solid) or starting it;
+        with `partial`, as many as `packed` holds (the first volume of a file split across
+        volumes), filters past what was decoded left."""
         what = f"{self.what}: {name}"
         if len(self.window) > 4 << 20:  # RAR 2.9's largest dictionary
             del self.window[: len(self.window) - (4 << 20)]
@@ -100,11 +102,12 @@ class Rar29Stream:
         while more:
             bit, more = self._decode(data, bit, end, start + size, what)
         produced = len(self.window) - start
-        if produced < size:
+        if produced < size and not partial:
             raise Unscannable(f"{what}: damaged rar data ({produced} of {size} bytes)")
         out = bytearray(self.window[start : start + size])
         for flt in self.filters:
-            _apply(flt, out, what)
+            if flt.start + flt.length <= len(out) or not partial:
+                _apply(flt, out, what)
         return bytes(out)
 
     def _tables(self, data: bytes, bit: int, end: int, what: str) -> int:

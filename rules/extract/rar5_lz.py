@@ -81,8 +81,10 @@ class Rar5Stream:
         self.distances = [0, 0, 0, 0]
         self.last_length = 0
 
-    def unpack(self, packed: bytes, size: int, dictionary: int, name: str) -> bytes:
-        """The `size` bytes of one file, continuing this stream's window (solid) or starting it."""
+    def unpack(self, packed: bytes, size: int, dictionary: int, name: str, *, partial: bool = False) -> bytes:
+        """The `size` bytes of one file, continuing this stream's window (solid) or starting it;
+        with `partial`, as many as `packed` holds (the first volume of a file split across
+        volumes): blocks cut short are left, and so are filters past what was decoded."""
         what = f"{self.what}: {name}"
         if len(self.window) > dictionary:
             del self.window[: len(self.window) - dictionary]
@@ -91,7 +93,12 @@ class Rar5Stream:
         data = packed + bytes(_WORD // 8)  # a read at the end of a block looks up to 16 bytes past it
         pos = 0
         while pos < len(packed):
-            flags, block_start, block_end = _block_header(packed, pos, what)
+            try:
+                flags, block_start, block_end = _block_header(packed, pos, what)
+            except Unscannable:
+                if partial:
+                    break
+                raise
             bit = block_start * 8
             end = (block_end - 1) * 8 + (flags & 7) + 1 if block_end > block_start else bit
             if flags & 0x80:
@@ -103,11 +110,12 @@ class Rar5Stream:
             if flags & 0x40:
                 break
         produced = len(self.window) - start
-        if produced < size:
+        if produced < size and not partial:
             raise Unscannable(f"{what}: damaged rar data ({produced} of {size} bytes)")
         out = bytearray(self.window[start : start + size])
         for flt in filters:
-            _apply(flt, out, what)
+            if flt.start + flt.length <= len(out) or not partial:
+                _apply(flt, out, what)
         return bytes(out)
 
     def _decode(self, codes: _Codes, data: bytes, bit: int, end: int, start: int, size: int,

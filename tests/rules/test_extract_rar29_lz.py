@@ -23,13 +23,14 @@ from rules.extract.budget import Budget, EncryptedContent, Unscannable
 from rules.extract.rar import rar_members
 from tests.rules import rar4_pack
 from tests.rules.samples import unar_files
-from tests.rules.test_extract_rar5_lz import PROSE, _mixed
+from tests.rules.test_extract_rar5_lz import PROSE, _mixed, _read_until_damage
 
 CARD = "4111 1111 1111 1111"
 
 
-def _container(files: Sequence[tuple[str, bytes, int, int, int, bool]]) -> bytes:
-    """A RAR 4.x archive of (name, packed data, unpacked size, CRC-32, unpack version, solid)."""
+def _container(files: Sequence[tuple[str, bytes, int, int, int, bool]], split: int = 0) -> bytes:
+    """A RAR 4.x archive of (name, packed data, unpacked size, CRC-32, unpack version, solid);
+    `split` is the file blocks' volume flags (0x01 continued from the previous volume, 0x02 in the next)."""
     def block(kind: int, flags: int, rest: bytes) -> bytes:
         head = struct.pack("<BHH", kind, flags, 7 + len(rest)) + rest
         return struct.pack("<H", zlib.crc32(head) & 0xFFFF) + head
@@ -37,7 +38,7 @@ def _container(files: Sequence[tuple[str, bytes, int, int, int, bool]]) -> bytes
     out = b"Rar!\x1a\x07\x00" + block(0x73, 0x0008 if any(f[5] for f in files) else 0, bytes(6))
     for name, packed, size, crc, version, solid in files:
         rest = struct.pack("<IIBIIBBHI", len(packed), size, 3, crc, 0, version, 0x33, len(name), 0o100644)
-        out += block(0x74, 0x8000 | (0x0010 if solid else 0), rest + name.encode()) + packed
+        out += block(0x74, 0x8000 | split | (0x0010 if solid else 0), rest + name.encode()) + packed
     return out + block(0x7B, 0x4000, b"")
 
 
@@ -201,3 +202,16 @@ def test_cut_and_flipped_archives_never_raise_and_never_read_wrong_bytes() -> No
                 assert content == dict(files).get(name, content)  # CRC-32 checked: never wrong bytes
         except (Unscannable, EncryptedContent):
             pass
+
+
+def test_the_first_volume_of_a_split_file_is_read_as_far_as_it_goes() -> None:
+    rng = random.Random(7)
+    content = f"card {CARD}\n".encode() + "".join(f"{i},customer {i},{rng.randrange(10**9)}\n" for i in range(4000)).encode()
+    packed = rar4_pack.pack(content)
+    archive = _container([("big.bin", packed[: len(packed) // 2], len(content), zlib.crc32(content), 29, False)],
+                         split=0x02)
+    part = _read_until_damage(archive)["big.bin"]
+    assert content.startswith(part[:-300]) and len(part) > len(content) // 4  # the last symbol may be cut
+    result = extract(archive, "big.part1.rar")
+    assert result.status == "unscannable" and "split across volumes read in part" in (result.reason or "")
+    assert CARD in result.text

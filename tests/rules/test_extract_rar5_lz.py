@@ -131,21 +131,23 @@ def test_a_solid_archive_reads_each_file_through_the_ones_before(tmp_path: Path)
 # Hand-built streams: a container of our own, and bit-exact blocks.
 
 
-def _block(kind: int, fields: bytes, data: bytes | None = None) -> bytes:
-    body = varint(kind) + varint(0x0002 if data is not None else 0) + (varint(len(data)) if data is not None else b"")
+def _block(kind: int, fields: bytes, data: bytes | None = None, flags: int = 0) -> bytes:
+    body = varint(kind) + varint(flags | (0x0002 if data is not None else 0)) + (varint(len(data)) if data is not None else b"")
     body += fields
     size = varint(len(body))
     return struct.pack("<I", zlib.crc32(size + body)) + size + body + (data or b"")
 
 
-def _container(files: Sequence[tuple[str, bytes, int, int | None, int]]) -> bytes:
-    """A RAR 5.0 archive of (name, packed data, unpacked size, CRC-32 or None, compression info)."""
+def _container(files: Sequence[tuple[str, bytes, int, int | None, int]], split: int = 0) -> bytes:
+    """A RAR 5.0 archive of (name, packed data, unpacked size, CRC-32 or None, compression info);
+    `split` is the file blocks' volume flags (0x0008 continued from the previous volume, 0x0010
+    continued in the next)."""
     out = b"Rar!\x1a\x07\x01\x00" + _block(1, varint(0))
     for name, packed, size, crc, info in files:
         fields = (varint(0x0004 if crc is not None else 0) + varint(size) + varint(0x20)
                   + (struct.pack("<I", crc) if crc is not None else b"") + varint(info) + varint(0)
                   + varint(len(name.encode())) + name.encode())
-        out += _block(2, fields, packed)
+        out += _block(2, fields, packed, split)
     return out + _block(5, varint(0))
 
 
@@ -277,3 +279,28 @@ def test_a_blake2sp_record_is_checked(good: bool) -> None:
         assert result.status == "ok" and "quarterly report" in result.text
     else:
         assert result.status == "unscannable" and "BLAKE2sp of the unpacked file" in (result.reason or "")
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.7])
+def test_the_first_volume_of_a_split_file_is_read_as_far_as_it_goes(cut: float) -> None:
+    """Splitting an archive into volumes (`rar -v`) to get past a size limit: the first volume's
+    part of a compressed file decodes to the file's beginning."""
+    rng = random.Random(7)
+    content = f"card {CARD}\n".encode() + "".join(f"{i},customer {i},{rng.randrange(10**9)}\n" for i in range(4000)).encode()
+    packed = rar5_pack.pack(content, block_size=4096)
+    archive = _container([("big.bin", packed[: int(len(packed) * cut)], len(content), zlib.crc32(content), METHOD3)],
+                         split=0x0010)
+    part = _read_until_damage(archive)["big.bin"]
+    assert content.startswith(part) and len(part) > len(content) * cut / 2
+    result = extract(archive, "big.part1.rar")
+    assert result.status == "unscannable" and "1 file(s) split across volumes read in part" in (result.reason or "")
+    assert CARD in result.text
+
+
+def test_a_compressed_file_continued_from_another_volume_is_named() -> None:
+    packed = rar5_pack.pack(PROSE)
+    archive = _container([("big.bin", packed[100:], len(PROSE), None, METHOD3)], split=0x0008 | 0x0010)
+    result = extract(archive, "big.part2.rar")
+    assert result.status == "unscannable"
+    assert "a compressed file continued from another volume is not read: 1 file(s) not scanned (big.bin)" in (
+        result.reason or "")
