@@ -57,10 +57,10 @@ if [ "$purpose" = test ]; then
   # cpio and ar archives (and .deb packages) for rules.extract.unix's tests
   want cpio cpio
   want ar binutils
-  # RAR 5.0 archives for rules.extract.rar5_lz's tests: an independent reader (The Unarchiver)
-  want unar unar
   want dpkg-deb dpkg
   want xxd xxd
+  # RAR archives for rules.extract.rar5_lz's and rar29_lz's tests: an independent reader (The Unarchiver)
+  want unar unar
   # NTFS volumes, partition tables and virtual disks for rules.extract.volume's tests
   want mkntfs ntfs-3g
   want sfdisk fdisk

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Literal, TypedDict, Unpack
 
-from tests.rules.rar5_pack import BitWriter, canonical, code_lengths, common, lookahead
+from tests.rules.rar_bits import BitWriter, canonical, code_lengths, common, lookahead
 
 SIGNATURE = b"Rar!\x1a\x07\x00"
 TABLE_SIZES = (299, 60, 17, 28)  # main symbols, distance slots, low distance bits, lengths of old distances

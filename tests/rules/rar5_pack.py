@@ -17,7 +17,6 @@ there overruns.
 
 from __future__ import annotations
 
-import heapq
 import struct
 import zlib
 from collections import Counter
@@ -25,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypedDict, Unpack
 
+from tests.rules.rar_bits import BitWriter, canonical, code_lengths, common, lookahead
 from tests.rules.samples import varint
 
 SIGNATURE = b"Rar!\x1a\x07\x01\x00"
@@ -33,8 +33,6 @@ TABLE_SIZES = (306, 64, 16, 44)  # main (literals and commands), distance slots,
 _STARTS = (0, 306, 370, 386)
 _MAIN, _DISTANCE, _LOW, _LENGTH, _RAW = 0, 1, 2, 3, -1
 _MAX_BASE_LENGTH = 4097  # length slot 43 with all 9 extra bits set
-_MAX_CODE = 15
-_PEEK = 10  # unar's longest table lookup
 _CHAIN = 24  # candidates tried per position
 _FILTER_LEAD = 3  # a filter is declared this many bytes ahead of its block when it can be
 _E8_FILE_SIZE = 0x1000000
@@ -244,20 +242,6 @@ def _distance_fields(distance: int) -> Token:
     return (_DISTANCE, slot, 0, _RAW, extra >> 4, bits - 4, _LOW, extra & 15, 0)
 
 
-def common(buf: bytes, i: int, j: int, limit: int) -> int:
-    """How many bytes from `i` equal those from `j` (at most `limit`), compared a slice at a time."""
-    n, step = 0, 8
-    while n < limit:
-        m = min(step, limit - n)
-        if buf[i + n:i + n + m] == buf[j + n:j + n + m]:
-            n, step = n + m, step * 2
-        elif m == 1:
-            break
-        else:
-            step = m // 2
-    return n
-
-
 class _Matcher:
     """Hash chains of 3-byte prefixes: earlier positions where a match may start, newest last."""
 
@@ -357,73 +341,6 @@ def _tokenize(buf: bytes, start: int, declarations: Mapping[int, Token], state: 
     state.distances, state.last_length = distances, last
     state.stats.symbols.update(token[1] for token in tokens)
     return tokens, sizes
-
-
-# Huffman codes and the bit stream.
-
-
-def code_lengths(weights: Sequence[int], limit: int = _MAX_CODE) -> list[int]:
-    """Huffman code lengths of at most `limit` bits (weights are halved until they fit); a lone
-    symbol gets 1 bit."""
-    weights = list(weights)
-    while True:
-        lengths = [0] * len(weights)
-        heap = [(weight, symbol, [symbol]) for symbol, weight in enumerate(weights) if weight]
-        if len(heap) == 1:
-            lengths[heap[0][1]] = 1
-        heapq.heapify(heap)
-        tie = len(weights)
-        while len(heap) > 1:
-            weight1, _, symbols1 = heapq.heappop(heap)
-            weight2, _, symbols2 = heapq.heappop(heap)
-            for symbol in symbols1 + symbols2:
-                lengths[symbol] += 1
-            heapq.heappush(heap, (weight1 + weight2, tie, symbols1 + symbols2))
-            tie += 1
-        if max(lengths, default=0) <= limit:
-            return lengths
-        weights = [(weight + 1) // 2 for weight in weights]
-
-
-def canonical(lengths: Sequence[int]) -> list[int]:
-    """Canonical codes: shorter codes first, then by symbol, as DEFLATE assigns them."""
-    codes, code = [0] * len(lengths), 0
-    for length in range(1, _MAX_CODE + 1):
-        for symbol, symbol_length in enumerate(lengths):
-            if symbol_length == length:
-                codes[symbol], code = code, code + 1
-        code <<= 1
-    return codes
-
-
-def lookahead(lengths: Sequence[int]) -> int:
-    return min(max(lengths), _PEEK) if any(lengths) else _PEEK
-
-
-class BitWriter:
-    """Bits, most significant first; `reach` is how far unar's table lookups look ahead."""
-
-    def __init__(self) -> None:
-        self.out = bytearray()
-        self.acc = self.count = self.reach = 0
-
-    def write(self, value: int, count: int) -> None:
-        self.acc, self.count = self.acc << count | value, self.count + count
-        while self.count >= 8:
-            self.count -= 8
-            self.out.append(self.acc >> self.count & 0xFF)
-        self.acc &= (1 << self.count) - 1
-
-    def code(self, code: int, length: int, peek: int) -> None:
-        self.reach = max(self.reach, 8 * len(self.out) + self.count + peek)
-        self.write(code, length)
-
-    def finish(self) -> tuple[bytes, int]:
-        """The bytes and how many bits of the last one are used."""
-        used = self.count or 8
-        if self.count:
-            self.out.append(self.acc << (8 - self.count) & 0xFF)
-        return bytes(self.out), used
 
 
 def _length_runs(lengths: Sequence[int]) -> list[tuple[int, int, int]]:
