@@ -26,7 +26,8 @@ from pathlib import Path
 from rules.extract.budget import Budget, Limits
 from rules.extract.rar import rar_members
 from tests.rules import rar4_pack, rar5_pack
-from tests.rules.test_extract_rar5_lz import _mixed, _x86
+from tests.rules.samples import x86_like
+from tests.rules.test_extract_rar5_lz import _mixed
 
 
 def contents(size: int) -> dict[str, tuple[bytes, list[rar5_pack.Filter]]]:
@@ -36,7 +37,7 @@ def contents(size: int) -> dict[str, tuple[bytes, list[rar5_pack.Filter]]]:
     while rows.tell() < size:
         writer.writerow([rng.randint(1, 10**6), f"Customer {rng.randint(1, 99999)}", rng.randint(10**15, 10**16 - 1),
                          rng.choice(("Berlin", "Paris", "Madrid")), round(rng.random() * 1000, 2)])
-    code = _x86(size // 2)
+    code = x86_like(size // 2)
     return {"CSV rows": (rows.getvalue().encode()[:size], []), "text, near and far copies": (_mixed(3, size), []),
             "random bytes": (rng.randbytes(size // 2), []), "x86 code, E8 filter": (code, [rar5_pack.Filter(0, len(code), 1)])}
 

@@ -292,3 +292,22 @@ def unar_files(archive: bytes, folder: Path) -> dict[str, bytes]:
                          check=False, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def x86_like(size: int) -> bytes:
+    """Machine-code-like bytes: calls (E8) and jumps (E9) to small absolute addresses, what the x86
+    filters of RAR (and 7z's BCJ) are for."""
+    rng = random.Random(7)
+    out = bytearray()
+    while len(out) < size:
+        out += rng.choice((b"\x55\x89\xe5", b"\x8b\x45\x08", b"\xc3", b"\x90"))
+        if rng.random() < 0.3:
+            out += bytes([rng.choice((0xE8, 0xE9))]) + rng.randint(0, 0x8000).to_bytes(4, "little")
+    return bytes(out[:size])
+
+
+def arm_like(size: int) -> bytes:
+    """32-bit words, some of them ARM BL instructions (top byte 0xEB)."""
+    rng = random.Random(8)
+    return b"".join(rng.randint(0, 0xFFFFFF).to_bytes(3, "little") + bytes([rng.choice((0xEB, 0xE5, 0xE1))])
+                    for _ in range(size // 4))

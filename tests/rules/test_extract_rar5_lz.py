@@ -24,7 +24,7 @@ from rules.extract.budget import Budget, EncryptedContent, Unscannable
 from rules.extract.rar import blake2sp, rar_members
 from tests.rules import rar5_pack
 from tests.rules.rar5_pack import Filter
-from tests.rules.samples import unar_files, varint
+from tests.rules.samples import arm_like, unar_files, varint, x86_like
 
 CARD = "4111 1111 1111 1111"
 RID = "11010519491231002X"
@@ -62,24 +62,6 @@ def _mixed(seed: int, size: int) -> bytes:
     return bytes(out[:size])
 
 
-def _x86(size: int) -> bytes:
-    """Machine-code-like bytes: calls (E8) and jumps (E9) to nearby addresses."""
-    rng = random.Random(7)
-    out = bytearray()
-    while len(out) < size:
-        out += rng.choice((b"\x55\x89\xe5", b"\x8b\x45\x08", b"\xc3", b"\x90"))
-        if rng.random() < 0.3:
-            out += bytes([rng.choice((0xE8, 0xE9))]) + rng.randint(0, 0x8000).to_bytes(4, "little")
-    return bytes(out[:size])
-
-
-def _arm(size: int) -> bytes:
-    rng = random.Random(8)
-    words = [rng.randint(0, 0xFFFFFF).to_bytes(3, "little") + bytes([rng.choice((0xEB, 0xE5, 0xE1))])
-             for _ in range(size // 4)]
-    return b"".join(words)
-
-
 CASES: dict[str, tuple[list[tuple[str, bytes]], dict[str, object]]] = {
     "prose": ([("report.txt", PROSE + CARD.encode())], {}),
     "noise": ([("noise.bin", random.Random(1).randbytes(20000))], {}),
@@ -95,9 +77,9 @@ CASES: dict[str, tuple[list[tuple[str, bytes]], dict[str, object]]] = {
 FILTERED: dict[str, tuple[bytes, list[Filter]]] = {
     "delta 1": (bytes(range(256)) * 40, [Filter(100, 5000, 0, 1)]),
     "delta 3": (bytes(i * 7 % 256 for i in range(30000)), [Filter(0, 30000, 0, 3), ]),
-    "E8": (_x86(40000), [Filter(0, 20000, 1), Filter(25000, 15000, 1)]),
-    "E8E9": (_x86(40000), [Filter(16, 39984, 2)]),
-    "ARM": (_arm(40000), [Filter(0, 40000, 3)]),
+    "E8": (x86_like(40000), [Filter(0, 20000, 1), Filter(25000, 15000, 1)]),
+    "E8E9": (x86_like(40000), [Filter(16, 39984, 2)]),
+    "ARM": (arm_like(40000), [Filter(0, 40000, 3)]),
 }
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from tests.rules import rar5_pack
 from tests.rules.rar5_pack import ARM, DELTA, E8, E8E9, Filter, PackOptions, PackStats
-from tests.rules.samples import unar_files
+from tests.rules.samples import arm_like, unar_files, x86_like
 
 PROSE = (b"The quarterly report lists every customer whose contract renews before March, with the "
          b"amounts owed and the account manager responsible for each. Managers confirm the figures "
@@ -55,23 +55,6 @@ def _records(seed: int) -> bytes:
     rows = "".join(f"{rng.choice(names)};{rng.randint(1000, 99999)};{rng.choice(cities)};{rng.choice(names)}\n"
                    for _ in range(300))
     return records + rows.encode()
-
-
-def _x86(size: int) -> bytes:
-    """Machine-code-like bytes: calls (E8) and jumps (E9) to small absolute addresses."""
-    rng = random.Random(7)
-    out = bytearray()
-    while len(out) < size:
-        out += rng.choice((b"\x55\x89\xe5", b"\x8b\x45\x08", b"\xc3", b"\x90"))
-        if rng.random() < 0.3:
-            out += bytes([rng.choice((0xE8, 0xE9))]) + rng.randint(0, 0x8000).to_bytes(4, "little")
-    return bytes(out[:size])
-
-
-def _arm(size: int) -> bytes:
-    rng = random.Random(8)
-    return b"".join(rng.randint(0, 0xFFFF).to_bytes(3, "little") + bytes([rng.choice((0xEB, 0xE5, 0xE1))])
-                    for _ in range(size // 4))
 
 
 def _samples(size: int, channels: int) -> bytes:
@@ -139,10 +122,10 @@ def test_a_tables_only_last_block_keeps_unar_from_reading_past_the_data(tmp_path
 FILTERED: dict[str, tuple[bytes, list[Filter]]] = {
     "delta 1": (_samples(20_000, 1), [Filter(100, 15_000, DELTA)]),
     "delta 3": (_samples(30_000, 3), [Filter(0, 30_000, DELTA, 3)]),
-    "E8": (_x86(40_000), [Filter(0, 20_000, E8), Filter(25_000, 15_000, E8)]),
-    "E8E9": (_x86(40_000), [Filter(16, 39_984, E8E9)]),
-    "ARM": (_arm(40_000), [Filter(0, 40_000, ARM)]),
-    "all kinds, back to back": (_x86(12_000) + _arm(8000) + _samples(9000, 2),
+    "E8": (x86_like(40_000), [Filter(0, 20_000, E8), Filter(25_000, 15_000, E8)]),
+    "E8E9": (x86_like(40_000), [Filter(16, 39_984, E8E9)]),
+    "ARM": (arm_like(40_000), [Filter(0, 40_000, ARM)]),
+    "all kinds, back to back": (x86_like(12_000) + arm_like(8000) + _samples(9000, 2),
                                 [Filter(0, 6000, E8), Filter(6000, 6000, E8E9), Filter(12_000, 8000, ARM),
                                  Filter(20_000, 9000, DELTA, 2)]),
 }
@@ -156,7 +139,7 @@ def test_filters(case: str, tmp_path: Path) -> None:
 
 
 def test_filters_transform_what_is_stored() -> None:
-    data = _x86(5000)
+    data = x86_like(5000)
     assert rar5_pack.pack(data, filters=[Filter(0, 5000, E8)]) != rar5_pack.pack(data)
 
 
