@@ -32,6 +32,9 @@ _MAX_FILTER = 0x400000
 _MAX_FILTERS = 8192  # a file's filters: this many, and one more for each 4 KiB of the file
 _SPEND_EVERY = 1 << 16
 _E8_FILE_SIZE = 0x1000000
+#: Length slots (main symbols 262-305, and the repeat-length code): 2-9, then a base and extra bits.
+_LENGTH_BITS = tuple(0 if slot < 8 else slot // 4 - 1 for slot in range(_REP))
+_LENGTH_BASES = tuple(2 + slot if slot < 8 else 2 + ((4 | slot & 3) << (slot // 4 - 1)) for slot in range(_REP))
 _WORD = 128  # bits read at a time in the hot loop
 _MOST_BITS = 80  # of a match: 15 (symbol) + 9 (length bits) + 15 (distance slot) + 26 + 15 (low bits)
 
@@ -148,13 +151,9 @@ class Rar5Stream:
                 unspent += 1
                 continue
             if symbol >= 262:
-                slot = symbol - 262
-                if slot < 8:
-                    length = slot + 2
-                else:
-                    extra = (slot >> 2) - 1
-                    left -= extra
-                    length = 2 + ((4 | slot & 3) << extra) + (word >> left & (1 << extra) - 1)
+                extra = _LENGTH_BITS[symbol - 262]
+                left -= extra
+                length = _LENGTH_BASES[symbol - 262] + (word >> left & (1 << extra) - 1)
                 entry = dist[word >> (left - dist_bits) & (1 << dist_bits) - 1]
                 if entry < 0:
                     raise Unscannable(f"{what}: damaged rar data (a code no table holds)")
@@ -197,13 +196,9 @@ class Rar5Stream:
                 if entry < 0:
                     raise Unscannable(f"{what}: damaged rar data (a code no table holds)")
                 left -= entry & 15
-                slot = entry >> 4
-                if slot < 8:
-                    length = slot + 2
-                else:
-                    extra = (slot >> 2) - 1
-                    left -= extra
-                    length = 2 + ((4 | slot & 3) << extra) + (word >> left & (1 << extra) - 1)
+                extra = _LENGTH_BITS[entry >> 4]
+                left -= extra
+                length = _LENGTH_BASES[entry >> 4] + (word >> left & (1 << extra) - 1)
                 self.last_length = length
             append_match(window, distance, length, what)
             unspent += length
