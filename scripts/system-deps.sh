@@ -61,6 +61,8 @@ if [ "$purpose" = test ]; then
   want xxd xxd
   # RAR archives for rules.extract.rar5_lz's and rar29_lz's tests: an independent reader (The Unarchiver)
   want unar unar
+  # Outlook .pst files for rules.extract.pst's tests: an independent reader (libpst's readpst)
+  want readpst pst-utils
   # NTFS volumes, partition tables and virtual disks for rules.extract.volume's tests
   want mkntfs ntfs-3g
   want sfdisk fdisk

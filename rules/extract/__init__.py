@@ -26,6 +26,7 @@ from rules.extract.markup import decode_text, element_text, html_content, html_t
 from rules.extract.odf import odf_objects, odf_text
 from rules.extract.office import flat_office_text, office_embeddings, office_pictures, office_text
 from rules.extract.outlook import outlook_content
+from rules.extract.pst import is_pst, pst_messages
 from rules.extract.rar import rar_members
 from rules.extract.rtf import rtf_text
 from rules.extract.sealed import detached_signature, openpgp_literal, sealed, sealed_blocks, signed_content
@@ -100,8 +101,9 @@ def extract(data: bytes, filename: str, *, limits: Limits = DEFAULT_LIMITS) -> E
 def extract_path(path: str, *, limits: Limits = DEFAULT_LIMITS) -> Extraction:
     """Extract the text of the file at `path`. A file up to `limits.max_input_bytes` is read and
     handed to `extract`; a larger one is opened as a memory map, and read when it is a disc or disk
-    image of at most `limits.max_image_bytes` (an ISO or a VHD of a few hundred MB), its files
-    taken out one by one; any other large file is `unscannable` without being read."""
+    image or an Outlook data file of at most `limits.max_image_bytes` (an ISO, a VHD or a .pst of a
+    few hundred MB), its files or messages taken out one by one; any other large file is
+    `unscannable` without being read."""
     with open(path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size <= limits.max_input_bytes:
@@ -112,11 +114,12 @@ def extract_path(path: str, *, limits: Limits = DEFAULT_LIMITS) -> Extraction:
             return _too_big(path, "binary", f"input of {size} bytes cannot be mapped ({exc})")
     with mapped:
         image = cast(bytes, mapped)  # the image readers only slice, compare, search and unpack it
-        kind = "disc" if is_disc_image(image) else "disk" if is_virtual_disk(image) or is_volume_or_partitioned(image) else None
+        kind = ("disc" if is_disc_image(image) else "disk" if is_virtual_disk(image) or is_volume_or_partitioned(image)
+                else "pst" if is_pst(image) else None)
         if kind is None or size > limits.max_image_bytes:
             limit = limits.max_input_bytes if kind is None else limits.max_image_bytes
             return _too_big(path, kind or "binary", f"input of {size} bytes is above the limit of {limit}")
-        # an image's files are stored: as much may come out as went in
+        # an image's files and a mailbox's messages are stored: as much may come out as went in
         collector = _Collector(replace(limits, max_expanded_bytes=max(limits.max_expanded_bytes, size)), size)
         _extract_into(collector, image, path, kind, 0)
         return _result(collector, kind)
@@ -205,12 +208,10 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
             text, attachments, problems = outlook_content(data, budget, path)
         else:  # winmail.dat: Outlook's message inside an e-mail
             text, attachments, problems = tnef_content(data, budget, path)
-        collector.add(path, kind, text)
-        for problem in problems:
-            collector.fail(path, kind, "unscannable", problem)
-        _sealed_blocks(collector, text.encode("utf-8", "replace"), path, kind)  # inline PGP
-        _members(collector, attachments, path, depth)
-        _members(collector, encoded_blocks(text.encode("utf-8", "replace"), budget, path), path, depth)
+        _message(collector, path, kind, (text, attachments, problems), depth)
+    elif kind == "pst":  # a mailbox: each message read as an Outlook message is
+        for mail in pst_messages(data, budget, path):
+            _message(collector, f"{path}/{mail.name}", "msg", (mail.text, mail.attachments, mail.problems), depth + 1)
     elif (kind == "text" or kind.startswith("binary")) and _sealed_or_signed(collector, data, path, kind, depth):
         return
     else:
@@ -224,6 +225,18 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
             _members(collector, odf_objects(data, budget, path), path, depth)
         if kind in ("docx", "xlsx", "pptx", "odf", "iwork") and budget.limits.ocr is not None:  # screenshots pasted in
             _members(collector, office_pictures(data, budget, path), path, depth)
+
+
+def _message(collector: _Collector, path: str, kind: str,
+             message: tuple[str, list[tuple[str, bytes]], list[str]], depth: int) -> None:
+    """A message's text, what could not be read of it, and its attachments, extracted in turn."""
+    text, attachments, problems = message
+    collector.add(path, kind, text)
+    for problem in problems:
+        collector.fail(path, kind, "unscannable", problem)
+    _sealed_blocks(collector, text.encode("utf-8", "replace"), path, kind)  # inline PGP
+    _members(collector, attachments, path, depth)
+    _members(collector, encoded_blocks(text.encode("utf-8", "replace"), budget=collector.budget, what=path), path, depth)
 
 
 def _members(collector: _Collector, members: Iterable[tuple[str, bytes]], path: str, depth: int) -> None:

@@ -32,9 +32,10 @@ class Limits:
     """
 
     max_input_bytes: int = 64 << 20
-    #: Disc and disk images (ISO, UDF, VHD, VHDX, VMDK, qcow2, raw disks) up to this size are read
-    #: through a memory map by `extract_path` even above `max_input_bytes`: their files are stored,
-    #: so they are read member by member, never whole into memory.
+    #: Disc and disk images (ISO, UDF, VHD, VHDX, VMDK, qcow2, raw disks) and Outlook data files
+    #: (.pst) up to this size are read through a memory map by `extract_path` even above
+    #: `max_input_bytes`: their files and messages are stored, so they are read one by one, never
+    #: whole into memory.
     max_image_bytes: int = 1 << 30
     max_expanded_bytes: int = 256 << 20
     max_ratio: float = 200.0

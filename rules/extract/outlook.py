@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Sequence
+from typing import Protocol
 
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
 from rules.extract.markup import html_text, known_encoding
@@ -35,11 +36,94 @@ _TO, _CC, _BCC, _BODY, _HTML, _RTF = 0x0E04, 0x0E03, 0x0E02, 0x1000, 0x1013, 0x1
 _DISPLAY_NAME, _SMTP_ADDRESS, _EMAIL_ADDRESS = 0x3001, 0x39FE, 0x3003
 _LONG_NAME, _SHORT_NAME, _ATTACH_DATA, _ATTACH_METHOD = 0x3707, 0x3704, 0x3701, 0x3705
 _CODEPAGES = (0x3FFD, 0x3FDE)  # PR_MESSAGE_CODEPAGE, PR_INTERNET_CPID
-_EMBEDDED_MESSAGE = 5
+EMBEDDED_MESSAGE, EMBEDDED_OLE = 5, 6  # PidTagAttachMethod
+#: String properties left out of a message's other fields: those its headers and body already
+#: give, its class, and the transport headers (routing, not content, as an e-mail's are).
+_NOT_FIELDS = frozenset({_CLASS, _SUBJECT, _SENDER, _SENDER_ADDRESS, _SENDER_SMTP, _TO, _CC, _BCC, _BODY, _HTML,
+                         0x007D})
 #: Attached messages read inside one another, at most.
 MAX_NESTED = 4
 
 Attachment = tuple[str, bytes]
+
+
+class MessageProperties(Protocol):
+    """A message's MAPI properties, wherever they are kept (a .msg's streams, a .pst's nodes)."""
+
+    codepage: str  # of its 8-bit strings
+
+    def string(self, prop: int) -> str | None: ...
+
+    def binary(self, prop: int) -> bytes | None: ...
+
+    def integer(self, prop: int) -> int | None: ...
+
+    def recipients(self) -> list[str]: ...
+
+    def strings(self) -> dict[int, str]:
+        """Every string property, by id."""
+        ...
+
+
+def message_text(props: MessageProperties, budget: Budget, what: str) -> tuple[str, list[str]]:
+    """A message's headers and body as text, and what could not be read: the plain body, else
+    the HTML one, else the compressed RTF one, then the message's other text fields (a contact's
+    e-mail addresses and phone numbers, a meeting's location), each value once. A rights-managed
+    (IRM) message is `encrypted`."""
+    if (props.string(_CLASS) or "").lower().startswith("ipm.note.rpmsg"):
+        raise EncryptedContent(f"{what}: rights-protected (IRM) Outlook message")
+    address = props.string(_SENDER_SMTP) or props.string(_SENDER_ADDRESS)
+    sender = " ".join(filter(None, [props.string(_SENDER), _bracketed(address)]))
+    lines = [f"{label}: {value}" for label, value in (
+        ("From", sender), ("To", props.string(_TO)), ("Cc", props.string(_CC)), ("Bcc", props.string(_BCC)),
+        ("Subject", props.string(_SUBJECT)), ("Recipients", ", ".join(props.recipients()))) if value]
+    problems: list[str] = []
+    body = props.string(_BODY)
+    if body is None:
+        html = props.binary(_HTML)
+        internet = props.integer(0x3FDE)
+        page = props.codepage if internet is None else f"cp{internet}"
+        body = (html_text(html.decode(page if known_encoding(page) else "utf-8", errors="replace")) if html is not None
+                else html_text(props.string(_HTML) or ""))
+        rtf = None if body else props.binary(_RTF)
+        if rtf is not None:  # a rich-text message: the body only as compressed RTF
+            try:
+                body = rtf_text(decompressed_rtf(rtf, budget.allowance(), what), budget, what)
+            except Unscannable as exc:  # the headers and attachments are still read
+                problems.append(str(exc))
+    return "\n".join(lines) + "\n\n" + body + _fields(props, lines), problems
+
+
+def _fields(props: MessageProperties, lines: list[str]) -> str:
+    """The string properties the headers do not show, as lines after the body."""
+    shown = "\n".join(lines)
+    values = dict.fromkeys(value for prop, value in sorted(props.strings().items())
+                           if prop not in _NOT_FIELDS and len(value) > 1 and value not in shown)
+    return "\n\n" + "\n".join(values) if values else ""
+
+
+def attachment_name(props: MessageProperties, number: int) -> str:
+    """The name an attachment is reported under: its long file name, else its short one, else its
+    display name, else its number."""
+    return (props.string(_LONG_NAME) or props.string(_SHORT_NAME) or props.string(_DISPLAY_NAME)
+            or f"attachment-{number + 1}").replace("/", "_")
+
+
+def nested_too_deep(name: str, depth: int, what: str, problems: list[str]) -> bool:
+    """Whether an attached message at `depth` is past `MAX_NESTED` (then named in `problems`)."""
+    if depth < MAX_NESTED:
+        return False
+    problems.append(f"{what}/{name}: messages attached more than {MAX_NESTED} deep")
+    return True
+
+
+def attach_message(attachments: list[Attachment], problems: list[str], name: str,
+                   message: tuple[str, list[Attachment], list[str]]) -> None:
+    """An attached message read in turn: its text as `NAME/message.txt`, its attachments below `NAME/`."""
+    text, inner, more = message
+    attachments.append((f"{name}/message.txt", text.encode("utf-8")))
+    attachments.extend((f"{name}/{inner_name}", payload) for inner_name, payload in inner)
+    problems.extend(more)
 
 
 def is_outlook_message(data: bytes) -> bool:
@@ -73,57 +157,30 @@ class _Reader:
 
     def message(self, at: tuple[str, ...], depth: int) -> tuple[str, list[Attachment], list[str]]:
         """Text, attachments and problems of the message stored at `at` (() for the file)."""
-        fixed = self._fixed(at, 32 if not at else 24)
-        codepage = next((f"cp{fixed[p]}" for p in _CODEPAGES if p in fixed and known_encoding(f"cp{fixed[p]}")), "cp1252")
-        kind = self._string(at, _CLASS, codepage) or ""
-        if kind.lower().startswith("ipm.note.rpmsg"):
-            raise EncryptedContent(f"{self.what}: rights-protected (IRM) Outlook message")
-        sender = " ".join(filter(None, [self._string(at, _SENDER, codepage),
-                                        _bracketed(self._string(at, _SENDER_SMTP, codepage)
-                                                   or self._string(at, _SENDER_ADDRESS, codepage))]))
-        lines = [f"{label}: {value}" for label, value in (
-            ("From", sender), ("To", self._string(at, _TO, codepage)), ("Cc", self._string(at, _CC, codepage)),
-            ("Bcc", self._string(at, _BCC, codepage)), ("Subject", self._string(at, _SUBJECT, codepage)),
-            ("Recipients", ", ".join(self._recipients(at, codepage)))) if value]
-        problems: list[str] = []
-        body = self._string(at, _BODY, codepage)
-        if body is None:
-            html = self._binary(at, _HTML)
-            page = codepage if fixed.get(0x3FDE) is None else f"cp{fixed[0x3FDE]}"
-            body = (html_text(html.decode(page if known_encoding(page) else "utf-8", errors="replace")) if html is not None
-                    else html_text(self._string(at, _HTML, codepage) or ""))
-            rtf = None if body else self._binary(at, _RTF)
-            if rtf is not None:  # a rich-text message: the body only as compressed RTF
-                try:
-                    body = rtf_text(decompressed_rtf(rtf, self.budget.allowance(), self.what), self.budget, self.what)
-                except Unscannable as exc:  # the headers and attachments are still read
-                    problems.append(str(exc))
+        props = _Stored(self, at, 32 if not at else 24)
+        text, problems = message_text(props, self.budget, self.what)
         attachments: list[Attachment] = []
         for number, storage in enumerate(self._children(at, _ATTACHMENT)):
             self.budget.enter(self.what)
-            self._attachment(at + (storage,), number, codepage, depth, attachments, problems)
-        return "\n".join(lines) + "\n\n" + body, attachments, problems
+            self._attachment(at + (storage,), number, props.codepage, depth, attachments, problems)
+        return text, attachments, problems
 
     def _attachment(self, at: tuple[str, ...], number: int, codepage: str, depth: int,
                     attachments: list[Attachment], problems: list[str]) -> None:
-        name = (self._string(at, _LONG_NAME, codepage) or self._string(at, _SHORT_NAME, codepage)
-                or self._string(at, _DISPLAY_NAME, codepage) or f"attachment-{number + 1}").replace("/", "_")
+        props = _Stored(self, at, 8, codepage)
+        name = attachment_name(props, number)
         data = self._binary(at, _ATTACH_DATA)
         if data is not None:
             attachments.append((name, data))
             return
         if (*at, _OBJECT) not in self.entries:
             return  # by reference (a link or a cloud file): nothing attached
-        if self._fixed(at, 8).get(_ATTACH_METHOD) != _EMBEDDED_MESSAGE:
+        if props.integer(_ATTACH_METHOD) != EMBEDDED_MESSAGE:
             problems.append(f"{self.what}/{name}: an embedded OLE object, which is not read")
             return
-        if depth >= MAX_NESTED:
-            problems.append(f"{self.what}/{name}: messages attached more than {MAX_NESTED} deep")
+        if nested_too_deep(name, depth, self.what, problems):
             return
-        text, inner, more = self.message((*at, _OBJECT), depth + 1)
-        attachments.append((f"{name}/message.txt", text.encode("utf-8")))
-        attachments.extend((f"{name}/{inner_name}", payload) for inner_name, payload in inner)
-        problems.extend(more)
+        attach_message(attachments, problems, name, self.message((*at, _OBJECT), depth + 1))
 
     def _recipients(self, at: tuple[str, ...], codepage: str) -> list[str]:
         found = []
@@ -132,7 +189,7 @@ class _Reader:
             where = (*at, storage)
             address = self._string(where, _SMTP_ADDRESS, codepage) or self._string(where, _EMAIL_ADDRESS, codepage)
             name = self._string(where, _DISPLAY_NAME, codepage)
-            found.append(" ".join(filter(None, [name, _bracketed(address)])))
+            found.append(recipient_line(name, address))
         return [r for r in found if r]
 
     def _children(self, at: tuple[str, ...], prefix: str) -> list[str]:
@@ -177,4 +234,42 @@ class _Reader:
 
 def _bracketed(address: str | None) -> str | None:
     return f"<{address}>" if address else None
+
+
+class _Stored:
+    """The properties of the message, attachment or recipient stored at `at` in a .msg."""
+
+    def __init__(self, reader: _Reader, at: tuple[str, ...], header: int, codepage: str | None = None) -> None:
+        self.reader, self.at, self.fixed = reader, at, reader._fixed(at, header)
+        self.codepage = codepage or next(
+            (f"cp{self.fixed[p]}" for p in _CODEPAGES if p in self.fixed and known_encoding(f"cp{self.fixed[p]}")),
+            "cp1252")
+
+    def string(self, prop: int) -> str | None:
+        return self.reader._string(self.at, prop, self.codepage)
+
+    def binary(self, prop: int) -> bytes | None:
+        return self.reader._binary(self.at, prop)
+
+    def integer(self, prop: int) -> int | None:
+        return self.fixed.get(prop)
+
+    def recipients(self) -> list[str]:
+        return self.reader._recipients(self.at, self.codepage)
+
+    def strings(self) -> dict[int, str]:
+        found = {}
+        for path in self.reader.entries:
+            name = path[-1]
+            if len(path) == len(self.at) + 1 and path[: len(self.at)] == self.at and name.startswith("__substg1.0_") \
+                    and name[-4:] in ("001F", "001E"):
+                value = self.string(int(name[12:16], 16))
+                if value:
+                    found[int(name[12:16], 16)] = value
+        return found
+
+
+def recipient_line(name: str | None, address: str | None) -> str:
+    """A recipient as a header shows one: `Name <address>`."""
+    return " ".join(filter(None, [name, _bracketed(address)]))
 

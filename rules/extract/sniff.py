@@ -14,6 +14,7 @@ from rules.extract.lzw import is_compress
 from rules.extract.markup import utf16_without_bom
 from rules.extract.odf import is_flat_odf, is_odf_zip
 from rules.extract.outlook import is_outlook_message
+from rules.extract.pst import is_pst
 from rules.extract.tnef import is_tnef
 from rules.extract.unix import AR_MAGIC, AR_THIN, is_cpio
 from rules.extract.volume import is_virtual_disk, is_volume_or_partitioned
@@ -125,7 +126,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, rtf, eml, mbox, msg, tnef, docx, xlsx, xlsb, pptx, odf, iwork, metadata, pdf, zip, 7z, rar, cab, disc, disk, tar, cpio, ar, sqlite, gz, bz2, xz, zst, lzma, lz, lz4, Z, cfb, image/<format>
+    """One of text, xml, html, rtf, eml, mbox, msg, pst, tnef, docx, xlsx, xlsb, pptx, odf, iwork, metadata, pdf, zip, 7z, rar, cab, disc, disk, tar, cpio, ar, sqlite, gz, bz2, xz, zst, lzma, lz, lz4, Z, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -162,6 +163,8 @@ def sniff(data: bytes, name: str) -> str:
         return "bz2"  # a block, or the end of an empty stream
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
         return "msg" if is_outlook_message(data) else "cfb"
+    if is_pst(data):
+        return "pst"
     if len(data) > 262 and data[257:262] == b"ustar":
         return "tar"
     if is_tnef(data):

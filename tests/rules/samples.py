@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import gzip
 import io
 import random
+import re
 import subprocess
 import tarfile
 import zipfile
@@ -292,6 +295,33 @@ def unar_files(archive: bytes, folder: Path) -> dict[str, bytes]:
                          check=False, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
     return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def readpst_messages(pst: bytes, folder: Path) -> dict[str, list[EmailMessage]]:
+    """What libpst's `readpst` (an independent .pst reader) finds in `pst`: the messages of each
+    folder, by its path below the IPM subtree ("Inbox/Sub"), parsed from the .eml files of
+    `readpst -e` (attachments and embedded messages are MIME parts there; bodies are UTF-8 by -8,
+    and 8-bit strings of ANSI files without a code page, such as folder names, read as cp1252).
+
+    readpst writes an embedded message mbox-style, after a `>From "sender" date` line that is not a
+    header; that line is dropped so that `email` parses the embedded message's headers."""
+    from tests.fixtures.realparts import require_binary
+
+    readpst = require_binary("readpst", "pst-utils")
+    source, out = folder / "a.pst", folder / "readpst"
+    source.write_bytes(pst)
+    out.mkdir()
+    run = subprocess.run([readpst, "-q", "-8", "-C", "windows-1252", "-e", "-D", "-b", "-j", "0", "-o", str(out), str(source)],
+                         capture_output=True, text=True, check=False, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    found: dict[str, list[EmailMessage]] = {}
+    for eml in sorted(out.rglob("*.eml"), key=lambda p: (p.parent, int(p.stem))):
+        data = re.sub(rb'(?m)^>From "[^\n]*\n', b"", eml.read_bytes())
+        message = email.message_from_bytes(data, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        path = eml.parent.relative_to(out).as_posix().partition("/")[2]  # below the store's folder
+        found.setdefault(path, []).append(message)
+    return found
 
 
 def x86_like(size: int) -> bytes:

@@ -45,6 +45,17 @@ def test_a_virtual_disk_over_the_input_limit_too(tmp_path: Path) -> None:
     assert SSN in result.text
 
 
+def test_an_outlook_data_file_over_the_input_limit_too(tmp_path: Path) -> None:
+    from tests.rules.pst_pack import Attachment, Folder, Message, pst_bytes
+
+    scans = [Attachment(f"scan{n}.bin", data=bytes(300_000)) for n in range(5)]  # 1.5 MB, over the 1 MB limit
+    pst = tmp_path / "archive.pst"
+    pst.write_bytes(pst_bytes([Folder("Inbox", [Message("payroll", body=f"SSN {SSN}", attachments=scans)])]))
+    assert pst.stat().st_size > SMALL.max_input_bytes
+    result = extract_path(str(pst), limits=SMALL)
+    assert SSN in result.text and result.file_type == "pst"
+
+
 def test_other_large_files_and_larger_images_are_not_read(tmp_path: Path) -> None:
     big = tmp_path / "notes.txt"
     big.write_bytes(f"ssn {SSN}\n".encode() * 200_000)

@@ -36,13 +36,14 @@ def message_streams(*, subject: str = "Q3 figures", body: str | None = f"card {C
                     recipients: tuple[tuple[str, str], ...] = (("Bob Example", "bob@partner.example"),),
                     attachments: tuple[tuple[str, bytes | dict[str, bytes]], ...] = (),
                     message_class: str = "IPM.Note", unicode: bool = True, codepage: int = 1252,
-                    embedded: bool = False, rtf_only: bool = False, ole_object: bool = False) -> dict[str, bytes]:
+                    embedded: bool = False, rtf_only: bool = False, ole_object: bool = False,
+                    fields: dict[int, str] | None = None) -> dict[str, bytes]:
     """The streams of a message (an attachment's content is bytes, or the streams of an attached
     message)."""
     page = f"cp{codepage}"
     streams = {"__properties_version1.0": _properties(24 if embedded else 32, {0x3FFD: codepage, 0x0E07: 1})}
     strings = {0x001A: message_class, 0x0037: subject, 0x0C1A: sender[0], 0x0C1F: sender[1],
-               0x0E04: "; ".join(name for name, _ in recipients)}
+               0x0E04: "; ".join(name for name, _ in recipients), **(fields or {})}
     if body is not None:
         strings[0x1000] = body
     streams.update(_strings(strings, unicode, page))
@@ -101,6 +102,13 @@ def test_an_ansi_message_is_read_in_its_code_page() -> None:
     assert "Subject: Überweisung für Müller" in result.text and "DE89370400440532013000" in result.text
     chinese = extract(outlook_msg(subject="身份证", body=f"号码 {RID}", unicode=False, codepage=936), "gbk.msg")
     assert "Subject: 身份证" in chinese.text and RID in chinese.text
+
+
+def test_a_contact_dragged_out_of_outlook_is_read_with_its_fields() -> None:
+    fields = {0x3A1C: "+44 7700 900123", 0x8084: "ada@engines.example", 0x007D: "Received: from relay"}
+    result = extract(outlook_msg(message_class="IPM.Contact", subject="Ada Lovelace", body=None, fields=fields), "ada.msg")
+    assert "+44 7700 900123" in result.text and "ada@engines.example" in result.text
+    assert "Received" not in result.text and "IPM.Contact" not in result.text  # routing and class are no content
 
 
 def test_an_html_only_body_is_read_as_text() -> None:
