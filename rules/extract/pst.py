@@ -55,9 +55,13 @@ class Message:
     problems: list[str]
 
 
+#: The client signatures of the header: a .pst, an offline cache (.ost), a personal address book (.pab).
+_CLIENTS = (b"SM", b"SO", b"AB")
+
+
 def is_pst(data: bytes) -> bool:
-    """Whether `data` is an Outlook data file (.pst or .ost)."""
-    return data[:4] == MAGIC and data[8:10] == b"SM"
+    """Whether `data` is an Outlook data file (.pst, .ost or .pab)."""
+    return data[:4] == MAGIC and data[8:10] in _CLIENTS
 
 
 def pst_messages(data: bytes, budget: Budget, what: str) -> Iterator[Message]:

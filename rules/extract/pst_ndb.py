@@ -66,7 +66,7 @@ class Database:
         version = struct.unpack_from("<H", data, 10)[0] if len(data) >= 12 else 0
         if version in (14, 15):
             self.layout = ANSI
-        elif version in (23, 24):  # 24: some Outlook 2010 writes
+        elif version in (21, 23):  # 21: written by some recovery tools
             self.layout = UNICODE
         elif version in (36, 37):
             raise Unscannable(f"{what}: an Outlook 2013 offline cache with 4 KiB pages (version {version}), "

@@ -160,6 +160,15 @@ def test_versions_not_read_are_named(version: int, reason: str) -> None:
     assert (result.status, result.reason) == ("unscannable", f"cache.ost: {reason}")
 
 
+def test_an_offline_cache_of_outlook_2003_2010_is_read() -> None:
+    """An .ost before Outlook 2013 is a Unicode .pst with another client signature ("SO")."""
+    ost = bytearray(pst_bytes([Folder("Inbox", [Message("cached", body=f"card {CARD}")])]))
+    ost[8:10] = b"SO"
+    assert sniff(bytes(ost), "outlook.ost") == "pst"
+    result = extract(bytes(ost), "outlook.ost")
+    assert result.status == "ok" and CARD in result.text
+
+
 def test_messages_count_against_the_entry_limit() -> None:
     pst = pst_bytes([Folder("Inbox", [Message(f"m{n}", body="x") for n in range(30)])])
     result = extract(pst, "many.pst", limits=Limits(max_entries=20))
