@@ -7,8 +7,8 @@ whose `.exp` files say what each archive holds. For every archive it compares th
 order), which files are password-protected, and which are stored without compression; an
 archive whose headers are encrypted must give "names hidden". Every archive that is neither
 encrypted nor split must then be read whole: each compressed file decoded and matching the CRC-32
-its header gives, except what the reader names as not read (RAR 2.9's PPMd blocks, RAR 1.5-2.0
-compression).
+its header gives, except what the reader names as not read (RAR 1.5-2.0 compression; RAR 2.9's
+PPMd blocks are read since 2026-12-07 (39)).
 
     .venv/bin/python scripts/check_rar_samples.py [--version 4.5]
 
@@ -54,8 +54,8 @@ def ours(data: bytes) -> list[tuple[str, bool, bool]] | str:
     return [(e.name, e.encrypted, e.stored) for e in entries]
 
 
-#: What the reader names instead of reading: RAR 2.9's PPMd blocks and RAR 1.5-2.0 compression.
-KNOWN_LIMITS = re.compile(r"(RAR 2\.9 PPMd compression is not read|RAR 1\.5-2\.0 compression is not read"
+#: What the reader names instead of reading: RAR 1.5-2.0 compression.
+KNOWN_LIMITS = re.compile(r"(RAR 1\.5-2\.0 compression is not read"
                           r"|follows a file that could not be read)")
 
 

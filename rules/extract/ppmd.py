@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import mmap
 from bisect import bisect_right
-from itertools import accumulate
+from itertools import accumulate, compress
 from typing import Final, Protocol
 
 __all__ = ["MAX_MEMORY", "MAX_ORDER", "MIN_MEMORY", "MIN_ORDER", "Model", "PpmdError", "RarRangeDecoder",
@@ -125,6 +125,8 @@ _INIT_BIN_SUMM: Final = tuple(_BIN_SCALE - _INIT_BIN_ESC[column & 7] // (row + 2
 _INIT_SEE_SUMM: Final = (*((5 * row + 10) << (_PERIOD_BITS - 4) for row in range(25) for _ in range(16)), 0)
 _INIT_SEE_SHIFT: Final = (*([_PERIOD_BITS - 4] * (25 * 16)), _PERIOD_BITS)
 _INIT_SEE_COUNT: Final = (*([4] * (25 * 16)), 64)
+_ALL_BYTES: Final = bytes(range(256))
+_ONES: Final = b"\x01" * 256
 #: The root context's 256 states: symbol, frequency 1, no successor.
 _ROOT_STATES: Final = b"".join(bytes((symbol, 1, 0, 0, 0, 0)) for symbol in range(256))
 
@@ -280,8 +282,6 @@ class Model:
         self._buffer: mmap.mmap | None = None
         self._size = 0
         self._init_esc = 0  # as in C, not reset by a restart
-        self._mask = [0] * 256  # a symbol is masked when its entry equals _generation
-        self._generation = 0
         self.start(order, memory)
 
     # ---- set-up ----------------------------------------------------------------------------
@@ -725,14 +725,6 @@ class Model:
         m16[half + 1] = total + escape - (escape >> 1)
         self._found_state = m32[(context >> 2) + 1]
 
-    def _next_context(self) -> None:
-        found = self._found_state
-        successor = self._m16[(found >> 1) + 1] | (self._m16[(found >> 1) + 2] << 16)
-        if self._order_fall == 0 and successor > self._text:
-            self._min_context = self._max_context = successor
-        else:
-            self._update_model()
-
     # ---- decoding --------------------------------------------------------------------------
 
     def decode_symbol_7z(self, rc: SevenZipRangeDecoder) -> int:
@@ -775,7 +767,6 @@ class Model:
     def _decode_symbol(self, rc: RangeDecoder, signed_diff: bool) -> int:
         buffer, m16, m32 = self._buffer, self._m16, self._m32
         assert buffer is not None
-        mask = self._mask
         context = self._min_context
         half = context >> 1
         count = m16[half]
@@ -804,11 +795,10 @@ class Model:
                     self._update_model()
                 return symbol
             self._prev_success = 0
-            freqs = buffer[stats + 1:stats + 1 + 6 * count:6]
-            cumulative = list(accumulate(freqs))
+            cumulative = list(accumulate(buffer[stats + 1:stats + 1 + 6 * count:6]))
             at = bisect_right(cumulative, threshold)
             if at < count:
-                freq = freqs[at]
+                freq = buffer[stats + 6 * at + 1]
                 rc.decode(cumulative[at] - freq, freq)
                 state = stats + 6 * at
                 symbol = buffer[state]
@@ -834,9 +824,7 @@ class Model:
             self._hi_bits_flag = _HB2FLAG[buffer[self._found_state]]
             high = cumulative[-1]
             rc.decode(high, summ - high)
-            generation = self._generation = self._generation + 1
-            for symbol in buffer[stats:stats + 6 * count:6]:
-                mask[symbol] = generation
+            masked_symbols = buffer[stats:stats + 6 * count:6]
             masked = count
         else:
             symbol = buffer[context + 2]
@@ -864,8 +852,7 @@ class Model:
             probability -= (probability + 32) >> 7
             bin_summ[index] = probability
             self._init_esc = _EXP_ESCAPE[probability >> 10]
-            generation = self._generation = self._generation + 1
-            mask[symbol] = generation
+            masked_symbols = bytes((symbol,))
             self._prev_success = 0
             masked = 1
         see_summ, see_shift, see_count = self._see_summ, self._see_shift, self._see_count
@@ -889,27 +876,23 @@ class Model:
             if unmasked <= 0:
                 raise PpmdError("damaged PPMd model (suffix context with fewer symbols)")
             stats = m32[(context >> 2) + 1]
-            candidates: list[int] = []
-            high = 0
-            state = stats
-            for symbol in buffer[stats:stats + 6 * count:6]:
-                if mask[symbol] != generation:
-                    high += buffer[state + 1]
-                    candidates.append(state)
-                    if len(candidates) == unmasked:
-                        break
-                state += 6
-            else:
+            # The first `unmasked` states whose symbols are not masked, as 7-Zip takes them:
+            # flags 1/0 by symbol through a translation table, then compress().
+            symbols = buffer[stats:stats + 6 * count:6]
+            flags = symbols.translate(bytes.maketrans(_ALL_BYTES + masked_symbols,
+                                                      _ONES + bytes(len(masked_symbols))))
+            places = list(compress(range(count), flags))[:unmasked]
+            unmasked_freqs = list(compress(buffer[stats + 1:stats + 1 + 6 * count:6], flags))[:unmasked]
+            if len(places) < unmasked:
                 raise PpmdError("damaged PPMd model (masked symbols missing from the suffix)")
+            cumulative = list(accumulate(unmasked_freqs))
+            high = cumulative[-1]
             summ = m16[half + 1]
             if count != 256:
                 # 7-Zip compares unmasked < suffix symbols - symbols in unsigned arithmetic (a
                 # suffix with fewer symbols counts as true); RAR's var.H in int (false).
                 diff = m16[m32[(context >> 2) + 2] >> 1] - count
-                if diff < 0:
-                    more = 0 if signed_diff else 1
-                else:
-                    more = 1 if unmasked < diff else 0
+                more = (0 if signed_diff else 1) if diff < 0 else (1 if unmasked < diff else 0)
                 see = (16 * _NS2INDX[unmasked - 1] + more + 2 * (summ < 11 * count)
                        + 4 * (masked > unmasked) + self._hi_bits_flag)
                 shift = see_shift[see]
@@ -922,13 +905,10 @@ class Model:
             total = escape + high
             threshold = rc.get_threshold(total)
             if threshold < high:
-                high = 0
-                for state in candidates:
-                    freq = buffer[state + 1]
-                    high += freq
-                    if high > threshold:
-                        break
-                rc.decode(high - freq, freq)
+                at = bisect_right(cumulative, threshold)
+                freq = unmasked_freqs[at]
+                rc.decode(cumulative[at] - freq, freq)
+                state = stats + 6 * places[at]
                 shift = see_shift[see]
                 if shift < _PERIOD_BITS:
                     see_count[see] -= 1
@@ -950,8 +930,7 @@ class Model:
                 raise PpmdError("damaged PPMd data (code beyond the escape total)")
             rc.decode(high, total - high)
             see_summ[see] = (see_summ[see] + total) & 0xFFFF
-            for state in candidates:
-                mask[buffer[state]] = generation
+            masked_symbols += symbols
             masked = count
 
 

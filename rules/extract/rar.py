@@ -6,8 +6,9 @@ or any of whose files is, gives `EncryptedContent`, naming the files when their 
 visible. Files stored without compression (`rar -m0`) are read, and so are files RAR 5.0
 compressed (`rar5_lz`) and the LZ blocks of RAR 2.9-4.x compression (`rar29_lz`), solid archives
 included, each checked against its CRC-32 (or the BLAKE2sp hash WinRAR writes instead when
-asked). RAR 2.9's PPMd blocks and its filters but delta and x86, and RAR 1.5-2.0 compression, are
-not read: such files are named `Unscannable`, after the rest were read.
+asked); RAR 2.9's PPMd blocks too (`ppmd`, since 2026-12-07 (39)). RAR 2.9's filters but delta
+and x86, and RAR 1.5-2.0 compression, are not read: such files are named `Unscannable`, after the
+rest were read.
 
 Formats, as RARLAB documents them: RAR 5.0 (`Rar!\\x1a\\x07\\x01\\x00`; blocks with a CRC-32, a
 variable-length header size and type, flags, optional extra and data areas; an archive

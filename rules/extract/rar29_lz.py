@@ -1,5 +1,5 @@
-"""RAR 2.9-4.x compression (unpack version 29/36): its LZ blocks and standard filters. PPMd
-blocks are named, not read.
+"""RAR 2.9-4.x compression (unpack version 29/36): its LZ blocks, its PPMd blocks (`ppmd`, the
+model and RAR's range coder) and standard filters.
 
 RARLAB's decoder (unrar) is not free software to copy; this one follows the format as
 libarchive's BSD reader documents it, and is checked against The Unarchiver's `unar` reading the
@@ -7,7 +7,7 @@ archives `tests/rules/rar4_pack.py` writes and against files WinRAR wrote
 (`scripts/check_rar_samples.py`).
 
 A file's packed data is one bit stream, most significant bit first. It starts with tables,
-byte-aligned: a bit for PPMd (not read), a bit to keep the previous lengths, 20 lengths of a
+byte-aligned: a bit for PPMd (then the block is PPMd's, see `_decode_ppm`), a bit to keep the previous lengths, 20 lengths of a
 code for the rest (4 bits each, 15 escaping a run of zeros), then 404 lengths (299 main symbols,
 60 distance slots, 17 low distance codes, 28 length slots), each added to the previous table's
 modulo 16, or runs. Main symbols: literals; 256 ends the block (new tables follow) or the file
@@ -34,6 +34,7 @@ import zlib
 from dataclasses import dataclass
 
 from rules.extract.budget import Budget, Unscannable
+from rules.extract.ppmd import Model, PpmdError, RarRangeDecoder, start_rar_block
 from rules.extract.rar5_lz import PrefixCode, append_match, read_code_lengths, undo_delta, undo_x86
 
 _MAIN, _DIST, _LOW, _LEN = 299, 60, 17, 28
@@ -83,6 +84,9 @@ class Rar29Stream:
         self.program_lengths: list[int] = []
         self.last_program = 0
         self.filters: list[_Filter] = []  # declared in the current file
+        self.model: Model | None = None  # PPMd's, kept across blocks and solid files
+        self.coder: RarRangeDecoder | None = None  # set while in a PPMd block
+        self.escape = 2  # the PPMd byte that introduces a code
 
     def unpack(self, packed: bytes, size: int, name: str, *, partial: bool = False) -> bytes:
         """The `size` bytes of one file, continuing this stream's window (solid) or starting it;
@@ -100,7 +104,8 @@ class Rar29Stream:
             bit = self._tables(data, 0, end, what)
         more = bool(packed)
         while more:
-            bit, more = self._decode(data, bit, end, start + size, what)
+            decode = self._decode if self.coder is None else self._decode_ppm
+            bit, more = decode(data, bit, end, start + size, what)
         produced = len(self.window) - start
         if produced < size and not partial:
             raise Unscannable(f"{what}: damaged rar data ({produced} of {size} bytes)")
@@ -114,8 +119,15 @@ class Rar29Stream:
         bit = (bit + 7) & ~7
         if bit + 2 > end:
             raise Unscannable(f"{what}: truncated rar data (tables)")
-        if _bits(data, bit, 1):
-            raise Unscannable(f"{what}: RAR 2.9 PPMd compression is not read")
+        if _bits(data, bit, 1):  # a PPMd block: its flags byte starts here
+            try:
+                self.model, self.coder, escape = start_rar_block(data, bit >> 3, self.model)
+            except PpmdError as exc:
+                raise Unscannable(f"{what}: damaged rar data ({exc})") from None
+            self.escape = self.escape if escape is None else escape
+            self.need_tables = False
+            return self.coder.position * 8
+        self.coder = None
         if not _bits(data, bit + 1, 1):
             self.lengths = [0] * _TABLE_LENGTHS
         bit += 2
@@ -236,6 +248,67 @@ class Rar29Stream:
             budget.spend(unspent, what)
 
 
+    def _decode_ppm(self, data: bytes, bit: int, end: int, stop: int, what: str) -> tuple[int, bool]:
+        """Decodes a PPMd block until new tables (True) or the file's end code (False). Bytes
+        are literals but for the escape byte, which introduces a code: 0 new tables, 2 the end of
+        the file, 3 a filter, 4 a match (3 bytes of distance, 1 of length), 5 a run of the last
+        byte, anything else the escape byte itself. The end code is read even after the file's
+        last byte: it is part of the model's history, which a solid archive's next file goes on
+        with (then with a block header of its own)."""
+        model, coder, window, budget = self.model, self.coder, self.window, self.budget
+        if model is None or coder is None:
+            raise Unscannable(f"{what}: damaged rar data (no PPMd model)")
+        unspent = 0
+        try:
+            while True:
+                if coder.position > (end >> 3) + 8 or len(window) > stop + 0x101:
+                    return coder.position * 8, False  # past the data, or past the file: damaged
+                symbol = model.decode_symbol_rar(coder)
+                if symbol != self.escape:
+                    if symbol < 0:
+                        raise Unscannable(f"{what}: damaged rar data (a PPMd end mark inside a file)")
+                    window.append(symbol)
+                    unspent += 1
+                    continue
+                code = model.decode_symbol_rar(coder)
+                if code == 0:
+                    self.coder = None
+                    return self._tables(data, coder.position * 8, end, what), True
+                if code == 2 or code < 0:
+                    self.coder, self.need_tables = None, True
+                    return coder.position * 8, False
+                if code == 3:
+                    self._declare_ppm(model, coder, len(window) - self.file_start, what)
+                elif code in (4, 5):  # a match: 3 bytes of distance and 1 of length, or a run
+                    fields = [_ppm_byte(model, coder, what) for _ in range(4 if code == 4 else 1)]
+                    distance = (fields[0] << 16 | fields[1] << 8 | fields[2]) + 2 if code == 4 else 1
+                    length = fields[-1] + (32 if code == 4 else 4)
+                    append_match(window, distance, length, what)
+                    unspent += length
+                else:
+                    window.append(symbol)
+                    unspent += 1
+                if unspent >= _SPEND_EVERY:
+                    budget.spend(unspent, what)
+                    unspent = 0
+        except PpmdError as exc:
+            raise Unscannable(f"{what}: damaged rar data ({exc})") from None
+        finally:
+            budget.spend(unspent, what)
+
+    def _declare_ppm(self, model: Model, coder: RarRangeDecoder, here: int, what: str) -> None:
+        """A filter declared inside a PPMd block: its first byte, size and fields as PPMd bytes."""
+        first = _ppm_byte(model, coder, what)
+        size = (first & 7) + 1
+        if size == 7:
+            size = _ppm_byte(model, coder, what) + 7
+        elif size == 8:
+            size = _ppm_byte(model, coder, what) << 8 | _ppm_byte(model, coder, what)
+        if size == 0:
+            raise Unscannable(f"{what}: damaged rar data (an empty filter)")
+        code = bytes(_ppm_byte(model, coder, what) for _ in range(size))
+        self._declare(first, code, here, what)
+
     def _filter(self, data: bytes, bit: int, here: int, what: str) -> int:
         """Reads a filter declared at file offset `here` (its program's code is in the main
         stream, its fields in a bit stream of their own) into `self.filters`."""
@@ -247,9 +320,14 @@ class Rar29Stream:
             size, bit = _bits(data, bit, 16), bit + 16
         if size == 0:
             raise Unscannable(f"{what}: damaged rar data (an empty filter)")
-        code = bytes(_bits(data, bit + 8 * i, 8) for i in range(size)) + bytes(8)
-        bit += 8 * size
-        fields = _FilterFields(code, size, what)
+        code = bytes(_bits(data, bit + 8 * i, 8) for i in range(size))
+        self._declare(first, code, here, what)
+        return bit + 8 * size
+
+    def _declare(self, first: int, code: bytes, here: int, what: str) -> None:
+        """A filter declared at file offset `here` by its first byte and its fields' bytes."""
+        size = len(code)
+        fields = _FilterFields(code + bytes(8), size, what)
         slot = self.last_program
         if first & 0x80:
             slot = fields.number()
@@ -283,7 +361,14 @@ class Rar29Stream:
         if length > _MAX_FILTER_BLOCK or len(self.filters) > _MAX_FILTERS * 16:
             raise Unscannable(f"{what}: damaged rar data (a filter over {length} bytes)")
         self.filters.append(_Filter(here + start, length, self.programs[slot], tuple(registers)))
-        return bit
+
+
+def _ppm_byte(model: Model, coder: RarRangeDecoder, what: str) -> int:
+    """One byte of a code's fields in a PPMd block; the end mark there is damage."""
+    symbol = model.decode_symbol_rar(coder)
+    if symbol < 0:
+        raise Unscannable(f"{what}: damaged rar data (a PPMd end mark inside a code)")
+    return symbol
 
 
 class _FilterFields:

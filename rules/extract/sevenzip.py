@@ -2,10 +2,11 @@
 
 The archive's header (at the end of the file, usually itself LZMA-compressed: an "encoded
 header") lists folders (chains of coders over packed streams) and the files each folder's
-output holds, in order. Supported coders: Copy, LZMA, LZMA2, Deflate, BZip2, and the branch
-filters (BCJ x86, ARM, ARMT, PPC, SPARC, IA64) and Delta in front of LZMA or LZMA2. AES (a
-password: names hidden with -mhe, or only the contents) gives `EncryptedContent`; other coders
-(PPMd, BCJ2, Deflate64, zstd...) give `Unscannable` naming the coder. Format: 7-Zip's
+output holds, in order. Supported coders: Copy, LZMA, LZMA2, Deflate, BZip2, PPMd (since
+2026-12-07 (39), `rules.extract.ppmd`), and the branch filters (BCJ x86, ARM, ARMT, PPC, SPARC,
+IA64) and Delta in front of LZMA or LZMA2. AES (a password: names hidden with -mhe, or only the
+contents) gives `EncryptedContent`; other coders (BCJ2, Deflate64, zstd...) and PPMd behind a
+filter give `Unscannable` naming the coder. Format: 7-Zip's
 `DOC/7zFormat.txt`.
 """
 
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
+from rules.extract.ppmd import Model, PpmdError, SevenZipRangeDecoder, ppmd7_props
 
 MAGIC = b"7z\xbc\xaf\x27\x1c"
 _AES = b"\x06\xf1\x07\x01"
@@ -26,7 +28,12 @@ _COPY, _LZMA, _LZMA2, _DEFLATE, _BZIP2, _DELTA = b"\x00", b"\x03\x01\x01", b"\x2
 _BRANCH = {b"\x03\x03\x01\x03": lzma.FILTER_X86, b"\x03\x03\x05\x01": lzma.FILTER_ARM,
            b"\x03\x03\x07\x01": lzma.FILTER_ARMTHUMB, b"\x03\x03\x02\x05": lzma.FILTER_POWERPC,
            b"\x03\x03\x08\x05": lzma.FILTER_SPARC, b"\x03\x03\x04\x01": lzma.FILTER_IA64}
-_NAMES = {b"\x03\x04\x01": "PPMd", b"\x03\x03\x01\x1b": "BCJ2", b"\x04\x01\x09": "Deflate64",
+_PPMD = b"\x03\x04\x01"
+#: PPMd's model memory, at most: 7-Zip's largest preset is 192 MiB (the model's pages are
+#: reserved, and filled only as the text needs them).
+_MAX_PPMD_MEMORY = 256 << 20
+_PPMD_PIECE = 1 << 16  # bytes decoded between two looks at the clock
+_NAMES = {_PPMD: "PPMd", b"\x03\x03\x01\x1b": "BCJ2", b"\x04\x01\x09": "Deflate64",
           b"\x04\xf7\x11\x01": "zstd", b"\x04\xf7\x11\x02": "Brotli"}
 # Property ids of the header.
 (_END, _HEADER, _ARCHIVE_PROPERTIES, _ADDITIONAL_STREAMS, _MAIN_STREAMS, _FILES, _PACK_INFO, _UNPACK_INFO,
@@ -378,6 +385,8 @@ def _decompressor(folder: _Folder, what: str) -> Decompress:
         return inflated
     if codecs == [_BZIP2]:
         return _stdlib(bz2.BZ2Decompressor(), what)
+    if codecs == [_PPMD]:
+        return _ppmd(folder.coders[0][1], what)
     # lzma takes the chain in the order compression applied it: the filters, then the compressor
     # (7-Zip lists the compressor first; with one filter the bind pairs allow no other order).
     chain = sorted(folder.coders, key=lambda coder: coder[0] in (_LZMA, _LZMA2))
@@ -405,6 +414,36 @@ def _filter(codec: bytes, properties: bytes, folder: _Folder, what: str) -> dict
     if codec == _DELTA:
         return {"id": lzma.FILTER_DELTA, "dist": (properties[0] + 1) if properties else 1}
     raise Unscannable(f"{what}: 7z coder {_NAMES.get(codec, codec.hex())} is not supported ({_name(folder)})")
+
+
+def _ppmd(properties: bytes, what: str) -> Decompress:
+    """7-Zip's PPMd coder (`rules.extract.ppmd`), decoded a piece at a time so that the budget's
+    clock is looked at between pieces (pure Python: about 0.2 MB/s)."""
+    try:
+        order, memory = ppmd7_props(properties)
+    except PpmdError as exc:
+        raise Unscannable(f"{what}: 7z {exc}") from None
+    if memory > _MAX_PPMD_MEMORY:
+        raise Unscannable(f"{what}: 7z PPMd model of {memory >> 20} MiB, above the limit of {_MAX_PPMD_MEMORY >> 20}")
+    return _PpmdStream(order, memory, what)
+
+
+class _PpmdStream:
+    """The `Decompress` of a PPMd folder: the model and coder start with the first chunk (the
+    whole packed stream)."""
+
+    def __init__(self, order: int, memory: int, what: str) -> None:
+        self.order, self.memory, self.what = order, memory, what
+        self.model: Model | None = None
+        self.coder: SevenZipRangeDecoder | None = None
+
+    def __call__(self, chunk: bytes, most: int) -> bytes:
+        try:
+            if self.model is None or self.coder is None:
+                self.model, self.coder = Model(self.order, self.memory), SevenZipRangeDecoder(chunk)
+            return self.model.decode_7z(self.coder, min(most, _PPMD_PIECE))
+        except PpmdError as exc:
+            raise Unscannable(f"{self.what}: corrupt 7z stream ({exc})") from None
 
 
 def _stdlib(engine: bz2.BZ2Decompressor | lzma.LZMADecompressor, what: str) -> Decompress:

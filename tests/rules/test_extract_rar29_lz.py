@@ -139,7 +139,7 @@ def test_filters_not_read_are_named(monkeypatch: pytest.MonkeyPatch, kind: str |
 
 
 @pytest.mark.parametrize(("packed", "version", "reason"), [
-    (_tables(_Bits(), {0: 1}, ppmd=True).data(), 29, "RAR 2.9 PPMd compression is not read"),
+    (_tables(_Bits(), {0: 1}, ppmd=True).data(), 29, "RAR PPMd block continues a model that was never started"),
     (b"\x00" * 20, 20, "RAR 1.5-2.0 compression is not read: 1 file(s) not scanned (x.bin)"),
     (_tables(_Bits(), {0: 1, 271: 1}, {5: 1}).put(0, 1).put(1, 1).put(0, 1).put(0, 1).data(), 29,
      "a match 7 bytes back, 1 written"),
