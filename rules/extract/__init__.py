@@ -93,9 +93,18 @@ def extract(data: bytes, filename: str, *, limits: Limits = DEFAULT_LIMITS) -> E
     kind = sniff(data, filename)
     if len(data) > limits.max_input_bytes:
         return _too_big(filename, kind, f"input of {len(data)} bytes is above the limit of {limits.max_input_bytes}")
-    collector = _Collector(limits, len(data))
+    collector = _Collector(_mailbox_limits(limits, len(data)) if kind == "pst" else limits, len(data))
     _extract_into(collector, data, filename, kind, 0)
     return _result(collector, kind)
+
+
+#: A mailbox file's entry cap grows with its size, one message or attachment per this many bytes:
+#: an exported mailbox of years holds tens of thousands of items, each at least a block and a node.
+BYTES_PER_MAILBOX_ENTRY = 2048
+
+
+def _mailbox_limits(limits: Limits, size: int) -> Limits:
+    return replace(limits, max_entries=max(limits.max_entries, size // BYTES_PER_MAILBOX_ENTRY))
 
 
 def extract_path(path: str, *, limits: Limits = DEFAULT_LIMITS) -> Extraction:
@@ -120,7 +129,8 @@ def extract_path(path: str, *, limits: Limits = DEFAULT_LIMITS) -> Extraction:
             limit = limits.max_input_bytes if kind is None else limits.max_image_bytes
             return _too_big(path, kind or "binary", f"input of {size} bytes is above the limit of {limit}")
         # an image's files and a mailbox's messages are stored: as much may come out as went in
-        collector = _Collector(replace(limits, max_expanded_bytes=max(limits.max_expanded_bytes, size)), size)
+        stored = replace(limits, max_expanded_bytes=max(limits.max_expanded_bytes, size))
+        collector = _Collector(_mailbox_limits(stored, size) if kind == "pst" else stored, size)
         _extract_into(collector, image, path, kind, 0)
         return _result(collector, kind)
 

@@ -169,10 +169,19 @@ def test_an_offline_cache_of_outlook_2003_2010_is_read() -> None:
     assert result.status == "ok" and CARD in result.text
 
 
-def test_messages_count_against_the_entry_limit() -> None:
-    pst = pst_bytes([Folder("Inbox", [Message(f"m{n}", body="x") for n in range(30)])])
-    result = extract(pst, "many.pst", limits=Limits(max_entries=20))
-    assert result.status == "unscannable" and "more than 20 embedded entries" in (result.reason or "")
+def test_the_entry_limit_grows_with_the_mailbox() -> None:
+    """A mailbox may hold one message or attachment per 2 KiB of file above `max_entries`; more,
+    and it is cut off there, what came before read."""
+    roomy = pst_bytes([Folder("Inbox", [Message(f"m{n}", body=f"note {n} " * 400) for n in range(40)])])
+    assert len(roomy) // 2048 > 40
+    result = extract(roomy, "roomy.pst", limits=Limits(max_entries=20))
+    assert result.status == "ok", result.reason
+    crowded = pst_bytes([Folder("Inbox", [Message(f"m{n}", body="x") for n in range(300)])])
+    cap = len(crowded) // 2048
+    assert 20 < cap < 300
+    result = extract(crowded, "crowded.pst", limits=Limits(max_entries=20))
+    assert result.status == "unscannable" and f"more than {cap} embedded entries" in (result.reason or "")
+    assert len([p for p in result.parts if p.status == "ok"]) == cap
 
 
 def test_a_pst_inside_a_zip_is_read() -> None:
