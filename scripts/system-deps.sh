@@ -63,6 +63,8 @@ if [ "$purpose" = test ]; then
   want unar unar
   # Outlook .pst files for rules.extract.pst's tests: an independent reader (libpst's readpst)
   want readpst pst-utils
+  # Metadata written into images for rules.extract.image_meta's tests: an independent writer
+  want exiftool libimage-exiftool-perl
   # NTFS volumes, partition tables and virtual disks for rules.extract.volume's tests
   want mkntfs ntfs-3g
   want sfdisk fdisk

@@ -19,6 +19,7 @@ from rules.extract.cab import cab_members
 from rules.extract.disc import disc_members, is_disc_image
 from rules.extract.documents import email_content, mbox_messages, pdf_content
 from rules.extract.encoded import encoded_blocks
+from rules.extract.image_meta import image_metadata
 from rules.extract.images import image_text
 from rules.extract.iwork import iwork_text
 from rules.extract.legacy import legacy_text
@@ -222,6 +223,15 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
     elif kind == "pst":  # a mailbox: each message read as an Outlook message is
         for mail in pst_messages(data, budget, path):
             _message(collector, f"{path}/{mail.name}", "msg", (mail.text, mail.attachments, mail.problems), depth + 1)
+    elif kind.startswith("image/"):  # what OCR reads, after the metadata's text
+        metadata = image_metadata(data)
+        try:
+            text = image_text(data, path, kind, budget)
+        except Unscannable:
+            if metadata:
+                collector.add(path, kind, metadata)
+            raise
+        collector.add(path, kind, f"{metadata}\n{text}" if metadata else text)
     elif (kind == "text" or kind.startswith("binary")) and _sealed_or_signed(collector, data, path, kind, depth):
         return
     else:
@@ -291,8 +301,6 @@ def _sealed_blocks(collector: _Collector, data: bytes, path: str, kind: str) -> 
 def _document_text(data: bytes, path: str, kind: str, budget: Budget) -> str:
     if kind in ("docx", "xlsx", "pptx"):
         return office_text(data, kind, budget, path)
-    if kind.startswith("image/"):
-        return image_text(data, path, kind, budget)
     if kind == "cfb":
         return legacy_text(data, budget, path)
     if kind == "rtf":
