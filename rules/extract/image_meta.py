@@ -54,6 +54,10 @@ def _values(data: bytes) -> Iterator[str]:
         yield from _png_text(data)
     from PIL import Image, UnidentifiedImageError
 
+    from rules.extract.images import DECODED_FOR_OCR, image_kind
+
+    if image_kind(data) in DECODED_FOR_OCR:
+        return  # parsed only in the OCR worker (`images.open_heif`)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

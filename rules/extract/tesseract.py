@@ -266,8 +266,12 @@ def _load_image_modules() -> None:
     their helpers on first use), by enlarging a tiny image of each format once."""
     from PIL import Image
 
+    from rules.extract.images import open_heif
+
     Image.init()
-    for fmt, mode in (("PNG", "LA"), ("JPEG", "RGB"), ("GIF", "P"), ("BMP", "RGB"), ("TIFF", "RGB"), ("WEBP", "RGBA")):
+    open_heif()
+    for fmt, mode in (("PNG", "LA"), ("JPEG", "RGB"), ("GIF", "P"), ("BMP", "RGB"), ("TIFF", "RGB"), ("WEBP", "RGBA"),
+                      ("HEIF", "RGB"), ("AVIF", "RGB")):
         tiny = BytesIO()
         Image.new(mode, (2, 2)).save(tiny, fmt)
         enlarged(tiny.getvalue())
@@ -276,20 +280,26 @@ def _load_image_modules() -> None:
 def enlarged(data: bytes) -> bytes:
     """The image twice as large, in grey on white, as PNG; unchanged when it has several frames
     (every page of a TIFF is read), is larger than `ENLARGE_MAX_PIXELS` or cannot be decoded here
-    (tesseract then says what is wrong with it)."""
+    (tesseract then says what is wrong with it). HEIF and AVIF images, which tesseract cannot
+    read, are made PNG whatever their size (a phone's photo of a page: 12 M pixels, kept 1x)."""
     from PIL import Image
 
+    from rules.extract.images import DECODED_FOR_OCR, image_kind
+
+    convert = image_kind(data) in DECODED_FOR_OCR
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(BytesIO(data)) as img:
-                if getattr(img, "n_frames", 1) > 1 or img.width * img.height > ENLARGE_MAX_PIXELS:
+                large = img.width * img.height > ENLARGE_MAX_PIXELS
+                if (getattr(img, "n_frames", 1) > 1 or large) and not convert:
                     return data
                 page = Image.new("RGBA", img.size, (255, 255, 255, 255))
                 page.alpha_composite(img.convert("RGBA"))
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return data
-    grey = page.convert("L").resize((page.width * 2, page.height * 2), Image.Resampling.LANCZOS)
+    scale = 1 if large else 2
+    grey = page.convert("L").resize((page.width * scale, page.height * scale), Image.Resampling.LANCZOS)
     out = BytesIO()
     grey.save(out, "PNG", compress_level=1)
     return out.getvalue()

@@ -17,6 +17,7 @@ from rules.extract.budget import Unscannable
 from rules.extract.sniff import sniff
 from rules.extract.tesseract import LANGUAGES, tesseract_ocr
 from tests.fixtures.realparts import require_binary, unavailable
+from tests.rules import samples
 from tests.rules.samples import screenshot as picture
 
 
@@ -49,6 +50,52 @@ def test_images_are_told_by_their_magic_numbers(fmt: str, kind: str) -> None:
     out = BytesIO()
     img.save(out, fmt)
     assert sniff(out.getvalue(), "no-extension") == kind
+
+
+def _heif_or_avif(fmt: str, lines: list[str], size: int = 22, width: int = 900) -> bytes:
+    """A screenshot saved as a phone saves photos: HEIF (pillow-heif's libheif and x265, as an
+    iPhone's HEVC) or AVIF (Pillow's libavif), quality 90."""
+    from rules.extract.images import open_heif
+
+    open_heif()
+    png = Image.open(BytesIO(picture(lines, "PNG", size, width=width)))
+    out = BytesIO()
+    png.save(out, fmt, quality=90)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("fmt", "kind"), [("HEIF", "image/heic"), ("AVIF", "image/avif")])
+def test_phone_photo_formats_are_told_by_their_brand_and_sized_without_a_library(fmt: str, kind: str) -> None:
+    from rules.extract.images import image_size
+
+    data = _heif_or_avif(fmt, ["x"], width=640)
+    assert sniff(data, "IMG_0001") == kind
+    assert image_size(data, "p", kind) == Image.open(BytesIO(data)).size
+    video = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(64)
+    assert not sniff(video, "clip.mp4").startswith("image/")
+    for copy in samples.damaged(data, fmt, 200, most_flips=6, cut_chance=0.3, shortest=12):
+        assert extract(copy, "p.heic").status in ("ok", "unscannable")
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+def test_real_ocr_reads_a_phone_photo_format(tesseract: Limits, fmt: str) -> None:
+    data = _heif_or_avif(fmt, ["Payment details for the Q3 renewal", "Card number: 4242 4242 4242 4242"])
+    result = extract(data, "IMG_0042.HEIC", limits=tesseract)
+    assert result.status == "ok", result.reason
+    assert any(f.detector == "credit_card" for f in scan_text(result.text))
+
+
+def test_real_ocr_reads_a_large_heif_at_its_own_size(tesseract: Limits) -> None:
+    """Over `ENLARGE_MAX_PIXELS` a picture is not enlarged, but a HEIF is still made PNG for
+    tesseract, which cannot read HEIF (a 12 M pixel iPhone photo of a page)."""
+    from rules.extract.tesseract import ENLARGE_MAX_PIXELS
+
+    lines = ["Card number: 4242 4242 4242 4242"] + ["nothing to see here"] * 30
+    data = _heif_or_avif("HEIF", lines, size=40, width=2200)
+    width, height = Image.open(BytesIO(data)).size
+    assert width * height > ENLARGE_MAX_PIXELS
+    result = extract(data, "IMG_0043.HEIC", limits=tesseract)
+    assert result.status == "ok" and "4242 4242 4242 4242" in result.text
 
 
 def test_text_that_starts_with_bm_is_still_text() -> None:
