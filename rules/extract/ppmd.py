@@ -279,8 +279,7 @@ class Model:
 
     def __init__(self, order: int, memory: int) -> None:
         self.restarts = 0
-        self._buffer: mmap.mmap | None = None
-        self._size = 0
+        self._size = -1  # no memory block yet
         self._init_esc = 0  # as in C, not reset by a restart
         self.start(order, memory)
 
@@ -293,7 +292,7 @@ class Model:
             raise PpmdError(f"PPMd order {order} is outside {MIN_ORDER}..{MAX_ORDER}")
         if not MIN_MEMORY <= memory <= MAX_MEMORY:
             raise PpmdError(f"PPMd memory size {memory} is outside {MIN_MEMORY}..{MAX_MEMORY}")
-        if self._buffer is None or self._size != memory:
+        if self._size != memory:
             self._allocate(memory)
         self.max_order = order
         self._restart()
@@ -315,7 +314,7 @@ class Model:
         except (OSError, OverflowError, ValueError, MemoryError) as exc:
             raise PpmdError(f"cannot reserve {memory} bytes for the PPMd model: {exc}") from exc
         view = memoryview(buffer)
-        self._buffer = buffer
+        self._buffer: mmap.mmap = buffer
         self._m16 = view.cast("H")
         self._m32 = view.cast("I")
         self._size = memory
@@ -323,7 +322,6 @@ class Model:
     def _restart(self) -> None:
         """RestartModel: empty memory, the root context with all 256 symbols, fresh statistics."""
         buffer, m16, m32 = self._buffer, self._m16, self._m32
-        assert buffer is not None
         self._free: list[list[int]] = [[] for _ in range(_NUM_INDEXES)]
         self._text = self._text_start
         hi_unit = self._text + self._size
@@ -454,7 +452,6 @@ class Model:
         if blocks:
             moved = blocks.pop()
             buffer = self._buffer
-            assert buffer is not None
             buffer[moved:moved + new_units * _UNIT] = buffer[block:block + new_units * _UNIT]
             self._free[old_index].append(block)
             return moved
@@ -467,7 +464,6 @@ class Model:
         """Make real contexts of the raw successor of the found state, from the longest
         suffix that has one down; the new context, or 0 when memory is full."""
         buffer, m16, m32 = self._buffer, self._m16, self._m32
-        assert buffer is not None
         found = self._found_state
         context = self._min_context
         up_branch = m16[(found >> 1) + 1] | (m16[(found >> 1) + 2] << 16)
@@ -546,7 +542,6 @@ class Model:
         """UpdateModel: after a byte was found, teach it to the contexts it escaped from and
         move to the next context (creating it when needed)."""
         buffer, m16, m32 = self._buffer, self._m16, self._m32
-        assert buffer is not None
         found = self._found_state
         symbol = buffer[found]
         freq = buffer[found + 1]
@@ -664,7 +659,6 @@ class Model:
         """Halve the frequencies of the current context (the found state first), drop the
         states that fall to 0, and keep the states sorted by frequency."""
         buffer, m16, m32 = self._buffer, self._m16, self._m32
-        assert buffer is not None
         context = self._min_context
         half = context >> 1
         stats = m32[(context >> 2) + 1]
@@ -766,7 +760,6 @@ class Model:
 
     def _decode_symbol(self, rc: RangeDecoder, signed_diff: bool) -> int:
         buffer, m16, m32 = self._buffer, self._m16, self._m32
-        assert buffer is not None
         context = self._min_context
         half = context >> 1
         count = m16[half]
@@ -999,5 +992,6 @@ def start_rar_block(data: bytes | bytearray | memoryview, position: int,
             model = Model.for_rar(order, memory_mb)
         else:
             model.start_rar(order, memory_mb)
-    assert model is not None
+    if model is None:  # a reset always makes one; kept for the type checker without assert
+        raise PpmdError("RAR PPMd block without a model")
     return model, rc, escape
