@@ -65,6 +65,9 @@ if [ "$purpose" = test ]; then
   want readpst pst-utils
   # Metadata written into images for rules.extract.image_meta's tests: an independent writer
   want exiftool libimage-exiftool-perl
+  # Split zips for rules.extract.zip_local's tests: Info-ZIP's and 7-Zip's volumes
+  want zip zip
+  want 7zz 7zip
   # NTFS volumes, partition tables and virtual disks for rules.extract.volume's tests
   want mkntfs ntfs-3g
   want sfdisk fdisk

@@ -141,7 +141,9 @@ def _too_big(path: str, kind: str, reason: str) -> Extraction:
 
 
 def _result(collector: _Collector, kind: str) -> Extraction:
-    worst = max(collector.parts, key=lambda p: _STATUS_RANK[p.status], default=None)
+    # the worst status; among parts equally bad, the outermost (a cut archive's own reason before
+    # that of the member it cut), then the first
+    worst = max(collector.parts, key=lambda p: (_STATUS_RANK[p.status], -p.path.count("/")), default=None)
     status = worst.status if worst is not None else "ok"
     reason = worst.reason if worst is not None and status != "ok" else None
     return Extraction("".join(collector.texts), status, reason, tuple(collector.parts), kind)

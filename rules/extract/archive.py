@@ -16,16 +16,20 @@ from typing import Any
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
 from rules.extract.lzw import uncompress
 from rules.extract.office import read_member
+from rules.extract.zip_local import local_members
 
 Member = tuple[str, bytes]
 
 
 def zip_members(data: bytes, budget: Budget, what: str) -> Iterator[Member]:
+    """A zip's files by its central directory, or, when that cannot be read (a split volume, a
+    cut file), by their local headers (`zip_local`), the zip then `unscannable` after them."""
     try:
         archive = zipfile.ZipFile(BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError) as exc:
-        raise Unscannable(f"{what}: corrupt zip ({exc})") from None
+        yield from local_members(data, budget, what, f"corrupt zip ({exc})")
+        return
     if any(info.flag_bits & 0x1 for info in infos):
         names = ", ".join(i.filename for i in infos if i.flag_bits & 0x1)[:200]
         raise EncryptedContent(f"{what}: password-protected zip entries ({names})")

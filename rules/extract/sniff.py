@@ -131,6 +131,8 @@ def sniff(data: bytes, name: str) -> str:
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
         return _zip_kind(data)
+    if data.startswith(b"PK\x07\x08PK\x03\x04"):  # the first volume of a split zip
+        return "zip"
     if data.startswith(b"%PDF-") or (ext == "pdf" and b"%PDF-" in data[:1024]):
         return "pdf"
     if data.startswith(b"\x1f\x8b\x08") and len(data) > 3 and not data[3] & 0xE0:  # deflate, no reserved flag

@@ -1,0 +1,126 @@
+"""Zips without their central directory (`rules/extract/zip_local.py`): the first volumes of split
+zips, written by Info-ZIP's `zip -s` and 7-Zip's `-v` (Debian `zip`, `7zip`), and zips cut short."""
+
+from __future__ import annotations
+
+import io
+import random
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from rules.extract import extract
+from rules.extract.sniff import sniff
+from tests.fixtures.realparts import require_binary
+from tests.rules import samples
+
+CARD = "4111 1111 1111 1111"
+RID = "11010519491231002X"
+
+
+def _rows(seed: int, count: int) -> bytes:
+    rng = random.Random(seed)
+    return "".join(f"{n},{rng.randint(10**5, 10**6)},customer {rng.random():.6f}\n" for n in range(count)).encode()
+
+
+FILES = {"a/customers.csv": f"name,card\nAda,{CARD}\n".encode() + _rows(1, 3000),
+         "b/notes.txt": f"resident {RID}\n".encode() + _rows(2, 3000), "c/tail.csv": _rows(3, 3000)}
+
+
+def _zipped(method: int, **options: object) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", method, **options) as archive:  # type: ignore[arg-type]
+        for name, content in FILES.items():
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
+def test_a_zip_cut_short_gives_what_it_holds(method: int) -> None:
+    whole = _zipped(method)
+    cut = whole[: whole.index(b"c/tail.csv") + 4000]  # into the third file's data
+    result = extract(cut, "download.zip")
+    assert result.status == "unscannable"
+    assert "2 file(s) read from their local headers" in (result.reason or "") or \
+        "3 file(s) read from their local headers" in (result.reason or "")
+    assert CARD in result.text and RID in result.text
+    assert [p.path for p in result.parts if p.status == "ok"][:2] == ["download.zip/a/customers.csv",
+                                                                      "download.zip/b/notes.txt"]
+
+
+def test_a_zip_written_to_a_stream_is_read_through_its_data_descriptors() -> None:
+    class Unseekable(io.RawIOBase):
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, chunk: bytes) -> int:  # type: ignore[override]
+            self.data += chunk
+            return len(chunk)
+
+    sink = Unseekable()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:  # type: ignore[arg-type]
+        for name, content in FILES.items():
+            archive.writestr(zipfile.ZipInfo(name), content, zipfile.ZIP_DEFLATED)
+    data = bytes(sink.data)
+    assert data[6] & 0x08  # sizes in a data descriptor
+    result = extract(data[: data.index(b"PK\x01\x02")], "stream.zip")  # its directory cut off
+    assert "3 file(s) read from their local headers" in (result.reason or "")
+    assert result.text.count(CARD) == 1 and RID in result.text
+
+
+def test_the_first_volume_of_a_split_zip_is_read(tmp_path: Path) -> None:
+    tool = require_binary("zip", "zip")
+    source = tmp_path / "src"
+    for name, content in FILES.items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_bytes(content)
+    subprocess.run([tool, "-q", "-r", "-s", "64k", str(tmp_path / "split.zip"), "."], cwd=source, check=True)
+    first = (tmp_path / "split.z01").read_bytes()
+    assert first.startswith(b"PK\x07\x08PK\x03\x04") and sniff(first, "split.z01") == "zip"
+    result = extract(first, "split.z01")
+    assert result.status == "unscannable" and "read from their local headers" in (result.reason or "")
+    assert CARD in result.text
+
+
+def test_the_first_volume_of_a_7zip_split_zip_is_read(tmp_path: Path) -> None:
+    tool = require_binary("7zz", "7zip")
+    source = tmp_path / "src"
+    for name, content in FILES.items():
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_bytes(content)
+    subprocess.run([tool, "a", "-bd", "-tzip", "-v48k", str(tmp_path / "parts.zip"), "."], cwd=source, check=True,
+                   capture_output=True)
+    first = (tmp_path / "parts.zip.001").read_bytes()
+    result = extract(first, "parts.zip.001")
+    assert result.status == "unscannable" and CARD in result.text
+
+
+def test_an_encrypted_entry_is_encrypted_and_nothing_is_lost() -> None:
+    data = bytearray(_zipped(zipfile.ZIP_DEFLATED))
+    second = data.index(b"PK\x03\x04", 4)
+    data[second + 6] |= 1  # the second entry's "encrypted" flag
+    result = extract(bytes(data[: data.index(b"PK\x01\x02")]), "locked.zip")
+    assert result.status == "encrypted" and CARD in result.text
+
+
+def test_a_bomb_without_a_directory_stops_at_the_limit() -> None:
+    from rules.extract import Limits
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("zeros.bin", bytes(64 << 20))
+    data = out.getvalue()
+    result = extract(data[: data.index(b"PK\x01\x02")], "bomb.zip", limits=Limits(max_expanded_bytes=8 << 20))
+    assert result.status == "unscannable" and "bomb" in (result.reason or "")
+
+
+def test_damaged_zips_without_a_directory_never_raise() -> None:
+    cut = _zipped(zipfile.ZIP_DEFLATED)
+    cut = cut[: cut.index(b"PK\x01\x02")]
+    for copy in samples.damaged(cut, "zip-local", 300, most_flips=6, cut_chance=0.3, shortest=30):
+        assert extract(copy, "x.zip").status in ("ok", "unscannable", "encrypted")
