@@ -72,8 +72,9 @@ def tar_members(data: bytes, budget: Budget, what: str) -> Iterator[Member]:
         raise Unscannable(f"{what}: corrupt tar ({exc})") from None
 
 
-def gunzip(data: bytes, budget: Budget, what: str) -> bytes:
-    """Decompress a (multi-member) gzip stream, stopping as soon as the budget runs out."""
+def gunzip_cut(data: bytes, budget: Budget, what: str) -> tuple[bytes, bool]:
+    """A (multi-member) gzip stream decompressed as far as it goes, stopping as soon as the budget
+    runs out, and whether it was whole (a partial download of a .csv.gz gives its first rows)."""
     out = bytearray()
     rest = data
     while rest:
@@ -90,9 +91,9 @@ def gunzip(data: bytes, budget: Budget, what: str) -> bytes:
         except zlib.error as exc:
             raise Unscannable(f"{what}: corrupt gzip ({exc})") from None
         if not inflater.eof:
-            raise Unscannable(f"{what}: truncated gzip stream")
+            return bytes(out), False
         rest = inflater.unused_data.lstrip(b"\x00")
-    return bytes(out)
+    return bytes(out), True
 
 
 #: Decompressors of the streams read like gzip, by kind: each gives at most `max_length` bytes

@@ -124,3 +124,13 @@ def test_damaged_zips_without_a_directory_never_raise() -> None:
     cut = cut[: cut.index(b"PK\x01\x02")]
     for copy in samples.damaged(cut, "zip-local", 300, most_flips=6, cut_chance=0.3, shortest=30):
         assert extract(copy, "x.zip").status in ("ok", "unscannable", "encrypted")
+
+
+def test_a_gzip_cut_short_gives_what_it_holds() -> None:
+    import gzip
+
+    rows = f"name,card\nAda,{CARD}\n".encode() + _rows(4, 20000)
+    cut = gzip.compress(rows)[:20000]
+    result = extract(cut, "export.csv.gz")
+    assert result.status == "unscannable" and "truncated gzip stream, read as far as it goes" in (result.reason or "")
+    assert CARD in result.text and [p.path for p in result.parts][0] == "export.csv"
