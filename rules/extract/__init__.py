@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import cast
 
-from rules.extract.archive import gunzip_cut, tar_members, unpack_stream, zip_members
+from rules.extract.archive import tar_members, unpack_stream_cut, zip_members
 from rules.extract.budget import DEFAULT_LIMITS, Budget, EncryptedContent, Limits, Unscannable
 from rules.extract.cab import cab_members
 from rules.extract.disc import disc_members, is_disc_image
@@ -179,12 +179,12 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
     elif kind in _ARCHIVES:
         _members(collector, _ARCHIVES[kind](data, budget, path), path, depth)
     elif kind in ("gz", "bz2", "xz", "zst", "lzma", "lz", "lz4", "Z"):
-        inner, whole = gunzip_cut(data, budget, path) if kind == "gz" else (unpack_stream(data, kind, budget, path), True)
+        inner, cut = unpack_stream_cut(data, kind, budget, path)
         inner_name = stream_content_name(path)
-        if inner or whole:
+        if cut is not None:  # cut short: the file unscannable (its reason first), what it held read
+            collector.fail(path, kind, "unscannable", f"{cut}, read as far as it goes ({len(inner)} bytes)")
+        if inner or cut is None:
             _extract_into(collector, inner, inner_name, sniff(inner, inner_name), depth + 1)
-        if not whole:  # a cut .gz: what it held as far as it goes, and the file unscannable
-            raise Unscannable(f"{path}: truncated gzip stream, read as far as it goes ({len(inner)} bytes)")
     elif kind == "sqlite":
         text, blobs, problem = sqlite_content(data, budget, path)
         collector.add(path, kind, text)

@@ -129,9 +129,29 @@ def unzstd(data: bytes, budget: Budget, what: str) -> bytes:
         except zstandard.ZstdError as exc:
             raise Unscannable(f"{what}: corrupt zstd ({exc})") from None
         if not engine.eof:
-            raise Unscannable(f"{what}: truncated zstd stream")
+            raise TruncatedStream(f"{what}: truncated zstd stream", bytes(out))
         rest = engine.unused_data + rest[at:] if at < len(rest) else engine.unused_data
     return bytes(out)
+
+
+class TruncatedStream(Unscannable):
+    """A compressed stream cut short; `partial` is what it decoded to before the cut."""
+
+    def __init__(self, message: str, partial: bytes) -> None:
+        super().__init__(message)
+        self.partial = partial
+
+
+def unpack_stream_cut(data: bytes, kind: str, budget: Budget, what: str) -> tuple[bytes, str | None]:
+    """`unpack_stream`, but a stream cut short gives what it decoded to as far as it goes (a
+    partial download of a .csv.xz gives its first rows), with the reason it is not whole."""
+    if kind == "gz":
+        out, whole = gunzip_cut(data, budget, what)
+        return out, None if whole else f"{what}: truncated gzip stream"
+    try:
+        return unpack_stream(data, kind, budget, what), None
+    except TruncatedStream as cut:
+        return cut.partial, str(cut)
 
 
 def unpack_stream(data: bytes, kind: str, budget: Budget, what: str) -> bytes:
@@ -148,9 +168,12 @@ def unpack_stream(data: bytes, kind: str, budget: Budget, what: str) -> bytes:
     name, decompressor = STREAMS[kind]
     out = bytearray()
     rest = data
-    while rest:
-        piece, rest = _drain(decompressor(), rest, budget, what, name)
-        out += piece
+    try:
+        while rest:
+            piece, rest = _drain(decompressor(), rest, budget, what, name)
+            out += piece
+    except TruncatedStream as cut:  # with every stream before the cut one
+        raise TruncatedStream(str(cut), bytes(out) + cut.partial) from None
     return bytes(out)
 
 
@@ -169,7 +192,7 @@ def _drain(engine: Any, data: bytes, budget: Budget, what: str, name: str) -> tu
     except (OSError, EOFError, ValueError, RuntimeError, lzma.LZMAError) as exc:  # lz4 raises RuntimeError
         raise Unscannable(f"{what}: corrupt {name} ({exc})") from None
     if not engine.eof:
-        raise Unscannable(f"{what}: truncated {name} stream")
+        raise TruncatedStream(f"{what}: truncated {name} stream", bytes(out))
     return bytes(out), engine.unused_data
 
 

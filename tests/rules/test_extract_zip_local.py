@@ -126,11 +126,19 @@ def test_damaged_zips_without_a_directory_never_raise() -> None:
         assert extract(copy, "x.zip").status in ("ok", "unscannable", "encrypted")
 
 
-def test_a_gzip_cut_short_gives_what_it_holds() -> None:
+@pytest.mark.parametrize(("suffix", "name"), [("gz", "gzip"), ("bz2", "bzip2"), ("xz", "xz"), ("zst", "zstd")])
+def test_a_compressed_file_cut_short_gives_what_it_holds(suffix: str, name: str) -> None:
+    import bz2
     import gzip
+    import lzma
 
-    rows = f"name,card\nAda,{CARD}\n".encode() + _rows(4, 20000)
-    cut = gzip.compress(rows)[:20000]
-    result = extract(cut, "export.csv.gz")
-    assert result.status == "unscannable" and "truncated gzip stream, read as far as it goes" in (result.reason or "")
-    assert CARD in result.text and [p.path for p in result.parts][0] == "export.csv"
+    import zstandard
+
+    rows = f"name,card\nAda,{CARD}\n".encode() + _rows(4, 60000)
+    packers = {"gz": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress,
+               "zst": zstandard.ZstdCompressor().compress}
+    packed = packers[suffix](rows)
+    result = extract(packed[: len(packed) // 2], f"export.csv.{suffix}")
+    assert result.status == "unscannable"
+    assert f"truncated {name} stream, read as far as it goes" in (result.reason or "")
+    assert CARD in result.text and [p.path for p in result.parts if p.status == "ok"] == ["export.csv"]
