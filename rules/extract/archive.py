@@ -58,11 +58,21 @@ def _iwork_packages(names: set[str]) -> set[str]:
 
 
 def tar_members(data: bytes, budget: Budget, what: str) -> Iterator[Member]:
+    """A tar's files; a tar cut short (a partial download, a cut .tar.gz) gives its last file as
+    far as it goes, then `Unscannable`."""
     try:
         with tarfile.open(fileobj=BytesIO(data), mode="r:") as archive:
             for info in archive:
                 budget.enter(what)
                 if not info.isfile():
+                    continue
+                if info.sparse is None:  # a plain file's bytes lie in one run in the archive
+                    content = data[info.offset_data : info.offset_data + info.size]
+                    budget.spend(len(content), f"{what}/{info.name}")
+                    yield info.name, content
+                    if len(content) < info.size:
+                        raise Unscannable(f"{what}: tar cut short in {info.name} ({len(content)} of {info.size} bytes "
+                                          "read)")
                     continue
                 budget.spend(info.size, f"{what}/{info.name}")
                 stream = archive.extractfile(info)

@@ -142,3 +142,15 @@ def test_a_compressed_file_cut_short_gives_what_it_holds(suffix: str, name: str)
     assert result.status == "unscannable"
     assert f"truncated {name} stream, read as far as it goes" in (result.reason or "")
     assert CARD in result.text and [p.path for p in result.parts if p.status == "ok"] == ["export.csv"]
+
+
+@pytest.mark.parametrize("packing", ["tar", "tar.gz"])
+def test_a_tar_cut_short_gives_its_last_file_as_far_as_it_goes(packing: str) -> None:
+    import gzip
+
+    whole = samples.tar_of({"a/customers.csv": FILES["a/customers.csv"], "b/notes.txt": FILES["b/notes.txt"]})
+    packed = gzip.compress(whole) if packing == "tar.gz" else whole
+    result = extract(packed[: int(len(packed) * 0.8)], f"backup.{packing}")
+    assert result.status == "unscannable" and CARD in result.text
+    assert "tar cut short in b/notes.txt" in " ".join(p.reason or "" for p in result.parts)
+    assert RID in result.text  # the cut file's first line
