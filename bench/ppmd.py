@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
 from functools import partial
 
 import pyppmd
 
+from bench.pst import best_of
 from bench.rules_corpus import sentence
 from rules.extract.ppmd import ppmd7_decompress
 from tests.rules.test_ppmd import _pyppmd, _rar_block, _rar_decode
@@ -32,15 +32,6 @@ def contents() -> dict[str, bytes]:
     return {"prose": prose, "CSV rows": rows, "random bytes": rng.randbytes(SIZE)}
 
 
-def seconds(work: Callable[[], object], runs: int = 2) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        start = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def main() -> None:
     print(f"PPMd var.H decoding, {SIZE // 1000} KB each (bench.ppmd, {time.strftime('%Y-%m-%d %H:%M')})\n")
     print("| content | 7z o6 16 MiB: ours | pyppmd (C) | ours / pyppmd | 7z o16: ours | RAR o8: ours |")
@@ -49,12 +40,12 @@ def main() -> None:
         cells = []
         for order in (6, 16):
             packed = _pyppmd(data, order, 16 << 20)
-            cells.append(seconds(partial(ppmd7_decompress, packed, order, 16 << 20, len(data))))
+            cells.append(best_of(2, partial(ppmd7_decompress, packed, order, 16 << 20, len(data))))
             if order == 6:
-                theirs = seconds(partial(pyppmd.Ppmd7Decoder(6, 16 << 20).decode, packed, len(data)), 1)
+                theirs = best_of(1, partial(pyppmd.Ppmd7Decoder(6, 16 << 20).decode, packed, len(data)))
         block, _ = _rar_block(data, 8, memory_mb=16)
         assert _rar_decode([block])[0] == [data]
-        rar = seconds(partial(_rar_decode, [block]), 1)
+        rar = best_of(1, partial(_rar_decode, [block]))
         mb = len(data) / 1e6
         print(f"| {name} | {mb / cells[0] * 1000:.0f} KB/s | {mb / theirs:.1f} MB/s | {theirs / cells[0]:.4f}x | "
               f"{mb / cells[1] * 1000:.0f} KB/s | {mb / rar * 1000:.0f} KB/s |")

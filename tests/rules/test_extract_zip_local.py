@@ -37,6 +37,14 @@ def _zipped(method: int, **options: object) -> bytes:
     return out.getvalue()
 
 
+def _written(folder: Path) -> Path:
+    """`FILES` written into `folder`, for the archivers to pack."""
+    for name, content in FILES.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(content)
+    return folder
+
+
 @pytest.mark.parametrize("method", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
 def test_a_zip_cut_short_gives_what_it_holds(method: int) -> None:
     whole = _zipped(method)
@@ -75,10 +83,7 @@ def test_a_zip_written_to_a_stream_is_read_through_its_data_descriptors() -> Non
 
 def test_the_first_volume_of_a_split_zip_is_read(tmp_path: Path) -> None:
     tool = require_binary("zip", "zip")
-    source = tmp_path / "src"
-    for name, content in FILES.items():
-        (source / name).parent.mkdir(parents=True, exist_ok=True)
-        (source / name).write_bytes(content)
+    source = _written(tmp_path / "src")
     subprocess.run([tool, "-q", "-r", "-s", "64k", str(tmp_path / "split.zip"), "."], cwd=source, check=True)
     first = (tmp_path / "split.z01").read_bytes()
     assert first.startswith(b"PK\x07\x08PK\x03\x04") and sniff(first, "split.z01") == "zip"
@@ -89,10 +94,7 @@ def test_the_first_volume_of_a_split_zip_is_read(tmp_path: Path) -> None:
 
 def test_the_first_volume_of_a_7zip_split_zip_is_read(tmp_path: Path) -> None:
     tool = require_binary("7zz", "7zip")
-    source = tmp_path / "src"
-    for name, content in FILES.items():
-        (source / name).parent.mkdir(parents=True, exist_ok=True)
-        (source / name).write_bytes(content)
+    source = _written(tmp_path / "src")
     subprocess.run([tool, "a", "-bd", "-tzip", "-v48k", str(tmp_path / "parts.zip"), "."], cwd=source, check=True,
                    capture_output=True)
     first = (tmp_path / "parts.zip.001").read_bytes()
