@@ -45,11 +45,13 @@ class Heap:
 
     def get(self, hid: int) -> bytes:
         """The allocation `hid` names."""
-        page, index = hid >> 16, (hid >> 5) & 0x7FF
+        page, index = hid >> self.db.layout.hid_page, (hid >> 5) & self.db.layout.hid_index
         if hid & 0x1F or page >= len(self.pages) or index == 0:
             raise Unscannable(f"{self.what}: Outlook data file with a bad heap id {hid:#x}")
         offsets = self._map(page)
-        if index >= len(offsets):
+        if index >= len(offsets) and index > 0x7FF:  # libpst reads bits 16-18 of a 4 KiB file's as flags
+            index &= 0x7FF
+        if not 0 < index < len(offsets):
             raise Unscannable(f"{self.what}: Outlook data file with a bad heap id {hid:#x}")
         return self.pages[page][offsets[index - 1] : offsets[index]]
 

@@ -8,8 +8,11 @@ XBLOCKs/XXBLOCKs over up to 8 KiB data blocks; its subnodes (the attachments and
 message) are a tree of SLBLOCKs/SIBLOCKs, each subnode with data and subnodes of its own.
 
 Outlook 97-2002 files ("ANSI", wVer 14 and 15) use 32-bit ids and offsets, later ones ("Unicode",
-wVer 23) 64-bit ones; both are read. Outlook 2013's offline caches with 4 KiB pages (wVer 36) are
-named, not read. Everything found in the file is checked against the file before it is used: a
+wVer 23) 64-bit ones; both are read, and so are the offline caches (.ost) of Outlook 2013 and
+later (wVer 36), whose B-tree pages are 4 KiB, whose blocks are 512-byte aligned with a longer
+trailer, whose data blocks may be compressed with DEFLATE (the trailer gives the inflated size, at
+most 64 KiB), and whose heap ids give a block's index from bit 19. That variant is not in [MS-PST]; its layout is libpff's documentation's.
+Everything found in the file is checked against the file before it is used: a
 page or block outside it, a B-tree that loops or is deeper than a file can hold, or a tree of
 blocks that expands past the budget makes the file `unscannable`, never a hang.
 """
@@ -17,13 +20,13 @@ blocks that expands past the budget makes the file `unscannable`, never a hang.
 from __future__ import annotations
 
 import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from rules.extract import pst_crypt
 from rules.extract.budget import Budget, Unscannable
 
-PAGE = 512
 _BBT, _NBT = 0x80, 0x81
 _XBLOCK, _SLBLOCK = 0x01, 0x02
 #: B-tree levels a file of up to 2^64 bytes could need, with margin; deeper means a loop.
@@ -36,18 +39,28 @@ class Layout:
 
     unicode: bool
     id: str  # struct code of a BID, IB or NID field
-    entries: int  # bytes of entries in a B-tree page
+    page: int  # bytes of a B-tree page
+    entries: int  # bytes of entries in a B-tree page, then its counts
+    counts: str  # struct code of a page's entry count, most entries, entry size and level
+    page_type: int  # offset of a page's ptype in its PAGETRAILER
     root: int  # offset of the header's ROOT
     crypt: int  # offset of the header's bCryptMethod
     sl_header: int  # bytes before an SLBLOCK's or SIBLOCK's entries
+    block_align: int  # blocks start on multiples of this
+    block_trailer: int  # bytes of a BLOCKTRAILER (a 4 KiB file's gives the inflated size)
+    hid_page: int  # a heap id's block index starts at this bit
+    hid_index: int  # mask of a heap id's allocation index, from bit 5
 
     @property
     def id_size(self) -> int:
         return struct.calcsize("<" + self.id)
 
 
-UNICODE = Layout(True, "Q", 488, 180, 513, 8)
-ANSI = Layout(False, "I", 496, 164, 461, 4)
+UNICODE = Layout(True, "Q", 512, 488, "<BBBB", 496, 180, 513, 8, 64, 16, 16, 0x7FF)
+ANSI = Layout(False, "I", 512, 496, "<BBBB", 500, 164, 461, 4, 64, 12, 16, 0x7FF)
+FOUR_K = Layout(True, "Q", 4096, 4056, "<HHBB", 4072, 180, 513, 8, 512, 24, 19, 0x3FFF)
+#: The most a compressed block of a 4 KiB file inflates to (its trailer's field is 16 bits).
+_MAX_INFLATED = 0xFFFF
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +81,11 @@ class Database:
             self.layout = ANSI
         elif version in (21, 23):  # 21: written by some recovery tools
             self.layout = UNICODE
-        elif version in (36, 37):
-            raise Unscannable(f"{what}: an Outlook 2013 offline cache with 4 KiB pages (version {version}), "
-                              "which is not read")
+        elif version in (36, 37):  # 37 is named by some tools, never seen written
+            self.layout = FOUR_K
         else:
             raise Unscannable(f"{what}: an Outlook data file of unknown version {version}")
-        if len(data) < PAGE + 2:
+        if len(data) < 514:
             raise Unscannable(f"{what}: Outlook data file cut short in its header")
         self.crypt = data[self.layout.crypt]
         if self.crypt not in (pst_crypt.NONE, pst_crypt.PERMUTE, pst_crypt.CYCLIC):
@@ -106,11 +118,11 @@ class Database:
     def _page(self, offset: int, kind: int, level: int | None) -> tuple[list[bytes], int]:
         """The entries and level of the B-tree page at `offset`, checked."""
         layout = self.layout
-        if offset <= 0 or offset + PAGE > len(self.data):
+        if offset <= 0 or offset + layout.page > len(self.data):
             raise Unscannable(f"{self.what}: Outlook data file with a page outside it (at {offset})")
-        page = self.data[offset : offset + PAGE]
-        count, _, entry_size, page_level = page[layout.entries : layout.entries + 4]
-        ptype, repeat = page[PAGE - (16 if layout.unicode else 12) : PAGE - (14 if layout.unicode else 10)]
+        page = self.data[offset : offset + layout.page]
+        count, _, entry_size, page_level = struct.unpack_from(layout.counts, page, layout.entries)
+        ptype, repeat = page[layout.page_type], page[layout.page_type + 1]
         if ptype != kind or repeat != kind or page_level >= _MAX_LEVELS or (level is not None and page_level != level):
             raise Unscannable(f"{self.what}: Outlook data file with a damaged B-tree page at {offset}")
         if entry_size == 0 or count * entry_size > layout.entries:
@@ -131,18 +143,48 @@ class Database:
             self.nodes[nid & 0xFFFFFFFF] = Node(data, sub)
             self.parents[nid & 0xFFFFFFFF] = parent
 
-    def block(self, bid: int) -> bytes:
-        """The bytes of one block, unscrambled when it is a data block."""
+    def _where(self, bid: int) -> tuple[int, int, int]:
+        """Where block `bid` lies, its stored size, and the size it inflates to (the same unless
+        a 4 KiB file's trailer says it is compressed)."""
         where = self.blocks.get(bid & ~1)
         if where is None:
             raise Unscannable(f"{self.what}: Outlook data file missing block {bid:#x}")
         offset, size = where
         if offset <= 0 or offset + size > len(self.data):
             raise Unscannable(f"{self.what}: Outlook data file with block {bid:#x} outside it")
+        layout = self.layout
+        if layout is not FOUR_K or size == 0:
+            return offset, size, size
+        end = offset + -(-(size + layout.block_trailer) // layout.block_align) * layout.block_align
+        if end > len(self.data):
+            raise Unscannable(f"{self.what}: Outlook data file with block {bid:#x} outside it")
+        inflated = struct.unpack_from("<H", self.data, end - layout.block_trailer + 18)[0]
+        return offset, size, inflated or size
+
+    def block(self, bid: int) -> bytes:
+        """The bytes of one block, inflated when it is compressed and unscrambled when it is a data
+        block."""
+        offset, size, inflated = self._where(bid)
         raw = bytes(self.data[offset : offset + size])
+        if inflated != size:
+            raw = self._inflate(raw, inflated, bid)
         if bid & 2 or self.crypt == pst_crypt.NONE:  # internal blocks are never scrambled
             return raw
         return pst_crypt.unpermute(raw) if self.crypt == pst_crypt.PERMUTE else pst_crypt.cyclic(raw, bid & 0xFFFFFFFF)
+
+    def _inflate(self, raw: bytes, inflated: int, bid: int) -> bytes:
+        """A compressed block of a 4 KiB file: a zlib stream (raw DEFLATE is taken too) that must
+        give exactly the size its trailer says."""
+        for wbits in (zlib.MAX_WBITS, -zlib.MAX_WBITS):
+            inflater = zlib.decompressobj(wbits)
+            try:
+                out = inflater.decompress(raw, inflated)
+            except zlib.error:
+                continue
+            if len(out) == inflated and not inflater.unconsumed_tail:
+                return out
+            break
+        raise Unscannable(f"{self.what}: Outlook data file with a damaged compressed block {bid:#x}")
 
     def data_blocks(self, bid: int) -> list[bytes]:
         """The data blocks of a node whose data starts at block `bid` (one block, or the leaves of
@@ -152,7 +194,7 @@ class Database:
         ids = self._xblock(bid, 2)
         if ids and ids[0][1] == 2:  # an XXBLOCK: a list of XBLOCKs
             ids = [leaf for inner, _ in ids for leaf in self._xblock(inner, 1)]
-        total = sum(self.blocks.get(leaf & ~1, (0, 0))[1] for leaf, _ in ids)
+        total = sum(self._where(leaf)[2] for leaf, _ in ids)
         if total > self.budget.allowance():
             raise Unscannable(f"{self.what}: Outlook data file node of {total} bytes expands past the limit")
         return [self.block(leaf) for leaf, _ in ids]

@@ -6,7 +6,12 @@ that on demand, so this writer builds the three layers of the format itself:
 
 * NDB: the header and its ROOT, blocks (64-byte aligned, with BLOCKTRAILERs, data blocks encoded
   by `bCryptMethod`), XBLOCK/XXBLOCK data trees, SLBLOCK/SIBLOCK subnode trees, the node and block
-  B-trees (NBT, BBT) as 512-byte pages of as many levels as needed, and the AMap/PMap pages;
+  B-trees (NBT, BBT) as 512-byte pages of as many levels as needed, and the AMap/PMap pages; with
+  `four_k`, the variant of Outlook 2013's offline caches (wVer 36, not in [MS-PST]; laid out as
+  libpff's documentation and code read it): 4 KiB B-tree pages with 16-bit entry counts, blocks
+  512-byte aligned with a 24-byte trailer that gives the inflated size, data blocks compressed
+  with zlib when `compress` is set (after they are encoded: readers inflate, then decode), heap
+  ids with the block index from bit 19;
 * LTP: heaps on nodes (HNHDR, HNPAGEHDR, HNBITMAPHDR), BTHs with index levels, property contexts
   (PC) and table contexts (TC) with their row index, cell existence bitmaps and row matrices;
 * messaging: the message store, the name-to-id map, the root folder, a folder tree with its
@@ -37,6 +42,7 @@ NID_STORE, NID_NAME_MAP, NID_ROOT = 0x21, 0x61, 0x122
 NID_RECIPIENTS, NID_ATTACHMENTS = 0x692, 0x671
 MAX_ALLOC = 3580  # the largest heap allocation; larger values go to subnodes
 _AMAP_BASE, _AMAP_SPAN = 0x4400, 253_952  # each AMap page maps 496 * 8 * 64 bytes from itself on
+_AMAP_BASE_4K, _AMAP_SPAN_4K = 0x22000, 16_678_912  # 4 KiB files: 4072 * 8 units of 512 bytes
 FILETIME_2024 = 133_485_408_000_000_000  # 2024-01-01 00:00 UTC
 STORE_UID = bytes(range(0x10, 0x20))
 
@@ -92,16 +98,22 @@ class Stats:
     row_matrix_subnodes: int = 0
     amaps: int = 0
     pmaps: int = 0
+    compressed_blocks: int = 0
 
 
-def pst_bytes(folders: list[Folder], *, unicode: bool = True, crypt: int = 1) -> bytes:
+def pst_bytes(folders: list[Folder], *, unicode: bool = True, crypt: int = 1, four_k: bool = False,
+              compress: bool = False) -> bytes:
     """A .pst holding `folders` under the IPM subtree ("Top of Personal Folders")."""
-    return pst_pack(folders, unicode=unicode, crypt=crypt)[0]
+    return pst_pack(folders, unicode=unicode, crypt=crypt, four_k=four_k, compress=compress)[0]
 
 
-def pst_pack(folders: list[Folder], *, unicode: bool = True, crypt: int = 1) -> tuple[bytes, Stats]:
-    """The .pst and the counts of the structures written into it."""
-    writer = _Writer(unicode, crypt)
+def pst_pack(folders: list[Folder], *, unicode: bool = True, crypt: int = 1, four_k: bool = False,
+             compress: bool = False) -> tuple[bytes, Stats]:
+    """The .pst (an .ost of 4 KiB pages with `four_k`) and the counts of the structures written
+    into it."""
+    if (four_k or compress) and not unicode:
+        raise ValueError("4 KiB pages and compressed blocks exist in Unicode files only")
+    writer = _Writer(unicode, crypt, four_k, compress)
     writer.store(folders)
     return writer.layout(), writer.stats
 
@@ -131,10 +143,12 @@ def _nibbles(levels: list[int], size: int) -> bytes:
 
 
 class _Heap:
-    """A heap on a node: allocations in blocks of at most one data block each, addressed by HID."""
+    """A heap on a node: allocations in blocks of at most one data block each, addressed by HID
+    (the block's index from bit 16 on; from bit 19 on in a 4 KiB file, as libpff and libpst read
+    it, bits 16-18 left clear)."""
 
-    def __init__(self, maxdata: int) -> None:
-        self.maxdata = maxdata
+    def __init__(self, maxdata: int, four_k: bool = False) -> None:
+        self.maxdata, self.shift = maxdata, 19 if four_k else 16
         self.blocks: list[list[bytearray]] = [[]]
 
     @staticmethod
@@ -153,11 +167,11 @@ class _Heap:
             self.blocks.append([])
             index += 1
         self.blocks[index].append(bytearray(data))
-        return index << 16 | len(self.blocks[index]) << 5
+        return index << self.shift | len(self.blocks[index]) << 5
 
     def set(self, hid: int, data: bytes) -> None:
         """Fill in an allocation made before its content was known (same size)."""
-        self.blocks[hid >> 16][(hid >> 5 & 0x7FF) - 1][:] = data
+        self.blocks[hid >> self.shift][(hid >> 5 & 0x7FF) - 1][:] = data
 
     def serialize(self, client_sig: int, root: int) -> list[bytes]:
         levels = [_fill_level(self.maxdata - self._size(i, b)) for i, b in enumerate(self.blocks)]
@@ -179,11 +193,11 @@ class _Heap:
 
 
 class _Writer:
-    def __init__(self, unicode: bool, crypt: int) -> None:
-        self.unicode, self.crypt = unicode, crypt
+    def __init__(self, unicode: bool, crypt: int, four_k: bool = False, compress: bool = False) -> None:
+        self.unicode, self.crypt, self.four_k, self.compress = unicode, crypt, four_k, compress
         self.idfmt = "Q" if unicode else "I"
         self.maxdata = 8176 if unicode else 8180
-        self.blocks: list[tuple[int, bytes]] = []
+        self.blocks: list[tuple[int, bytes, int]] = []  # bid, stored bytes, inflated size
         self.nodes: list[tuple[int, int, int, int]] = []  # NBT: nid, bidData, bidSub, nidParent
         self.next_bid = 4
         self.sizes: dict[int, int] = {}  # bytes of node data by its BID, for PT_OBJECT's ulSize
@@ -203,7 +217,13 @@ class _Writer:
             data = permute(data)
         elif not internal and self.crypt == 2:
             data = cyclic(data, bid & 0xFFFFFFFF)
-        self.blocks.append((bid, data))
+        inflated = len(data)
+        if self.compress and data:
+            packed = zlib.compress(data)
+            if len(packed) < len(data):
+                data = packed
+                self.stats.compressed_blocks += 1
+        self.blocks.append((bid, data, inflated))
         return bid
 
     def data(self, payload: bytes) -> int:
@@ -292,7 +312,7 @@ class _Writer:
 
     def pc(self, props: list[Prop]) -> tuple[int, dict[int, tuple[int, int]]]:
         """A property context: its data BID and the subnodes holding its large values."""
-        heap, subs = _Heap(self.maxdata), dict[int, tuple[int, int]]()
+        heap, subs = _Heap(self.maxdata, self.four_k), dict[int, tuple[int, int]]()
         head = heap.alloc(bytes(8))  # the BTH header first, as Outlook does (HID 0x20)
         records = []
         for prop_id, prop_type, value in props:
@@ -305,7 +325,7 @@ class _Writer:
 
     def tc(self, columns: list[tuple[int, int]], rows: list[tuple[int, dict[int, bytes]]]) -> tuple[int, int]:
         """A table context of `rows` (row id, values by property id): its data BID and subnode tree."""
-        heap, subs = _Heap(self.maxdata), dict[int, tuple[int, int]]()
+        heap, subs = _Heap(self.maxdata, self.four_k), dict[int, tuple[int, int]]()
         info = heap.alloc(bytes(22 + 8 * (len(columns) + 2)))
         cols = [(0x67F2, PT_LONG), (0x67F3, PT_LONG), *columns]
         width = {i: 8 if t in _FIXED8 else _INLINE.get(t, 4) for i, (_, t) in enumerate(cols)}
@@ -483,15 +503,16 @@ class _Writer:
     # file layout: blocks, B-tree pages, maps, header
 
     def layout(self) -> bytes:
-        alloc = _Allocator()
+        alloc = _Allocator(self.four_k)
         placed: list[tuple[int, bytes]] = []
-        trailer = "<HHIQ" if self.unicode else "<HHII"
+        trailer = "<HHIQHHI" if self.four_k else "<HHIQ" if self.unicode else "<HHII"
+        align = 512 if self.four_k else 64
         bbt = []
-        for bid, data in self.blocks:
-            size = -(-(len(data) + struct.calcsize(trailer)) // 64) * 64
-            ib = alloc.take(size, 64)
+        for bid, data, inflated in self.blocks:
+            size = -(-(len(data) + struct.calcsize(trailer)) // align) * align
+            ib = alloc.take(size, align)
             fields = (crc32(data), bid) if self.unicode else (bid, crc32(data))
-            tail = struct.pack(trailer, len(data), signature(ib, bid), *fields)
+            tail = struct.pack(trailer, len(data), signature(ib, bid), *fields, *((0, inflated, 0) if self.four_k else ()))
             placed.append((ib, data.ljust(size - len(tail), b"\0") + tail))
             bbt.append((bid, ib, len(data)))
         bbt_fmt, nbt_fmt = ("<QQHHI", "<QQQII") if self.unicode else ("<IIHH", "<IIII")
@@ -508,8 +529,11 @@ class _Writer:
         return bytes(image)
 
     def page(self, ptype: int, body: bytes, ib: int, bid: int) -> bytes:
-        """A 512-byte page: `body` and a PAGETRAILER (BT pages are signed, map pages not)."""
+        """A 512-byte page (4 KiB with `four_k`): `body` and a PAGETRAILER (BT pages are signed,
+        map pages not)."""
         sig = signature(ib, bid) if ptype in (0x80, 0x81) else 0
+        if self.four_k:
+            return body + struct.pack("<BBHIQQ", ptype, ptype, sig, crc32(body), bid, 0)
         if self.unicode:
             return body + struct.pack("<BBHIQ", ptype, ptype, sig, crc32(body), bid)
         return body + struct.pack("<BBHII", ptype, ptype, sig, bid, crc32(body))
@@ -517,17 +541,22 @@ class _Writer:
     def btree(self, alloc: _Allocator, placed: list[tuple[int, bytes]], ptype: int,
               entries: list[tuple[int, bytes]]) -> tuple[tuple[int, int], int]:
         """The BT pages of sorted `entries` (key, entry), level by level; the root BREF and level count."""
-        region, level = (488, 0) if self.unicode else (496, 0)
+        region, level = (4056 if self.four_k else 488 if self.unicode else 496), 0
+        page = 4096 if self.four_k else 512
         while True:
             size = len(entries[0][1]) if entries else 32 if self.unicode else 16
             per = region // size
             refs = []
             for i in range(0, max(len(entries), 1), per):
                 chunk = entries[i:i + per]
-                bid, ib = self.next_bid, alloc.take(512, 512)
+                bid, ib = self.next_bid, alloc.take(page, page)
                 self.next_bid += 4
-                body = b"".join(e for _, e in chunk).ljust(region, b"\0") + bytes((len(chunk), per, size, level))
-                placed.append((ib, self.page(ptype, body + bytes(4 if self.unicode else 0), ib, bid)))
+                body = b"".join(e for _, e in chunk).ljust(region, b"\0")
+                if self.four_k:
+                    body += struct.pack("<HHBB", len(chunk), per, size, level) + bytes(10)
+                else:
+                    body += bytes((len(chunk), per, size, level)) + bytes(4 if self.unicode else 0)
+                placed.append((ib, self.page(ptype, body, ib, bid)))
                 refs.append((chunk[0][0] if chunk else 0, bid, ib))
             if len(refs) == 1:
                 return refs[0][1:], level + 1
@@ -535,7 +564,10 @@ class _Writer:
             entries, level = [(key, struct.pack(fmt, key, bid, ib)) for key, bid, ib in refs], level + 1
 
     def maps(self, end: int, placed: list[tuple[int, bytes]]) -> tuple[list[tuple[int, bytes]], int, int]:
-        """AMap pages (one bit per 64 bytes in use) and PMap pages (all set, as they are deprecated)."""
+        """AMap pages (one bit per 64 bytes in use) and PMap pages (all set, as they are deprecated);
+        a 4 KiB file's AMaps map 512-byte units and it has no PMaps."""
+        if self.four_k:
+            return self._maps_4k(end, placed)
         count = (end - _AMAP_BASE - 1) // _AMAP_SPAN + 1
         if count > 128:
             raise ValueError("files of more than 128 AMaps (31 MB) need FMap pages, which are not written")
@@ -556,14 +588,28 @@ class _Writer:
         free = sum(64 * (8 - bin(byte).count("1")) for amap in bits for byte in amap)
         return pages, free, _AMAP_BASE + (count - 1) * _AMAP_SPAN
 
+    def _maps_4k(self, end: int, placed: list[tuple[int, bytes]]) -> tuple[list[tuple[int, bytes]], int, int]:
+        count = (end - _AMAP_BASE_4K - 1) // _AMAP_SPAN_4K + 1
+        bits = [bytearray(4072) for _ in range(count)]
+        for ib, size in [(ib, len(data)) for ib, data in placed] + [(_AMAP_BASE_4K + k * _AMAP_SPAN_4K, 4096)
+                                                                    for k in range(count)]:
+            for unit in range((ib - _AMAP_BASE_4K) // 512, (ib + size - _AMAP_BASE_4K + 511) // 512):
+                bits[unit // 32576][unit % 32576 // 8] |= 0x80 >> unit % 8
+        pages = [(_AMAP_BASE_4K + k * _AMAP_SPAN_4K, self.page(0x84, bytes(amap), _AMAP_BASE_4K + k * _AMAP_SPAN_4K,
+                                                                _AMAP_BASE_4K + k * _AMAP_SPAN_4K))
+                 for k, amap in enumerate(bits)]
+        self.stats.amaps = count
+        free = sum(512 * (8 - bin(byte).count("1")) for amap in bits for byte in amap)
+        return pages, free, _AMAP_BASE_4K + (count - 1) * _AMAP_SPAN_4K
+
     def header(self, eof: int, amap_last: int, amap_free: int, nbt: tuple[int, int], bbt: tuple[int, int]) -> bytes:
         """The HEADER with its ROOT and CRCs ([MS-PST] 2.2.2.6)."""
         rgnid = [self.next_index.get(t, 0x400) for t in range(32)]
         rgnid[3] = 0x4000
         if self.unicode:
             h = bytearray(564)
-            struct.pack_into("<IIHHHBBIIQQI32I", h, 0, 0x4E444221, 0, 0x4D53, 23, 19, 1, 1, 0, 0, 0,
-                             self.next_bid, 1, *rgnid)
+            struct.pack_into("<IIHHHBBIIQQI32I", h, 0, 0x4E444221, 0, 0x4F53 if self.four_k else 0x4D53,
+                             36 if self.four_k else 23, 19, 1, 1, 0, 0, 0, self.next_bid, 1, *rgnid)
             struct.pack_into("<IQQQQQQQQBBH", h, 180, 0, eof, amap_last, amap_free, 0, *nbt, *bbt, 2, 0, 0)
             h[256:512] = b"\xff" * 256
             struct.pack_into("<BBHQ", h, 512, 0x80, self.crypt, 0, self.next_bid)
@@ -592,19 +638,26 @@ def _name_map() -> list[Prop]:
 
 
 class _Allocator:
-    """Hands out file offsets from 0x4800 on, stepping over the AMap and PMap pages."""
+    """Hands out file offsets from 0x4800 on, stepping over the AMap and PMap pages (in a 4 KiB
+    file, from 0x23000 on, stepping over its AMap pages)."""
 
-    def __init__(self) -> None:
-        self.cursor = _AMAP_BASE + 1024
+    def __init__(self, four_k: bool = False) -> None:
+        self.base, self.span = (_AMAP_BASE_4K, _AMAP_SPAN_4K) if four_k else (_AMAP_BASE, _AMAP_SPAN)
+        self.four_k = four_k
+        self.cursor = self.base + self._maps(0)
+
+    def _maps(self, k: int) -> int:
+        """Bytes of map pages at the start of span `k`."""
+        return 4096 if self.four_k else 1024 if k % 8 == 0 else 512
 
     def take(self, size: int, align: int) -> int:
         ib = -(-self.cursor // align) * align
         moved = True
         while moved:
             moved = False
-            for k in {(ib - _AMAP_BASE) // _AMAP_SPAN, (ib + size - 1 - _AMAP_BASE) // _AMAP_SPAN}:
-                start = _AMAP_BASE + k * _AMAP_SPAN
-                stop = start + (1024 if k % 8 == 0 else 512)
+            for k in {(ib - self.base) // self.span, (ib + size - 1 - self.base) // self.span}:
+                start = self.base + k * self.span
+                stop = start + self._maps(k)
                 if ib < stop and ib + size > start:
                     ib, moved = -(-stop // align) * align, True
         self.cursor = ib + size

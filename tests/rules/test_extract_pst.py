@@ -2,8 +2,10 @@
 
 No program here writes .pst files, so they come from our writer for tests
 (`tests/rules/pst_pack.py`, written from [MS-PST] apart from the reader), whose output `readpst`
-(libpst, an independent reader) reads back in `test_pst_pack.py`. They test the format as the
-specification and libpst read it, not files Outlook wrote.
+(libpst, an independent reader) reads back in `test_pst_pack.py`, with libpff's pypff. They test
+the format as the specification, libpst and libpff read it (for Outlook 2013's 4 KiB-page .ost,
+which [MS-PST] leaves out, as libpff's documentation and both libraries read it), not files
+Outlook wrote.
 """
 
 from __future__ import annotations
@@ -43,10 +45,15 @@ def _mailbox(unicode: bool = True) -> list[Folder]:
             Folder("已发送" if unicode else "Gesendete Elemente", [local])]
 
 
-@pytest.mark.parametrize("unicode", [True, False], ids=["unicode", "ansi"])
+_FORMATS = {"unicode": {}, "ansi": {"unicode": False}, "4k": {"four_k": True},
+            "4k-zlib": {"four_k": True, "compress": True}}
+
+
+@pytest.mark.parametrize("form", list(_FORMATS))
 @pytest.mark.parametrize("crypt", [0, 1, 2], ids=["plain", "permute", "cyclic"])
-def test_every_message_folder_and_attachment_is_read(unicode: bool, crypt: int) -> None:
-    pst = pst_bytes(_mailbox(unicode), unicode=unicode, crypt=crypt)
+def test_every_message_folder_and_attachment_is_read(form: str, crypt: int) -> None:
+    unicode = _FORMATS[form].get("unicode", True)
+    pst = pst_bytes(_mailbox(unicode), crypt=crypt, **_FORMATS[form])
     sent, local = ("已发送", "身份证号码") if unicode else ("Gesendete Elemente", "Überweisung")
     assert sniff(pst, "backup.pst") == "pst" and sniff(pst, "renamed.bin") == "pst"
     result = extract(pst, "backup.pst")
@@ -149,15 +156,50 @@ def test_a_b_tree_that_loops_is_unscannable() -> None:
     assert result.status == "unscannable" and "Outlook data file" in (result.reason or "")
 
 
-@pytest.mark.parametrize("version, reason", [
-    (36, "an Outlook 2013 offline cache with 4 KiB pages (version 36), which is not read"),
-    (99, "an Outlook data file of unknown version 99"),
-])
-def test_versions_not_read_are_named(version: int, reason: str) -> None:
+def test_an_unknown_version_is_named() -> None:
     pst = bytearray(pst_bytes([Folder("Inbox", [Message("m", body="x")])]))
-    struct.pack_into("<H", pst, 10, version)
+    struct.pack_into("<H", pst, 10, 99)
     result = extract(bytes(pst), "cache.ost")
-    assert (result.status, result.reason) == ("unscannable", f"cache.ost: {reason}")
+    assert (result.status, result.reason) == ("unscannable", "cache.ost: an Outlook data file of unknown version 99")
+
+
+def test_an_offline_cache_of_outlook_2013_with_big_heaps_and_deep_trees_is_read() -> None:
+    """4 KiB pages: B-trees of two levels (16-bit entry counts), heaps of many compressed blocks
+    whose ids give the block from bit 19, a body over an XBLOCK of compressed blocks."""
+    heavy = Message("heavy", body=f"card {CARD}", extra={0x4000 + i: (0x0102, bytes([i]) * 900) for i in range(90)})
+    bulk = [Message(f"m{n}", body=f"note {n} " * 50) for n in range(300)]
+    ost, stats = pst_pack([Folder("Inbox", [heavy, Message("long", body=f"line of text\n{IBAN}\n" * 3000), *bulk])],
+                          four_k=True, compress=True)
+    assert stats.nbt_levels == 2 and stats.multi_block_heaps >= 1 and stats.compressed_blocks > 300
+    result = extract(ost, "outlook.ost")
+    assert result.status == "ok", result.reason
+    assert CARD in result.text and result.text.count(IBAN) == 3000 and "note 299" in result.text
+
+
+def _first_message_block(ost: bytes) -> tuple[int, int]:
+    """Where the block of the first message's properties lies in a 4 KiB-page file, and its
+    stored size (checked to be compressed)."""
+    db = Database(ost, Budget(Limits(), len(ost)), "t")
+    first = min(n for n in db.nodes if n & 0x1F == 0x04)
+    offset, size, inflated = db._where(db.nodes[first].data)
+    assert inflated > size
+    return offset, size
+
+
+@pytest.mark.parametrize("damage", ["stream", "inflated size"])
+def test_a_damaged_compressed_block_is_named_and_the_rest_read(damage: str) -> None:
+    ost = bytearray(pst_bytes([Folder("Inbox", [Message("first", body="hello " * 400),
+                                                Message("second", body=f"iban {IBAN} " * 400)])],
+                              crypt=0, four_k=True, compress=True))
+    offset, size = _first_message_block(bytes(ost))
+    if damage == "stream":
+        ost[offset + 2 : offset + size] = bytes(size - 2)
+    else:  # the trailer says the block inflates to one byte more than it does
+        end = offset + -(-(size + 24) // 512) * 512
+        struct.pack_into("<H", ost, end - 6, struct.unpack_from("<H", ost, end - 6)[0] + 1)
+    result = extract(bytes(ost), "cache.ost")
+    assert result.status == "unscannable" and "damaged compressed block" in (result.reason or "")
+    assert IBAN in result.text and "hello" not in result.text
 
 
 def test_an_offline_cache_of_outlook_2003_2010_is_read() -> None:
@@ -200,6 +242,9 @@ def test_damaged_copies_never_raise() -> None:
     pst = pst_bytes(_mailbox(False), unicode=False, crypt=2)
     for copy in samples.damaged(pst, "pst-ansi", 200, most_flips=8, cut_chance=0.2, shortest=600):
         assert extract(copy, "fuzz.pst").status in ("ok", "unscannable", "encrypted")
+    ost = pst_bytes(_mailbox(), crypt=1, four_k=True, compress=True)
+    for copy in samples.damaged(ost, "ost-4k", 200, most_flips=8, cut_chance=0.2, shortest=600):
+        assert extract(copy, "fuzz.ost").status in ("ok", "unscannable", "encrypted")
 
 
 def test_the_scrambling_tables_are_what_the_specification_says() -> None:
