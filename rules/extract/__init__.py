@@ -26,6 +26,7 @@ from rules.extract.legacy import legacy_text
 from rules.extract.markup import decode_text, element_text, html_content, html_text, parse_xml, printable_runs
 from rules.extract.odf import odf_objects, odf_text
 from rules.extract.office import flat_office_text, office_embeddings, office_pictures, office_text
+from rules.extract.onenote import onenote_content
 from rules.extract.outlook import outlook_content
 from rules.extract.pst import is_pst, pst_messages
 from rules.extract.rar import rar_members
@@ -225,6 +226,9 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
         else:  # winmail.dat: Outlook's message inside an e-mail
             text, attachments, problems = tnef_content(data, budget, path)
         _message(collector, path, kind, (text, attachments, problems), depth)
+    elif kind == "onenote":  # a notebook section: its pages' text, then the files inserted into them
+        text, files, problems = onenote_content(data, budget, path)
+        _message(collector, path, kind, (text, files, problems), depth)
     elif kind == "pst":  # a mailbox: each message read as an Outlook message is
         for mail in pst_messages(data, budget, path):
             _message(collector, f"{path}/{mail.name}", "msg", (mail.text, mail.attachments, mail.problems), depth + 1)

@@ -13,6 +13,7 @@ from rules.extract.iwork import is_iwork
 from rules.extract.lzw import is_compress
 from rules.extract.markup import utf16_without_bom
 from rules.extract.odf import is_flat_odf, is_odf_zip
+from rules.extract.onenote import is_onenote
 from rules.extract.outlook import is_outlook_message
 from rules.extract.pst import is_pst
 from rules.extract.tnef import is_tnef
@@ -126,7 +127,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, rtf, eml, mbox, msg, pst, tnef, docx, xlsx, xlsb, pptx, odf, iwork, metadata, pdf, zip, 7z, rar, cab, disc, disk, tar, cpio, ar, sqlite, gz, bz2, xz, zst, lzma, lz, lz4, Z, cfb, image/<format>
+    """One of text, xml, html, rtf, eml, mbox, msg, pst, onenote, tnef, docx, xlsx, xlsb, pptx, odf, iwork, metadata, pdf, zip, 7z, rar, cab, disc, disk, tar, cpio, ar, sqlite, gz, bz2, xz, zst, lzma, lz, lz4, Z, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -167,6 +168,8 @@ def sniff(data: bytes, name: str) -> str:
         return "msg" if is_outlook_message(data) else "cfb"
     if is_pst(data):
         return "pst"
+    if is_onenote(data):
+        return "onenote"
     if len(data) > 262 and data[257:262] == b"ustar":
         return "tar"
     if is_tnef(data):
