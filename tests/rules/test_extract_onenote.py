@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +113,16 @@ def test_the_reader_alone_never_raises_other_errors() -> None:
             with contextlib.suppress(Unscannable, EncryptedContent):
                 onenote_content(copy, Budget(Limits(), len(copy)), "fuzz.one")
             assert extract(copy, "fuzz.one").status in ("ok", "unscannable", "encrypted")
+
+
+def test_a_notebook_exported_as_a_onenote_package_is_read(tmp_path: Path) -> None:
+    """File > Export > Notebook writes a .onepkg: a cabinet of the notebook's sections (MSZIP here,
+    as gcab writes it; a cabinet compressed with LZX is named `unscannable`)."""
+    from tests.rules.test_extract_cab import gcab
+
+    package = gcab(tmp_path, {"Customers.one": one_bytes(_notebook()), "Open Notebook.onetoc2": one_bytes(
+        [Page("Customers")], onetoc2=True)})
+    result = extract(package, "Work.onepkg")
+    assert result.status == "ok", result.reason
+    assert f"Ada Lovelace paid with card {CARD}" in result.text
+    assert "Work.onepkg/Customers.one/customers.csv" in [p.path for p in result.parts]
