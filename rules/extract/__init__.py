@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import cast
 
-from rules.extract.archive import tar_members, unpack_stream_cut, zip_members
+from rules.extract.archive import TruncatedStream, tar_members, unpack_stream_cut, zip_members
 from rules.extract.budget import DEFAULT_LIMITS, Budget, EncryptedContent, Limits, Unscannable
 from rules.extract.cab import cab_members
 from rules.extract.disc import disc_members, is_disc_image
@@ -32,7 +32,7 @@ from rules.extract.pst import is_pst, pst_messages
 from rules.extract.rar import rar_members
 from rules.extract.rtf import rtf_text
 from rules.extract.sealed import detached_signature, openpgp_literal, sealed, sealed_blocks, signed_content
-from rules.extract.sevenzip import seven_zip_members
+from rules.extract.sevenzip import later_part, seven_zip_members
 from rules.extract.sniff import sniff, stream_content_name
 from rules.extract.sqlite import sqlite_content
 from rules.extract.tnef import tnef_content
@@ -40,6 +40,7 @@ from rules.extract.unix import ar_members, cpio_members
 from rules.extract.volume import disk_members, is_virtual_disk, is_volume_or_partitioned
 from rules.extract.xlsb import xlsb_content
 from rules.extract.xmlsheet import is_spreadsheet_2003, spreadsheet_2003_text
+from rules.extract.zip_local import later_volume, volume_members
 
 __all__ = ["DEFAULT_LIMITS", "Extraction", "Limits", "Part", "extract", "extract_path"]
 
@@ -178,7 +179,12 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
         for name, message in mbox_messages(data, budget, path):
             _extract_into(collector, message, f"{path}/{name}", "eml", depth + 1)
     elif kind in _ARCHIVES:
-        _members(collector, _ARCHIVES[kind](data, budget, path), path, depth)
+        try:
+            _members(collector, _ARCHIVES[kind](data, budget, path), path, depth)
+        except TruncatedStream as headless:  # no list of files: the start of their contents, as far as it goes
+            collector.fail(path, kind, "unscannable", str(headless))
+            start_name = f"{path}/start of the packed files"
+            _extract_into(collector, headless.partial, start_name, sniff(headless.partial, start_name), depth + 1)
     elif kind in ("gz", "bz2", "xz", "zst", "lzma", "lz", "lz4", "Z"):
         inner, cut = unpack_stream_cut(data, kind, budget, path)
         inner_name = stream_content_name(path)
@@ -243,6 +249,8 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
         collector.add(path, kind, f"{metadata}\n{text}" if metadata else text)
     elif (kind == "text" or kind.startswith("binary")) and _sealed_or_signed(collector, data, path, kind, depth):
         return
+    elif kind.startswith("binary") and later_volume(path):  # a split zip's later part: the entries starting in it
+        _members(collector, volume_members(data, budget, path), path, depth)
     else:
         collector.add(path, kind, _document_text(data, path, kind, budget))
         if kind in ("text", "xml"):
@@ -321,6 +329,10 @@ def _document_text(data: bytes, path: str, kind: str, budget: Budget) -> str:
     if kind == "metadata":  # macOS metadata: names and attributes, no document
         return printable_runs(data)
     if kind.startswith("binary"):
+        part = later_part(path)
+        if part is not None:
+            raise Unscannable(f"{path}: part {part} of a split 7z archive, which starts in the middle of its packed files "
+                              "and cannot be read alone (the start of the first part can)")
         raise Unscannable(f"{path}: no text to extract from {kind.partition(':')[2] or 'binary data'}")
     text = decode_text(data)
     if kind == "html":

@@ -8,17 +8,25 @@ IA64) and Delta in front of LZMA or LZMA2. AES (a password: names hidden with -m
 contents) gives `EncryptedContent`; other coders (BCJ2, Deflate64, zstd...) and PPMd behind a
 filter give `Unscannable` naming the coder. Format: 7-Zip's
 `DOC/7zFormat.txt`.
+
+An archive whose header lies past its end (the first volume of a split archive, `.7z.001`, or a
+copy cut short) has no list of files; its first packed stream starts right after the signature
+header, and when it is LZMA2 (7-Zip's default) or LZMA with the usual properties it is decoded as
+far as it goes (`TruncatedStream`): the start of the files' contents, one after another, without
+their names. Later volumes start in the middle of a stream and cannot be read alone.
 """
 
 from __future__ import annotations
 
 import bz2
 import lzma
+import re
 import struct
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from rules.extract.archive import TruncatedStream
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
 from rules.extract.ppmd import Model, PpmdError, SevenZipRangeDecoder, ppmd7_props
 
@@ -127,7 +135,13 @@ def seven_zip_members(data: bytes, budget: Budget, what: str) -> Iterator[tuple[
     if next_size == 0:
         return  # an empty archive
     if next_size > len(data) or start + next_size > len(data):
-        raise Unscannable(f"{what}: truncated 7z archive (its header lies past the end)")
+        partial = packed_start(data[32:], budget, f"{what}/packed files")
+        if partial:
+            raise TruncatedStream(f"{what}: truncated 7z archive (its header lies past the end: the first volume of "
+                                  "a split archive, or a copy cut short); the start of its packed files decoded "
+                                  f"as far as it goes ({len(partial)} bytes), without their names", partial)
+        raise Unscannable(f"{what}: truncated 7z archive (its header lies past the end: the first volume of a split "
+                          "archive, or a copy cut short), whose packed data does not decode without it")
     header = data[start : start + next_size]
     if zlib.crc32(header) != next_crc:
         raise Unscannable(f"{what}: corrupt 7z archive (header checksum)")
@@ -146,6 +160,51 @@ def seven_zip_members(data: bytes, budget: Budget, what: str) -> Iterator[tuple[
         raise Unscannable(f"{what}: 7z header encoded too many times")
     streams, files = _header(reader)
     yield from _files(data, streams, files, budget, what)
+
+
+_PART = re.compile(r"\.7z\.(\d{3})$", re.IGNORECASE)
+
+
+def later_part(name: str) -> int | None:
+    """The number of a split 7z archive's part (`.7z.002` on) that is not the first, else None."""
+    found = _PART.search(name)
+    return int(found.group(1)) if found is not None and int(found.group(1)) > 1 else None
+
+
+#: The window assumed for a stream whose header is missing: 7-Zip's largest preset's (-mx9); a
+#: stream made with a larger one decodes up to its first match reaching further back.
+_START_WINDOW = 64 << 20
+
+
+def packed_start(packed: bytes, budget: Budget, what: str) -> bytes:
+    """A 7z stream decoded as far as it goes without the header that names its coder: LZMA2
+    (its first chunk resets the dictionary: control byte 1 or 0xE0 and up) or LZMA with lc=3,
+    lp=0, pb=2 (its range coder's first byte is 0); b"" for anything else (AES, PPMd...)."""
+    if not packed:
+        return b""
+    if packed[0] == 0:
+        chain: list[dict[str, int]] = [{"id": lzma.FILTER_LZMA1, "lc": 3, "lp": 0, "pb": 2, "dict_size": _START_WINDOW}]
+    elif packed[0] == 1 or packed[0] >= 0xE0:
+        chain = [{"id": lzma.FILTER_LZMA2, "dict_size": _START_WINDOW}]
+    else:
+        return b""
+    engine = lzma.LZMADecompressor(format=lzma.FORMAT_RAW, filters=chain)
+    out = bytearray()
+    rest = packed
+    while not engine.eof:
+        allowance = budget.allowance()
+        if allowance <= 0:
+            break
+        try:
+            piece = engine.decompress(rest, min(allowance, 1 << 20))
+        except lzma.LZMAError:
+            break  # the cut, a match past the assumed window, or not a stream of this kind after all
+        rest = b""
+        out += piece
+        budget.spend(len(piece), what)
+        if engine.needs_input:
+            break
+    return bytes(out)
 
 
 def _header(reader: _Reader) -> tuple[_Streams, list[tuple[str, bool]]]:

@@ -7,12 +7,19 @@ in order, stored or deflated (bzip2 and LZMA too), the last one decoded as far a
 Sizes a streaming writer left to a data descriptor are found by the deflate stream's own end.
 The archive stays `unscannable` (its directory, which lists what else it holds, is not there),
 so that policies for what cannot be read still apply, but the detectors see what was read.
+
+A later volume of a split zip (`.z02`..., `.zip.002`..., and the last one, `zip -s`'s `.zip`)
+starts in the middle of an entry, with no signature: named as a volume, it is read from the first
+local header found in it that holds together, so every entry that starts in it is read (one that
+goes on into the next volume as far as it goes). Splitting an archive no longer hides all but
+its first part.
 """
 
 from __future__ import annotations
 
 import bz2
 import lzma
+import re
 import struct
 import zlib
 from collections.abc import Callable, Iterator
@@ -28,10 +35,11 @@ _STORED, _DEFLATED, _BZIP2, _LZMA = 0, 8, 12, 14
 _STEP = 1 << 20
 
 
-def local_members(data: bytes, budget: Budget, what: str, why: str) -> Iterator[tuple[str, bytes]]:
-    """The entries of a zip whose directory could not be read (`why`), from their local headers;
-    then `Unscannable` saying how much was read."""
-    at = 4 if data.startswith(SPLIT + LOCAL) else 0
+def local_members(data: bytes, budget: Budget, what: str, why: str, at: int | None = None) -> Iterator[tuple[str, bytes]]:
+    """The entries of a zip whose directory could not be read (`why`), from their local headers
+    (from offset `at`, else the start); then `Unscannable` saying how much was read."""
+    if at is None:
+        at = 4 if data.startswith(SPLIT + LOCAL) else 0
     read, cut = 0, ""
     while data[at : at + 4] == LOCAL and at + _HEADER.size <= len(data):
         (_, _, flags, method, _, _, _, size, _, name_length, extra_length) = _HEADER.unpack_from(data, at)
@@ -57,6 +65,43 @@ def local_members(data: bytes, budget: Budget, what: str, why: str) -> Iterator[
         raise Unscannable(f"{what}: {why}")
     raise Unscannable(f"{what}: {why}; {read} file(s) read from their local headers, the archive's directory "
                       f"missing (a split volume or a cut file){'; last: ' + cut if cut else ''}")
+
+
+_VOLUME = re.compile(r"\.(?:z(\d{2,3})|zip\.(\d{3})|zip)$", re.IGNORECASE)
+_METHODS = frozenset({_STORED, _DEFLATED, _BZIP2, _LZMA, 9, 93, 95, 98, 99})
+
+
+def later_volume(name: str) -> bool:
+    """Whether a file is named as a volume of a split zip that is not the first: `.z02` on
+    (WinZip, `zip -s`), `.zip.002` on (7-Zip), or the `.zip` that ends a `zip -s` set."""
+    found = _VOLUME.search(name)
+    if found is None:
+        return False
+    number = found.group(1) or found.group(2)
+    return number is None or int(number) > 1
+
+
+def first_header(data: bytes) -> int | None:
+    """The offset of the first local header in `data` whose fields hold together (a known method,
+    a name of 1-4,096 bytes within the data, a version a zip writer uses); None when none does."""
+    at = data.find(LOCAL)
+    while at >= 0 and at + _HEADER.size <= len(data):
+        (_, version, _, method, _, _, _, _, _, name_length, extra_length) = _HEADER.unpack_from(data, at)
+        if (method in _METHODS and 0 < name_length <= 4096 and version & 0xFF <= 63
+                and at + _HEADER.size + name_length + extra_length <= len(data)):
+            return at
+        at = data.find(LOCAL, at + 1)
+    return None
+
+
+def volume_members(data: bytes, budget: Budget, what: str) -> Iterator[tuple[str, bytes]]:
+    """The entries that start in a later volume of a split zip, then `Unscannable` saying so."""
+    at = first_header(data)
+    if at is None:
+        raise Unscannable(f"{what}: named as a later volume of a split zip archive, and no entry starts in it "
+                          "(the rest of an entry from an earlier volume cannot be read alone)")
+    yield from local_members(data, budget, what, "a later volume of a split zip archive, the rest of an entry from "
+                             "an earlier volume not read", at)
 
 
 def _content(data: bytes, start: int, size: int | None, method: int, budget: Budget,

@@ -156,3 +156,87 @@ def test_a_tar_cut_short_gives_its_last_file_as_far_as_it_goes(packing: str) -> 
     assert result.status == "unscannable" and CARD in result.text
     assert "tar cut short in b/notes.txt" in " ".join(p.reason or "" for p in result.parts)
     assert RID in result.text  # the cut file's first line
+
+
+# Later volumes of split zips, and split or cut 7z archives
+
+def _many(folder: Path, count: int = 12) -> dict[str, bytes]:
+    """`count` CSV files, each opening with a line of its own, written into `folder`."""
+    files = {f"part{k:02d}.csv": f"marker-{k:02d},{CARD}\n".encode() + _rows(10 + k, 4000) for k in range(count)}
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        (folder / name).write_bytes(content)
+    return files
+
+
+@pytest.mark.parametrize("writer", ["zip -s", "7zz -tzip -v"])
+def test_every_volume_of_a_split_zip_gives_the_entries_starting_in_it(writer: str, tmp_path: Path) -> None:
+    """Each volume read alone, as an agent sees them copied one by one: every entry whose local
+    header lies wholly in one volume is found there (its first line at least)."""
+    files = _many(tmp_path / "src")
+    if writer == "zip -s":
+        subprocess.run([require_binary("zip", "zip"), "-q", "-s", "64k", str(tmp_path / "set.zip"), *files],
+                       cwd=tmp_path / "src", check=True)
+        volumes = sorted(tmp_path.glob("set.z[0-9]*")) + [tmp_path / "set.zip"]
+    else:
+        subprocess.run([require_binary("7zz", "7zip"), "a", "-bd", "-tzip", "-v64k", str(tmp_path / "set.zip"), *files],
+                       cwd=tmp_path / "src", check=True, capture_output=True)
+        volumes = sorted(tmp_path.glob("set.zip.[0-9]*"))
+    assert len(volumes) >= 4
+    whole = b"".join(v.read_bytes() for v in volumes)
+    bounds = [0]
+    for volume in volumes:
+        bounds.append(bounds[-1] + volume.stat().st_size)
+    expected = set()
+    for name in files:  # entries whose header (and name) do not straddle two volumes
+        at = whole.rfind(b"PK\x03\x04", 0, whole.index(name.encode()))
+        if any(start <= at and at + 30 + len(name) <= end for start, end in zip(bounds, bounds[1:], strict=False)):
+            expected.add(name)
+    assert len(expected) >= len(files) - 2, expected
+    found = set()
+    for volume in volumes:
+        result = extract(volume.read_bytes(), volume.name)
+        assert result.status == "unscannable"
+        found |= {name for name in files if f"marker-{name[4:6]}," in result.text}
+    assert found >= expected
+    later = extract(volumes[2].read_bytes(), volumes[2].name)
+    assert "a later volume of a split zip archive" in (later.reason or "") and CARD in later.text
+
+
+def test_a_file_merely_named_like_a_volume_is_named() -> None:
+    result = extract(random.Random(3).randbytes(5000), "photos.z03")
+    assert result.status == "unscannable" and "no entry starts in it" in (result.reason or "")
+
+
+@pytest.mark.parametrize("method", ["LZMA2", "LZMA"])
+def test_the_first_part_of_a_split_7z_gives_the_start_of_its_files(method: str, tmp_path: Path) -> None:
+    files = _many(tmp_path / "src", 4)
+    subprocess.run([require_binary("7zz", "7zip"), "a", "-bd", f"-m0={method}", "-v16k", str(tmp_path / "set.7z"),
+                    *files], cwd=tmp_path / "src", check=True, capture_output=True)
+    first, second = (tmp_path / "set.7z.001").read_bytes(), (tmp_path / "set.7z.002").read_bytes()
+    result = extract(first, "set.7z.001")
+    assert result.status == "unscannable" and "the start of its packed files decoded" in (result.reason or "")
+    assert "marker-00," in result.text and CARD in result.text
+    assert [p.path for p in result.parts if p.status == "ok"] == ["set.7z.001/start of the packed files"]
+    later = extract(second, "set.7z.002")
+    assert later.status == "unscannable" and "part 2 of a split 7z archive" in (later.reason or "")
+
+
+@pytest.mark.parametrize("options", [["-m0=PPMd"], ["-pSecret1"]], ids=["ppmd", "password"])
+def test_a_split_7z_whose_start_does_not_decode_alone_is_named(options: list[str], tmp_path: Path) -> None:
+    files = _many(tmp_path / "src", 4)
+    subprocess.run([require_binary("7zz", "7zip"), "a", "-bd", *options, "-v16k", str(tmp_path / "set.7z"), *files],
+                   cwd=tmp_path / "src", check=True, capture_output=True)
+    result = extract((tmp_path / "set.7z.001").read_bytes(), "set.7z.001")
+    assert result.status == "unscannable" and "does not decode without it" in (result.reason or "")
+    assert "marker-00" not in result.text
+
+
+def test_a_7z_cut_short_gives_the_start_of_its_files(tmp_path: Path) -> None:
+    files = _many(tmp_path / "src", 4)
+    subprocess.run([require_binary("7zz", "7zip"), "a", "-bd", str(tmp_path / "all.7z"), *files],
+                   cwd=tmp_path / "src", check=True, capture_output=True)
+    whole = (tmp_path / "all.7z").read_bytes()
+    assert extract(whole, "all.7z").status == "ok"
+    result = extract(whole[: len(whole) // 2], "download.7z")
+    assert result.status == "unscannable" and "marker-00," in result.text and "marker-01," in result.text
