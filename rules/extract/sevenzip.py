@@ -162,13 +162,18 @@ def seven_zip_members(data: bytes, budget: Budget, what: str) -> Iterator[tuple[
     yield from _files(data, streams, files, budget, what)
 
 
-_PART = re.compile(r"\.7z\.(\d{3})$", re.IGNORECASE)
+_PART = re.compile(r"\.7z\.(\d{3}|[a-z]{2})$", re.IGNORECASE)
 
 
 def later_part(name: str) -> int | None:
-    """The number of a split 7z archive's part (`.7z.002` on) that is not the first, else None."""
+    """The number of a split 7z archive's part that is not the first (`.7z.002` on, or `split`'s
+    `.7z.ab` on), else None."""
     found = _PART.search(name)
-    return int(found.group(1)) if found is not None and int(found.group(1)) > 1 else None
+    if found is None:
+        return None
+    suffix = found.group(1).lower()
+    number = int(suffix) if suffix.isdigit() else (ord(suffix[0]) - 97) * 26 + ord(suffix[1]) - 96
+    return number if number > 1 else None
 
 
 #: The window assumed for a stream whose header is missing: 7-Zip's largest preset's (-mx9); a

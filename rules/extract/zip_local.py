@@ -67,18 +67,19 @@ def local_members(data: bytes, budget: Budget, what: str, why: str, at: int | No
                       f"missing (a split volume or a cut file){'; last: ' + cut if cut else ''}")
 
 
-_VOLUME = re.compile(r"\.(?:z(\d{2,3})|zip\.(\d{3})|zip)$", re.IGNORECASE)
+_VOLUME = re.compile(r"\.(?:z(\d{2,3})|zip\.(\d{3}|[a-z]{2})|zip)$", re.IGNORECASE)
 _METHODS = frozenset({_STORED, _DEFLATED, _BZIP2, _LZMA, 9, 93, 95, 98, 99})
 
 
 def later_volume(name: str) -> bool:
     """Whether a file is named as a volume of a split zip that is not the first: `.z02` on
-    (WinZip, `zip -s`), `.zip.002` on (7-Zip), or the `.zip` that ends a `zip -s` set."""
+    (WinZip, `zip -s`), `.zip.002` on (7-Zip), `.zip.ab` on (`split`), or the `.zip` that ends a
+    `zip -s` set."""
     found = _VOLUME.search(name)
     if found is None:
         return False
     number = found.group(1) or found.group(2)
-    return number is None or int(number) > 1
+    return number is None or (number.lower() != "aa" if number.isalpha() else int(number) > 1)
 
 
 def first_header(data: bytes) -> int | None:

@@ -169,6 +169,31 @@ def _many(folder: Path, count: int = 12) -> dict[str, bytes]:
     return files
 
 
+def _whole_headers(volumes: list[Path], files: dict[str, bytes]) -> set[str]:
+    """The entries whose local header (and name) lies wholly in one volume, from the volumes put
+    back together."""
+    whole = b"".join(v.read_bytes() for v in volumes)
+    bounds = [0]
+    for volume in volumes:
+        bounds.append(bounds[-1] + volume.stat().st_size)
+    expected = set()
+    for name in files:
+        at = whole.rfind(b"PK\x03\x04", 0, whole.index(name.encode()))
+        if any(start <= at and at + 30 + len(name) <= end for start, end in zip(bounds, bounds[1:], strict=False)):
+            expected.add(name)
+    return expected
+
+
+def _found_alone(volumes: list[Path], files: dict[str, bytes]) -> set[str]:
+    """The entries whose first line is found, each volume read alone (each stays unscannable)."""
+    found = set()
+    for volume in volumes:
+        result = extract(volume.read_bytes(), volume.name)
+        assert result.status == "unscannable"
+        found |= {name for name in files if f"marker-{name[4:6]}," in result.text}
+    return found
+
+
 @pytest.mark.parametrize("writer", ["zip -s", "7zz -tzip -v"])
 def test_every_volume_of_a_split_zip_gives_the_entries_starting_in_it(writer: str, tmp_path: Path) -> None:
     """Each volume read alone, as an agent sees them copied one by one: every entry whose local
@@ -183,22 +208,9 @@ def test_every_volume_of_a_split_zip_gives_the_entries_starting_in_it(writer: st
                        cwd=tmp_path / "src", check=True, capture_output=True)
         volumes = sorted(tmp_path.glob("set.zip.[0-9]*"))
     assert len(volumes) >= 4
-    whole = b"".join(v.read_bytes() for v in volumes)
-    bounds = [0]
-    for volume in volumes:
-        bounds.append(bounds[-1] + volume.stat().st_size)
-    expected = set()
-    for name in files:  # entries whose header (and name) do not straddle two volumes
-        at = whole.rfind(b"PK\x03\x04", 0, whole.index(name.encode()))
-        if any(start <= at and at + 30 + len(name) <= end for start, end in zip(bounds, bounds[1:], strict=False)):
-            expected.add(name)
-    assert len(expected) >= len(files) - 2, expected
-    found = set()
-    for volume in volumes:
-        result = extract(volume.read_bytes(), volume.name)
-        assert result.status == "unscannable"
-        found |= {name for name in files if f"marker-{name[4:6]}," in result.text}
-    assert found >= expected
+    expected = _whole_headers(volumes, files)
+    assert len(expected) >= len(files) - 2
+    assert _found_alone(volumes, files) >= expected
     later = extract(volumes[2].read_bytes(), volumes[2].name)
     assert "a later volume of a split zip archive" in (later.reason or "") and CARD in later.text
 
@@ -240,3 +252,17 @@ def test_a_7z_cut_short_gives_the_start_of_its_files(tmp_path: Path) -> None:
     assert extract(whole, "all.7z").status == "ok"
     result = extract(whole[: len(whole) // 2], "download.7z")
     assert result.status == "unscannable" and "marker-00," in result.text and "marker-01," in result.text
+
+
+def test_a_zip_cut_into_pieces_by_split_gives_each_piece_s_entries(tmp_path: Path) -> None:
+    """`split -b 60k set.zip set.zip.` makes set.zip.aa (a zip cut short), .ab, .ac...: pieces
+    named as `split` names them are read as volumes."""
+    files = _many(tmp_path / "src", 6)
+    subprocess.run([require_binary("zip", "zip"), "-q", str(tmp_path / "set.zip"), *files], cwd=tmp_path / "src",
+                   check=True)
+    subprocess.run(["split", "-b", "60k", "set.zip", "set.zip."], cwd=tmp_path, check=True)
+    pieces = sorted(tmp_path.glob("set.zip.a?"))
+    assert [p.name for p in pieces[:3]] == ["set.zip.aa", "set.zip.ab", "set.zip.ac"]
+    expected = _whole_headers(pieces, files)
+    assert len(expected) >= len(files) - 1 and _found_alone(pieces, files) >= expected
+    assert "a later volume of a split zip archive" in (extract(pieces[1].read_bytes(), "set.zip.ab").reason or "")
