@@ -10,6 +10,7 @@ import json
 import os
 import pathlib
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,11 +93,18 @@ class StateDir:
 
 def write_atomic(path: pathlib.Path, data: bytes, *, mode: int = 0o644) -> None:
     """Replace `path` with `data` so that readers see the old or the new file, never a mix."""
+    write_atomic_chunks(path, (data,), mode=mode)
+
+
+def write_atomic_chunks(path: pathlib.Path, chunks: Iterable[bytes], *, mode: int = 0o644) -> None:
+    """`write_atomic` of what `chunks` yields, one chunk in memory at a time; if the iterable
+    raises, `path` is left as it was."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for chunk in chunks:
+                handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -6,6 +6,7 @@ thread judges it and, when policy blocks, moves it off the device into the encry
 
 from __future__ import annotations
 
+import errno
 import logging
 import pathlib
 import queue
@@ -21,11 +22,11 @@ from watchdog.observers.api import ObservedWatch
 
 from agent.channels.roots import WatchedRoot
 from agent.events import FileInfo, agent_event, new_event
-from agent.judge import Context, Judgement, judge_bytes
+from agent.judge import Context, Judgement, judge_bytes, judge_text
 from agent.outbox import Outbox
 from agent.policystore import PolicyStore
 from agent.ports import Clock, WriterLog
-from agent.quarantine import Quarantine, QuarantineError, file_sha256
+from agent.quarantine import Quarantine, QuarantineError, file_sha256, streamed_sha256
 
 log = logging.getLogger(__name__)
 STOPPING_ACTIONS = ("block", "quarantine")
@@ -94,13 +95,36 @@ class FileChannel:
         try:
             data, sha256 = file_sha256(path, limit=self.max_bytes)
         except OSError as exc:
-            return self._unreadable(path, root, exc)
+            if exc.errno != errno.EFBIG:
+                return self._unreadable(path, root, exc)
+            return self._too_large(path, root, seen_at)
         if self.exempt.get(str(path)) == sha256:
             del self.exempt[str(path)]  # released by an override: already recorded, not judged again
             return None
         judgement = judge_bytes(data, path.name, self._context(path, root, len(data)), self.policies.active.policy,
                                 key=self.key, ocr=self.ocr)
-        event = self._event(path, root, judgement, FileInfo(str(path), path.name, len(data), sha256))
+        return self._conclude(path, root, judgement, FileInfo(str(path), path.name, len(data), sha256), seen_at)
+
+    def _too_large(self, path: pathlib.Path, root: WatchedRoot, seen_at: float) -> dict[str, Any] | None:
+        """A file over `max_bytes` is not read, but the policy still judges it, as unscannable: a
+        zone that lets nothing unreadable leave blocks it (it used to be only audited), and the
+        event carries its size and SHA-256, hashed a chunk at a time."""
+        try:
+            size, sha256 = streamed_sha256(path)
+        except OSError as exc:
+            return self._unreadable(path, root, exc)
+        if self.exempt.get(str(path)) == sha256:
+            del self.exempt[str(path)]
+            return None
+        reason = f"{path.name}: {size} bytes, above the {self.max_bytes} bytes the agent reads"
+        judgement = judge_text("", self._context(path, root, size), self.policies.active.policy, status="unscannable",
+                               reason=reason, key=self.key)
+        return self._conclude(path, root, judgement, FileInfo(str(path), path.name, size, sha256), seen_at)
+
+    def _conclude(self, path: pathlib.Path, root: WatchedRoot, judgement: Judgement, info: FileInfo,
+                  seen_at: float) -> dict[str, Any]:
+        """Record the event of a judged file and act on it (quarantine, notice)."""
+        event = self._event(path, root, judgement, info)
         self.verdict_ms.append((self.clock.monotonic() - seen_at) * 1000)
         event["latency_ms"] = round(self.verdict_ms[-1], 2)
         self.outbox.record(event)

@@ -173,3 +173,35 @@ def test_a_disc_image_of_card_numbers_is_opened_on_its_way_to_usb(tmp_path: path
     assert event["details"]["verdict"]["scan_status"] == "ok"
     assert [f["detector"] for f in event["details"]["findings"]] == ["credit_card"] * 5
     assert not any(c in str(event) for c in cards)
+
+
+def test_a_file_too_large_to_read_is_judged_as_unscannable_and_blocked_in_a_high_zone(
+        tmp_path: pathlib.Path, console_server: ConsoleServer) -> None:
+    """A file over `max_file_bytes` (64 MiB by default; 1 MiB here) is not read, but the high
+    zone lets nothing unreadable leave: copied to a network share, it is quarantined by the
+    `uninspectable` rule (it used to be only audited, whatever the policy), its size and SHA-256
+    in the event, and it comes back whole on release."""
+    share = tmp_path / "share"
+    share.mkdir()
+    agent, agent_id = _agent(tmp_path, console_server, "high", network_share_paths=[str(share)],
+                             max_file_bytes=1 << 20)
+    admin = console_admin(console_server)
+    payload = os.urandom(3 << 20) + CARDS.encode()
+    try:
+        source = tmp_path / "archive.bin"
+        source.write_bytes(payload)
+        target = share / "archive.bin"
+        subprocess.run(["cp", str(source), str(target)], check=True)
+        wait_for(lambda: not target.exists(), timeout=30, what=f"the file to be quarantined\n{agent.log()}")
+        events = wait_for(lambda: admin.events(agent_id, channel="network_share"), timeout=30, what="the event")
+        event = events[0]
+        assert event["action"] == "quarantine" and event["details"]["verdict"]["rule_id"] == "uninspectable"
+        assert event["details"]["verdict"]["scan_status"] == "unscannable"
+        assert "above the 1048576 bytes the agent reads" in event["details"]["verdict"]["scan_reason"]
+        assert event["details"]["file"]["size"] == len(payload)
+        assert event["details"]["file"]["sha256"] == hashlib.sha256(payload).hexdigest()
+        cli("agent", "quarantine", "release", event["details"]["quarantine_id"], "--state-dir", str(agent.state_dir),
+            "--to", str(tmp_path / "released.bin"))
+        assert (tmp_path / "released.bin").read_bytes() == payload
+    finally:
+        agent.stop()
