@@ -45,7 +45,7 @@ _FILE_DATA3, _FILE_DATA3_LARGE, _ENCRYPTION_KEY = 0x072, 0x073, 0x07C
 _FILE_DATA_STORE_OBJECT = 0x094
 _DECLARATION2, _DECLARATION2_LARGE, _READ_ONLY2, _READ_ONLY2_LARGE = 0x0A4, 0x0A5, 0x0C4, 0x0C5
 _TERMINATOR = 0x0FF
-#: Declarations whose reference is an object's property set, followed by the object's CompactID.
+#: Declarations whose reference is an object's property set.
 _PROPERTY_SETS = frozenset({_DECLARATION_X, _DECLARATION2_X, _REVISION_X, _REVISION2_X,
                             _DECLARATION2, _DECLARATION2_LARGE, _READ_ONLY2, _READ_ONLY2_LARGE})
 
@@ -92,7 +92,6 @@ class _Section:
     committed: dict[int, int]
     lists_seen: set[int] = field(default_factory=set)
     sets_seen: set[int] = field(default_factory=set)
-    objects: dict[ExtendedGuid, _Object] = field(default_factory=dict)
     order: list[_Object] = field(default_factory=list)
     file_refs: dict[ExtendedGuid, tuple[str, str]] = field(default_factory=dict)  # oid -> (reference, extension)
     stores: dict[bytes, tuple[int, int]] = field(default_factory=dict)  # GUID -> (offset, size) of its data
@@ -110,9 +109,12 @@ def onenote_content(data: bytes, budget: Budget, what: str) -> tuple[str, list[t
                           "from a web service?), which is not read")
     count = struct.unpack_from("<I", data, 96)[0]
     log, root = _reference64x32(data, 160), _reference64x32(data, 172)
-    section = _Section(data, budget, what, _transactions(data, log, count, what))
     if root is None:
         raise Unscannable(f"{what}: OneNote file without a root file node list")
+    committed, damage = _transactions(data, log, count)
+    section = _Section(data, budget, what, committed)
+    if damage:  # the lists are then read to their end, committed or not
+        section.problems.append(f"{what}: OneNote file with a damaged transaction log")
     try:
         _read_list(section, root, {}, 0)
     except Unscannable as exc:
@@ -132,9 +134,10 @@ def _reference64x32(data: bytes, offset: int) -> tuple[int, int] | None:
     return None if cb == 0 or stp == 0xFFFFFFFFFFFFFFFF else (stp, cb)
 
 
-def _transactions(data: bytes, log: tuple[int, int] | None, count: int, what: str) -> dict[int, int]:
+def _transactions(data: bytes, log: tuple[int, int] | None, count: int) -> tuple[dict[int, int], bool]:
     """How many file nodes each file node list holds after the last committed transaction
-    ([MS-ONESTORE] 2.3.3): entries (list id, node count) up to each sentinel, `count` of them."""
+    ([MS-ONESTORE] 2.3.3): entries (list id, node count) up to each sentinel, `count` of them;
+    and whether the log was damaged (what it gave before the damage is kept)."""
     committed: dict[int, int] = {}
     pending: dict[int, int] = {}
     seen: set[int] = set()
@@ -142,7 +145,7 @@ def _transactions(data: bytes, log: tuple[int, int] | None, count: int, what: st
     while log is not None and done < count:
         stp, cb = log
         if stp in seen or stp + cb > len(data) or cb < 12:
-            raise Unscannable(f"{what}: OneNote file with a damaged transaction log")
+            return committed, True
         seen.add(stp)
         for index in range((cb - 12) // 8):
             source, value = struct.unpack_from("<II", data, stp + 8 * index)
@@ -157,7 +160,7 @@ def _transactions(data: bytes, log: tuple[int, int] | None, count: int, what: st
             else:
                 pending[source] = value
         log = _reference64x32(data, stp + 8 * ((cb - 12) // 8))
-    return committed
+    return committed, False
 
 
 def _read_list(section: _Section, start: tuple[int, int], table: dict[int, bytes], depth: int) -> None:
@@ -238,9 +241,8 @@ def _reference_node(section: _Section, node_id: int, body: bytes, formats: tuple
         return
     if base_type == 2:
         _read_list(section, ref, table, depth + 1)
-    elif node_id in _PROPERTY_SETS and len(rest) >= 4:
-        oid = _resolve(struct.unpack_from("<I", rest)[0], table)
-        _property_set(section, ref, oid, table)
+    elif node_id in _PROPERTY_SETS:
+        _property_set(section, ref, table)
     elif node_id == _FILE_DATA_STORE_OBJECT and len(rest) >= 16:
         _store_object(section, ref, bytes(rest[:16]))
 
@@ -285,7 +287,7 @@ def _resolve(compact: int, table: dict[int, bytes]) -> ExtendedGuid:
     return table.get(index, index.to_bytes(16, "little")), n
 
 
-def _property_set(section: _Section, ref: tuple[int, int], oid: ExtendedGuid, table: dict[int, bytes]) -> None:
+def _property_set(section: _Section, ref: tuple[int, int], table: dict[int, bytes]) -> None:
     stp, cb = ref
     if stp in section.sets_seen:
         return
@@ -298,7 +300,6 @@ def _property_set(section: _Section, ref: tuple[int, int], oid: ExtendedGuid, ta
     except (struct.error, IndexError, ValueError):
         section.problems.append(f"{section.what}: OneNote object at {stp} damaged")
         found = reader.found
-    section.objects.setdefault(oid, found)
     section.order.append(found)
 
 

@@ -126,3 +126,14 @@ def test_a_notebook_exported_as_a_onenote_package_is_read(tmp_path: Path) -> Non
     assert result.status == "ok", result.reason
     assert f"Ada Lovelace paid with card {CARD}" in result.text
     assert "Work.onepkg/Customers.one/customers.csv" in [p.path for p in result.parts]
+
+
+def test_a_damaged_transaction_log_is_named_and_the_lists_still_read() -> None:
+    import struct
+
+    one = bytearray(one_bytes(_notebook()))
+    struct.pack_into("<QI", one, 160, len(one) + 4096, 1024)  # fcrTransactionLog pointing past the end
+    text, files, problems = onenote_content(bytes(one), Budget(Limits(), len(one)), "torn.one")
+    assert problems == ["torn.one: OneNote file with a damaged transaction log"]
+    assert f"Ada Lovelace paid with card {CARD}" in text and len(files) == 2
+    assert extract(bytes(one), "torn.one").status == "unscannable"
