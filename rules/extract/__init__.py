@@ -26,7 +26,7 @@ from rules.extract.legacy import legacy_text
 from rules.extract.markup import decode_text, element_text, html_content, html_text, parse_xml, printable_runs
 from rules.extract.odf import odf_objects, odf_text
 from rules.extract.office import flat_office_text, office_embeddings, office_pictures, office_text
-from rules.extract.onenote import onenote_content
+from rules.extract.onenote import is_onenote, onenote_content
 from rules.extract.outlook import outlook_content
 from rules.extract.pst import is_pst, pst_messages
 from rules.extract.rar import rar_members
@@ -113,9 +113,9 @@ def _mailbox_limits(limits: Limits, size: int) -> Limits:
 def extract_path(path: str, *, limits: Limits = DEFAULT_LIMITS) -> Extraction:
     """Extract the text of the file at `path`. A file up to `limits.max_input_bytes` is read and
     handed to `extract`; a larger one is opened as a memory map, and read when it is a disc or disk
-    image or an Outlook data file of at most `limits.max_image_bytes` (an ISO, a VHD or a .pst of a
-    few hundred MB), its files or messages taken out one by one; any other large file is
-    `unscannable` without being read."""
+    image, an Outlook data file or a OneNote section of at most `limits.max_image_bytes` (an ISO, a
+    VHD, a .pst or a notebook with videos in it, of a few hundred MB), its files or messages taken
+    out one by one; any other large file is `unscannable` without being read."""
     with open(path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         if size <= limits.max_input_bytes:
@@ -127,7 +127,7 @@ def extract_path(path: str, *, limits: Limits = DEFAULT_LIMITS) -> Extraction:
     with mapped:
         image = cast(bytes, mapped)  # the image readers only slice, compare, search and unpack it
         kind = ("disc" if is_disc_image(image) else "disk" if is_virtual_disk(image) or is_volume_or_partitioned(image)
-                else "pst" if is_pst(image) else None)
+                else "pst" if is_pst(image) else "onenote" if is_onenote(image) else None)
         if kind is None or size > limits.max_image_bytes:
             limit = limits.max_input_bytes if kind is None else limits.max_image_bytes
             return _too_big(path, kind or "binary", f"input of {size} bytes is above the limit of {limit}")

@@ -3,6 +3,7 @@ other large files are not read. The limits are made small here so that the image
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +76,15 @@ def test_the_cli_reads_a_large_image(tmp_path: Path) -> None:
                              "never", "--max-bytes", str(1 << 20), "--max-image-bytes", str(2 << 20), str(image)],
                             capture_output=True, text=True, timeout=120)
     assert "us_ssn" not in capped.stdout and "above the limit of 2097152" in capped.stderr
+
+
+def test_a_onenote_section_over_the_input_limit_too(tmp_path: Path) -> None:
+    """A notebook section with a recording inserted: read through the map, its files taken out."""
+    from tests.rules.one_pack import Embedded, Page, one_bytes
+
+    section = tmp_path / "Meetings.one"
+    section.write_bytes(one_bytes([Page("Board", [f"SSN {SSN}"], files=[
+        Embedded("recording.bin", os.urandom(3 << 20), ".bin"), Embedded("minutes.txt", f"ssn {SSN}\n".encode())])]))
+    assert section.stat().st_size > SMALL.max_input_bytes
+    result = extract_path(str(section), limits=SMALL)
+    assert result.file_type == "onenote" and result.text.count(SSN) == 2
