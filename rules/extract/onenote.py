@@ -401,8 +401,26 @@ def _string(prid: int, value: bytes) -> str:
         return ""
     if prid in (_RICH_TEXT, _EMBEDDED_NAME, _IMAGE_NAME):
         return text
-    readable = sum(ch.isprintable() or ch in "\t\r\n\x0b" for ch in text)
-    return text if len(text) >= 2 and readable == len(text) and any(ch.isalnum() for ch in text) else ""
+    return text if _reads_as_text(text) else ""
+
+
+#: Code points text is written in: ASCII and Latin to Cyrillic, Hebrew and Arabic, punctuation,
+#: CJK punctuation, kana, CJK ideographs, Hangul and full-width forms. Random bytes read as
+#: UTF-16 fall outside them about half the time, so a GUID or a formatting run is not taken for
+#: text.
+_SCRIPTS = ((0x20, 0x7E), (0xA0, 0x6FF), (0x2000, 0x206F), (0x3000, 0x30FF), (0x4E00, 0x9FFF),
+            (0xAC00, 0xD7A3), (0xFF00, 0xFFEF))
+
+
+def _reads_as_text(text: str) -> bool:
+    """Whether a property value that no listed id says is text reads as text: at least two
+    characters, all printable, one a letter or digit, and nine in ten in a script's range."""
+    if len(text) < 2 or not any(ch.isalnum() for ch in text):
+        return False
+    if not all(ch.isprintable() or ch in "\t\r\n\x0b" for ch in text):
+        return False
+    usual = sum(ch in "\t\r\n\x0b" or any(low <= ord(ch) <= high for low, high in _SCRIPTS) for ch in text)
+    return usual * 10 >= len(text) * 9
 
 
 def _file_data_declaration(section: _Section, node_id: int, body: bytes, table: dict[int, bytes]) -> None:
