@@ -16,6 +16,12 @@ OCR in the service's stead: the worker asks the service (a JSON line and the ima
 stdout), which checks the request, runs the OCR worker (unprivileged too) and writes the text back;
 a `nobody` process could not start Python from where root installed it.
 
+A file over the agent's read limit (`max_file_bytes`) that may be a disc or disk image, an
+Outlook data file or a OneNote section gets a worker of its own (`extract_large`): the service
+opens the file and hands the worker its descriptor (the worker, as `nobody`, could not open it by
+name), and the worker's address space is capped at `WORKER_MEMORY` plus the file's size, so that
+it can map the file and read it as `leakguard rules scan` does, up to 1 GiB.
+
 Workers are started on demand (about 0.3 s), kept for the next file, and leave after
 `IDLE_SECONDS` without work, so an idle agent holds none. At most `POOL_SIZE` run at once (one
 per channel thread that is judging). Requests and answers are one JSON line each way (the file's
@@ -30,6 +36,7 @@ import os
 import resource
 import select
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -105,6 +112,16 @@ OCR_KINDS = ("image", "pages", "pictures")
 #: The largest image or PDF a worker may hand the service for OCR (a container's member is at
 #: most the expansion budget, `Limits.max_expanded_bytes`).
 MAX_OCR_BYTES = 256 << 20
+#: Characters of text a large file's worker gives back (a mailbox of years holds more): past them
+#: the file is `unscannable` saying so, the text before still judged.
+MAX_LARGE_TEXT = 64 << 20
+#: The largest file a large file's worker maps (`rules.extract.Limits.max_image_bytes`).
+MAX_LARGE_BYTES = 1 << 30
+
+
+def large_seconds(size: int) -> float:
+    """The time a large file may take: the usual 30 s, and one more per 25 MB."""
+    return 30.0 + size / 25e6
 
 
 def ocr_ports() -> tuple[str, ...]:
@@ -156,6 +173,9 @@ class WorkerGone(Exception):
 class Worker:
     """One extraction worker process."""
 
+    #: The longest answer line a worker may send.
+    cap = MAX_OCR_BYTES
+
     def __init__(self, idle_seconds: float = IDLE_SECONDS) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "agent.extraction", repr(idle_seconds)], stdin=subprocess.PIPE,
@@ -164,6 +184,10 @@ class Worker:
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def answer(self, timeout: float) -> dict[str, object]:
+        """The one answer of a worker that was given its work when it started."""
+        return self._message(time.monotonic() + timeout)
 
     def ask(self, request: dict[str, object], data: bytes, timeout: float) -> dict[str, object]:
         """Send one request and wait at most `timeout` seconds, writing included, for its answer;
@@ -215,7 +239,7 @@ class Worker:
     def _message(self, deadline: float) -> dict[str, object]:
         """The next JSON line from the worker."""
         while b"\n" not in self._buffer:
-            if len(self._buffer) > MAX_OCR_BYTES:
+            if len(self._buffer) > self.cap:
                 self.kill()
                 raise WorkerGone("the worker answered nonsense")
             self._fill(deadline)
@@ -316,6 +340,51 @@ class Pool:
             self._idle.clear()
 
 
+class _LargeWorker(Worker):
+    """A worker for one file too large for the kept ones, given its descriptor; it answers once."""
+
+    cap = 4 * MAX_LARGE_TEXT + (1 << 20)  # JSON of the longest text, every character escaped
+
+    def __init__(self, fd: int, size: int, max_input: int, seconds: float, filename: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "agent.extraction", "--descriptor", str(fd), str(size), str(max_input),
+             repr(seconds), filename], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            cwd="/", start_new_session=True, pass_fds=(fd,))
+        self._buffer = b""
+
+
+def extract_large(path: str, filename: str, *, max_input: int) -> Extracted:
+    """A file over the agent's read limit `max_input`, read in a worker of its own through a map
+    of it (disc and disk images, Outlook data files and OneNote sections up to 1 GiB; anything
+    else is `unscannable` as too large); no OCR. The service opens it, not following a link."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        return Extracted("", "unscannable", f"{filename}: cannot be opened ({exc.strerror or exc})")
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return Extracted("", "unscannable", f"{filename}: not a regular file")
+        if info.st_size > MAX_LARGE_BYTES:
+            return Extracted("", "unscannable", f"{filename}: input of {info.st_size} bytes is above the limit of "
+                             f"{MAX_LARGE_BYTES}")
+        seconds = large_seconds(info.st_size)
+        worker = _LargeWorker(fd, info.st_size, max_input, seconds, filename)
+    finally:
+        os.close(fd)
+    try:
+        answer = worker.answer(seconds + GRACE_SECONDS)
+    except WorkerGone as gone:
+        return Extracted("", "unscannable", f"{filename}: {gone}")
+    except TimeoutError:
+        return _no_answer(filename, seconds)
+    finally:
+        worker.kill()
+    reason = answer.get("reason")
+    return Extracted(str(answer.get("text", "")), str(answer.get("status", "unscannable")),
+                     None if reason is None else str(reason))
+
+
 def _no_answer(filename: str, seconds: float) -> Extracted:
     return Extracted("", "unscannable", f"{filename}: extraction gave no answer within {seconds:g} s (worker killed)")
 
@@ -326,6 +395,8 @@ POOL = Pool()
 def main() -> int:
     """The worker: requests on stdin (a JSON line, then the file's bytes), one JSON answer line
     each on stdout; exits after `argv[1]` seconds without a request, or at end of input."""
+    if sys.argv[1:2] == ["--descriptor"]:
+        return _large_main(sys.argv[2:])
     resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
     idle = float(sys.argv[1]) if len(sys.argv) > 1 else IDLE_SECONDS
     preload()  # while it may still read where root installed Python and leakguard
@@ -351,6 +422,34 @@ def main() -> int:
                       "reason": f"{request['filename']}: extraction failed ({type(exc).__name__}: {exc})"}
         stdout.write(json.dumps(answer, ensure_ascii=False).encode("utf-8", "replace") + b"\n")  # (JSON escapes newlines)
         stdout.flush()
+    return 0
+
+
+def _large_main(args: list[str]) -> int:
+    """A large file's worker: `descriptor size max_input seconds filename`; one answer line."""
+    fd, size, max_input, seconds, filename = int(args[0]), int(args[1]), int(args[2]), float(args[3]), args[4]
+    memory = WORKER_MEMORY + min(size, MAX_LARGE_BYTES)
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    preload()
+    from rules.extract import Limits, extract_open
+    from rules.extract.tesseract import drop_privileges
+
+    drop_privileges()
+    limits = Limits(clock=time.monotonic, seconds=seconds, max_input_bytes=max_input, max_image_bytes=MAX_LARGE_BYTES)
+    try:
+        with os.fdopen(fd, "rb") as handle:
+            got = extract_open(handle, filename, limits=limits)
+        text, status, reason = got.text, got.status, got.reason
+    except Exception as exc:  # a parser's bug: this file is unscannable
+        text, status, reason = "", "unscannable", f"{filename}: extraction failed ({type(exc).__name__}: {exc})"
+    if len(text) > MAX_LARGE_TEXT:
+        whole = len(text)
+        text = text[:MAX_LARGE_TEXT]
+        if status == "ok":
+            status, reason = "unscannable", f"{filename}: text cut at {MAX_LARGE_TEXT} of its {whole} characters"
+    answer = {"text": text, "status": status, "reason": reason}
+    sys.stdout.buffer.write(json.dumps(answer, ensure_ascii=False).encode("utf-8", "replace") + b"\n")
+    sys.stdout.buffer.flush()
     return 0
 
 

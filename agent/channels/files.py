@@ -22,6 +22,7 @@ from watchdog.observers.api import ObservedWatch
 
 from agent.channels.roots import WatchedRoot
 from agent.events import FileInfo, agent_event, new_event
+from agent.extraction import extract_large
 from agent.judge import Context, Judgement, judge_bytes, judge_text
 from agent.outbox import Outbox
 from agent.policystore import PolicyStore
@@ -106,9 +107,10 @@ class FileChannel:
         return self._conclude(path, root, judgement, FileInfo(str(path), path.name, len(data), sha256), seen_at)
 
     def _too_large(self, path: pathlib.Path, root: WatchedRoot, seen_at: float) -> dict[str, Any] | None:
-        """A file over `max_bytes` is not read, but the policy still judges it, as unscannable: a
-        zone that lets nothing unreadable leave blocks it (it used to be only audited), and the
-        event carries its size and SHA-256, hashed a chunk at a time."""
+        """A file over `max_bytes`: a disc or disk image, an Outlook data file or a OneNote section
+        of up to 1 GiB is read in a worker of its own (`extract_large`); anything else is judged
+        as unscannable, so a zone that lets nothing unreadable leave blocks it (such files used to
+        be only audited). The event carries its size and SHA-256, hashed a chunk at a time."""
         try:
             size, sha256 = streamed_sha256(path)
         except OSError as exc:
@@ -116,9 +118,9 @@ class FileChannel:
         if self.exempt.get(str(path)) == sha256:
             del self.exempt[str(path)]
             return None
-        reason = f"{path.name}: {size} bytes, above the {self.max_bytes} bytes the agent reads"
-        judgement = judge_text("", self._context(path, root, size), self.policies.active.policy, status="unscannable",
-                               reason=reason, key=self.key)
+        got = extract_large(str(path), path.name, max_input=self.max_bytes)
+        judgement = judge_text(got.text, self._context(path, root, size), self.policies.active.policy, status=got.status,
+                               reason=got.reason, key=self.key)
         return self._conclude(path, root, judgement, FileInfo(str(path), path.name, size, sha256), seen_at)
 
     def _conclude(self, path: pathlib.Path, root: WatchedRoot, judgement: Judgement, info: FileInfo,

@@ -11,7 +11,7 @@ import mmap
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import cast
+from typing import BinaryIO, cast
 
 from rules.extract.archive import TruncatedStream, tar_members, unpack_stream_cut, zip_members
 from rules.extract.budget import DEFAULT_LIMITS, Budget, EncryptedContent, Limits, Unscannable
@@ -117,13 +117,19 @@ def extract_path(path: str, *, limits: Limits = DEFAULT_LIMITS) -> Extraction:
     VHD, a .pst or a notebook with videos in it, of a few hundred MB), its files or messages taken
     out one by one; any other large file is `unscannable` without being read."""
     with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size <= limits.max_input_bytes:
-            return extract(handle.read(limits.max_input_bytes + 1), path, limits=limits)
-        try:
-            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        except (OSError, ValueError, OverflowError) as exc:  # an address-space cap, a special file
-            return _too_big(path, "binary", f"input of {size} bytes cannot be mapped ({exc})")
+        return extract_open(handle, path, limits=limits)
+
+
+def extract_open(handle: BinaryIO, path: str, *, limits: Limits = DEFAULT_LIMITS) -> Extraction:
+    """`extract_path` of a file already open (the agent hands one to a worker that may not open
+    it by name)."""
+    size = os.fstat(handle.fileno()).st_size
+    if size <= limits.max_input_bytes:
+        return extract(handle.read(limits.max_input_bytes + 1), path, limits=limits)
+    try:
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError, OverflowError) as exc:  # an address-space cap, a special file
+        return _too_big(path, "binary", f"input of {size} bytes cannot be mapped ({exc})")
     with mapped:
         image = cast(bytes, mapped)  # the image readers only slice, compare, search and unpack it
         kind = ("disc" if is_disc_image(image) else "disk" if is_virtual_disk(image) or is_volume_or_partitioned(image)

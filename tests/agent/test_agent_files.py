@@ -197,7 +197,7 @@ def test_a_file_too_large_to_read_is_judged_as_unscannable_and_blocked_in_a_high
         event = events[0]
         assert event["action"] == "quarantine" and event["details"]["verdict"]["rule_id"] == "uninspectable"
         assert event["details"]["verdict"]["scan_status"] == "unscannable"
-        assert "above the 1048576 bytes the agent reads" in event["details"]["verdict"]["scan_reason"]
+        assert f"input of {len(payload)} bytes is above the limit of 1048576" in event["details"]["verdict"]["scan_reason"]
         assert event["details"]["file"]["size"] == len(payload)
         assert event["details"]["file"]["sha256"] == hashlib.sha256(payload).hexdigest()
         cli("agent", "quarantine", "release", event["details"]["quarantine_id"], "--state-dir", str(agent.state_dir),
@@ -205,3 +205,39 @@ def test_a_file_too_large_to_read_is_judged_as_unscannable_and_blocked_in_a_high
         assert (tmp_path / "released.bin").read_bytes() == payload
     finally:
         agent.stop()
+
+
+def test_an_outlook_mailbox_too_large_for_the_usual_read_is_read_in_a_worker_of_its_own(
+        tmp_path: pathlib.Path, console_server: ConsoleServer) -> None:
+    """Medium zone: a .pst over `max_file_bytes` (1 MiB here; 64 MiB by default) holding five
+    card numbers is opened by the service, handed by descriptor to a worker of its own that maps
+    it, and quarantined like the CSV inside would be (regulated-bulk); before, it was unscannable
+    (the medium pack only warns about that on its way to USB)."""
+    from tests.rules.pst_pack import Attachment, Folder, Message, pst_bytes
+
+    cards = ["4242 4242 4242 4242", "5555 5555 5555 4444", "4000 0566 5566 5556", "5200 8282 8282 8210",
+             "3566 0020 2036 0505"]
+    rows = "name,card\n" + "".join(f"Customer {i},{c}\n" for i, c in enumerate(cards))
+    mailbox = pst_bytes([Folder("Inbox", [Message("export", body="see attached", attachments=[
+        Attachment("customers.csv", rows.encode()),
+        Attachment("minutes.txt", b"Minutes of the weekly meeting, nothing sensitive.\n" * 45_000)])])])
+    assert len(mailbox) > 1 << 20
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    agent, agent_id = _agent(tmp_path, console_server, "medium", removable_paths=[str(usb)], max_file_bytes=1 << 20)
+    admin = console_admin(console_server)
+    try:
+        source = tmp_path / "archive.pst"
+        source.write_bytes(mailbox)
+        target = usb / "archive.pst"
+        subprocess.run(["cp", str(source), str(target)], check=True)
+        wait_for(lambda: not target.exists(), timeout=60, what=f"the mailbox to be quarantined\n{agent.log()}")
+        events = wait_for(lambda: admin.events(agent_id, channel="removable_media"), timeout=30, what="the event")
+    finally:
+        agent.stop()
+    event = events[0]
+    assert event["action"] == "quarantine" and event["details"]["verdict"]["rule_id"] == "regulated-bulk"
+    assert event["details"]["verdict"]["scan_status"] == "ok", event["details"]["verdict"]
+    assert [f["detector"] for f in event["details"]["findings"]] == ["credit_card"] * 5
+    assert event["details"]["file"]["size"] == len(mailbox)
+    assert not any(c in str(event) for c in cards)

@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -339,3 +340,34 @@ def test_a_worker_asking_for_what_no_worker_asks_is_killed(request_line: str, sa
     with pytest.raises(WorkerGone, match=said.replace("(", r"\(")):
         worker.ask({"filename": "a.zip", "ocr": True, "seconds": 10}, b"PK", 20)
     assert not worker.alive()
+
+
+def test_a_large_file_is_read_in_a_worker_of_its_own_through_its_descriptor(tmp_path: Path) -> None:
+    """A .pst over the agent's read limit: the service opens it and a worker of its own, whose
+    address space holds the map too, reads it (as `nobody` when the agent runs as root)."""
+    from agent.extraction import extract_large
+    from tests.rules.pst_pack import Attachment, Folder, Message, pst_bytes
+
+    mailbox = tmp_path / "archive.pst"
+    mailbox.write_bytes(pst_bytes([Folder("Inbox", [Message("q3", body="card 4111111111111111", attachments=[
+        Attachment("notes.txt", b"weekly minutes\n" * 100_000)])])]))
+    if os.geteuid() == 0:
+        tmp_path.chmod(0o700)  # closed to the worker's user: only the descriptor gets it in
+    got = extract_large(str(mailbox), "archive.pst", max_input=1 << 20)
+    assert got.status == "ok", got.reason
+    assert "4111111111111111" in got.text and "weekly minutes" in got.text
+
+
+def test_what_a_large_file_s_worker_cannot_read_is_named(tmp_path: Path) -> None:
+    from agent.extraction import extract_large
+
+    blob = tmp_path / "video.bin"
+    blob.write_bytes(os.urandom(3 << 20))
+    got = extract_large(str(blob), "video.bin", max_input=1 << 20)
+    assert got.status == "unscannable" and "is above the limit of 1048576" in (got.reason or "")
+    link = tmp_path / "link.pst"
+    link.symlink_to(blob)
+    assert "cannot be opened" in (extract_large(str(link), "link.pst", max_input=1 << 20).reason or "")
+    fifo = tmp_path / "pipe.pst"
+    os.mkfifo(fifo)
+    assert extract_large(str(fifo), "pipe.pst", max_input=1 << 20).reason == "pipe.pst: not a regular file"
