@@ -55,6 +55,12 @@ _EMBEDDED_NAME, _EMBEDDED_CONTAINER = 0x1C001D9C, 0x20001D9B
 _PICTURE_CONTAINER, _IMAGE_NAME = 0x20001C3F, 0x1C001DD7
 _OBJECT_ID, _OBJECT_IDS, _SPACE_ID, _SPACE_IDS, _CONTEXT_ID, _CONTEXT_IDS = 0x8, 0x9, 0xA, 0xB, 0xC, 0xD
 _PROPERTY_VALUES, _PROPERTY_SET = 0x10, 0x11
+_ELEMENT_CHILDREN, _CONTENT_CHILDREN = 0x24001C20, 0x24001C1F
+#: jcidTableNode, jcidTableRowNode ([MS-ONE] 2.2): a table's ElementChildNodes are its rows, a
+#: row's its cells, a cell's the outline elements holding its text.
+_TABLE, _TABLE_ROW = 0x00060022, 0x00060023
+#: Declarations whose body (after the reference) starts with the object's CompactID and JCID.
+_WITH_JCID = frozenset({_DECLARATION2, _DECLARATION2_LARGE, _READ_ONLY2, _READ_ONLY2_LARGE})
 _FIXED = {0x1: 0, 0x2: 0, 0x3: 1, 0x4: 2, 0x5: 4, 0x6: 8}
 #: Property sets nested deeper than this are taken for damage.
 _MAX_NESTING = 16
@@ -73,6 +79,8 @@ class _Object:
 
     strings: list[tuple[int, str]] = field(default_factory=list)  # (property id, text)
     references: list[tuple[int, ExtendedGuid]] = field(default_factory=list)  # (property id, object)
+    oid: ExtendedGuid | None = None
+    jcid: int | None = None
 
 
 @dataclass(slots=True)
@@ -92,6 +100,7 @@ class _Section:
     committed: dict[int, int]
     lists_seen: set[int] = field(default_factory=set)
     sets_seen: set[int] = field(default_factory=set)
+    by_oid: dict[ExtendedGuid, _Object] = field(default_factory=dict)
     order: list[_Object] = field(default_factory=list)
     file_refs: dict[ExtendedGuid, tuple[str, str]] = field(default_factory=dict)  # oid -> (reference, extension)
     stores: dict[bytes, tuple[int, int]] = field(default_factory=dict)  # GUID -> (offset, size) of its data
@@ -242,7 +251,9 @@ def _reference_node(section: _Section, node_id: int, body: bytes, formats: tuple
     if base_type == 2:
         _read_list(section, ref, table, depth + 1)
     elif node_id in _PROPERTY_SETS:
-        _property_set(section, ref, table)
+        oid = _resolve(struct.unpack_from("<I", rest)[0], table) if len(rest) >= 4 else None
+        jcid = struct.unpack_from("<I", rest, 4)[0] if node_id in _WITH_JCID and len(rest) >= 8 else None
+        _property_set(section, ref, table, oid, jcid)
     elif node_id == _FILE_DATA_STORE_OBJECT and len(rest) >= 16:
         _store_object(section, ref, bytes(rest[:16]))
 
@@ -287,7 +298,8 @@ def _resolve(compact: int, table: dict[int, bytes]) -> ExtendedGuid:
     return table.get(index, index.to_bytes(16, "little")), n
 
 
-def _property_set(section: _Section, ref: tuple[int, int], table: dict[int, bytes]) -> None:
+def _property_set(section: _Section, ref: tuple[int, int], table: dict[int, bytes], oid: ExtendedGuid | None,
+                  jcid: int | None) -> None:
     stp, cb = ref
     if stp in section.sets_seen:
         return
@@ -300,6 +312,9 @@ def _property_set(section: _Section, ref: tuple[int, int], table: dict[int, byte
     except (struct.error, IndexError, ValueError):
         section.problems.append(f"{section.what}: OneNote object at {stp} damaged")
         found = reader.found
+    found.oid, found.jcid = oid, jcid
+    if oid is not None:
+        section.by_oid[oid] = found
     section.order.append(found)
 
 
@@ -461,14 +476,58 @@ def _store_object(section: _Section, ref: tuple[int, int], guid: bytes) -> None:
 
 
 def _texts(section: _Section) -> list[str]:
-    """Each distinct string once, in the order the objects were declared."""
+    """Each distinct string once, in the order the objects were declared; a table as rows of
+    tab-separated cells where the table is declared (its header row then names its columns for
+    the detectors, as in a spreadsheet), its cells' text not again on its own."""
+    in_tables: set[int] = set()
+    grids = {id(found): _grid(section, found, in_tables) for found in section.order if found.jcid == _TABLE}
     seen: set[str] = set()
     out = []
     for found in section.order:
+        if id(found) in grids:
+            if grids[id(found)]:
+                out.append(grids[id(found)])
+            continue
+        if id(found) in in_tables:
+            continue
         for _, text in found.strings:
             if text not in seen:
                 seen.add(text)
                 out.append(text)
+    return out
+
+
+def _grid(section: _Section, table: _Object, used: set[int]) -> str:
+    """A table's text: a line per row, its cells' text joined by tabs (a cell's own lines by
+    spaces); "" for a table already read as part of another's cell."""
+    if id(table) in used:
+        return ""
+    used.add(id(table))
+    lines = []
+    for row in _children(section, table, _ELEMENT_CHILDREN):
+        if row.jcid not in (_TABLE_ROW, None):
+            continue
+        cells = [" ".join(_descendant_text(section, cell, used)) for cell in _children(section, row, _ELEMENT_CHILDREN)]
+        lines.append("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in cells))
+    return "\n".join(lines)
+
+
+def _children(section: _Section, parent: _Object, prid: int) -> list[_Object]:
+    return [section.by_oid[oid] for key, oid in parent.references if key == prid and oid in section.by_oid]
+
+
+def _descendant_text(section: _Section, node: _Object, used: set[int]) -> list[str]:
+    """The strings of `node` and of what it holds (outline elements, their content), each object
+    once, marked `used`."""
+    out: list[str] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in used:
+            continue
+        used.add(id(current))
+        out += [text for _, text in current.strings]
+        stack += reversed(_children(section, current, _ELEMENT_CHILDREN) + _children(section, current, _CONTENT_CHILDREN))
     return out
 
 

@@ -56,6 +56,8 @@ JCID_SECTION, JCID_SECTION_META, JCID_PAGE_SERIES = 0x00060007, 0x00020031, 0x00
 JCID_PAGE_MANIFEST, JCID_PAGE, JCID_PAGE_META, JCID_TITLE = 0x00060037, 0x0006000B, 0x00020030, 0x0006002C
 JCID_OUTLINE, JCID_OE, JCID_RICH_TEXT = 0x0006000C, 0x0006000D, 0x0006000E
 JCID_EMBEDDED_FILE, JCID_EMBEDDED_FILE_CONTAINER = 0x00060035, 0x00080001
+JCID_TABLE, JCID_TABLE_ROW, JCID_TABLE_CELL = 0x00060022, 0x00060023, 0x00060024
+ROW_COUNT, COLUMN_COUNT = 0x14001D57, 0x14001D58
 ELEMENT_CHILD_NODES, CONTENT_CHILD_NODES, STRUCTURE_CHILD_NODES = 0x24001C20, 0x24001C1F, 0x24001D5F
 CHILD_GRAPH_SPACES, ENTITY_GUID = 0x2C001D63, 0x1C001C30
 RICH_TEXT_UNICODE, TEXT_EXTENDED_ASCII, RICH_TEXT_LANG = 0x1C001C22, 0x1C003498, 0x10001CFE
@@ -82,6 +84,7 @@ class Page:
     ascii_paragraphs: list[str] = field(default_factory=list)  # TextExtendedAscii, cp1252
     files: list[Embedded] = field(default_factory=list)
     old_paragraphs: list[str] = field(default_factory=list)  # an earlier revision, later replaced
+    tables: list[list[list[str]]] = field(default_factory=list)  # rows of cells, after the paragraphs
 
 
 @dataclass
@@ -103,6 +106,7 @@ class Stats:
     transactions: int = 0
     log_fragments: int = 0
     encryption_keys: int = 0
+    tables: int = 0
 
 
 @dataclass(frozen=True)
@@ -509,8 +513,11 @@ class _Writer:
         title_objects = self.outline(title_ids, [self.rich_text(title_ids.next(), page.title, title=True)])
         content = [self.rich_text(body_ids.next(), text) for text in page.paragraphs]
         content += [self.rich_text(body_ids.next(), text, ascii=True) for text in page.ascii_paragraphs]
+        grids = [self.table(body_ids, rows) for rows in page.tables]
+        content += [grid[0] for grid in grids]
         files = [obj for item in page.files for obj in self.embedded(file_ids, item, txn, store)]
         body = self.outline(body_ids, content + files[0::2]) if content or files else []
+        body += [obj for grid in grids for obj in grid[1:]]
         page_props: list[tuple[int, Value]] = [(STRUCTURE_CHILD_NODES, [title]), (PAGE_WIDTH, struct.pack("<f", 8.5)),
                                                (LAST_MODIFIED, struct.pack("<Q", FILETIME_2024 + txn))]
         if body:
@@ -530,6 +537,27 @@ class _Writer:
         value = (TEXT_EXTENDED_ASCII, self.text(text, "cp1252")) if ascii else (RICH_TEXT_UNICODE, self.text(text))
         props: list[tuple[int, Value]] = [value, (RICH_TEXT_LANG, struct.pack("<H", 0x0409))]
         return _Object(oid, JCID_RICH_TEXT, props + ([(IS_TITLE_TEXT, True)] if title else []))
+
+    def table(self, ids: _Ids, rows: list[list[str]]) -> list[_Object]:
+        """[table, rows..., cells..., their outline elements and rich texts...] ([MS-ONE]
+        jcidTableNode: ElementChildNodes are its rows, a row's are its cells, a cell's are the
+        outline elements holding its text)."""
+        out: list[_Object] = []
+        row_objects = []
+        for cells in rows:
+            cell_objects = []
+            for text in cells:
+                rich = self.rich_text(ids.next(), text)
+                element = _Object(ids.next(), JCID_OE, [(CONTENT_CHILD_NODES, [rich.oid]), (OE_CHILD_LEVEL, b"\x01")])
+                cell_objects.append(_Object(ids.next(), JCID_TABLE_CELL, [(ELEMENT_CHILD_NODES, [element.oid])]))
+                out += [element, rich]
+            row_objects.append(_Object(ids.next(), JCID_TABLE_ROW, [(ELEMENT_CHILD_NODES, [c.oid for c in cell_objects])]))
+            out += cell_objects
+        table = _Object(ids.next(), JCID_TABLE, [(ELEMENT_CHILD_NODES, [r.oid for r in row_objects]),
+                                                 (ROW_COUNT, struct.pack("<I", len(rows))),
+                                                 (COLUMN_COUNT, struct.pack("<I", max(map(len, rows), default=0)))])
+        self.stats.tables += 1
+        return [table, *reversed(row_objects), *reversed(out)]  # declared children first, as no reader may rely on
 
     def outline(self, ids: _Ids, children: list[_Object]) -> list[_Object]:
         """An outline with one outline element per child: [outline, elements..., own children...]."""

@@ -137,3 +137,17 @@ def test_a_damaged_transaction_log_is_named_and_the_lists_still_read() -> None:
     assert problems == ["torn.one: OneNote file with a damaged transaction log"]
     assert f"Ada Lovelace paid with card {CARD}" in text and len(files) == 2
     assert extract(bytes(one), "torn.one").status == "unscannable"
+
+
+def test_a_table_is_read_as_rows_and_its_header_names_its_columns() -> None:
+    """A OneNote table (table, row and cell nodes) comes out as tab-separated rows, so a column
+    headed "Routing number" makes its bare nine-digit values routing numbers, as in a spreadsheet."""
+    rows = [["Customer", "Routing number", "Note"], ["Ada", "021000021", "call back"], ["Bob", "011000015", "paid"]]
+    one, stats = one_pack([Page("Bank details", ["before the table"], tables=[rows])])
+    assert stats.tables == 1
+    text, _, problems = onenote_content(one, Budget(Limits(), len(one)), "bank.one")
+    assert problems == []
+    assert "Customer\tRouting number\tNote\nAda\t021000021\tcall back\nBob\t011000015\tpaid" in text
+    assert text.count("021000021") == 1  # the cells are not read again on their own
+    found = [(f.detector, f.level, text[f.start : f.end]) for f in scan_text(text)]
+    assert found == [("us_aba_routing", "medium", "021000021"), ("us_aba_routing", "medium", "011000015")]

@@ -307,3 +307,19 @@ def test_stats_are_not_vacuous() -> None:
         one_pack(_pages(), fragment_size=10)
     with pytest.raises(UnicodeEncodeError):
         one_pack([Page("t", ascii_paragraphs=["中文"])])
+
+
+def test_pyonenote_reads_a_table(tmp_path: Path) -> None:
+    """Table, row and cell nodes with the ids [MS-ONE] gives them: pyOneNote names them and
+    their RowCount and ColumnCount, and reads every cell's text."""
+    rows = [["Name", "Routing number"], ["Ada", "021000021"], ["Bob", "011000015"]]
+    data, stats = one_pack([Page("Bank", ["intro"], tables=[rows])])
+    assert stats.tables == 1
+    properties = _document(tmp_path, data).get_properties()
+    kinds = [p["type"] for p in properties]
+    assert kinds.count("jcidTableNode") == 1 and kinds.count("jcidTableRowNode") == 3
+    assert kinds.count("jcidTableCellNode") == 6
+    table = next(p["val"] for p in properties if p["type"] == "jcidTableNode")
+    assert {"RowCount", "ColumnCount"} <= set(table)
+    texts = _texts(_document(tmp_path, data))
+    assert all(cell in texts for row in rows for cell in row)
