@@ -7,6 +7,7 @@ import hashlib
 import os
 import pathlib
 import subprocess
+from typing import Any
 
 import psutil
 import pytest
@@ -29,6 +30,37 @@ def _agent(tmp_path: pathlib.Path, console_server: ConsoleServer, zone: str, **c
     agent_id = agent.enroll(console_server.url, admin.enroll_token(zone))
     agent.start()
     return agent, agent_id
+
+
+FIVE_CARDS = ["4242 4242 4242 4242", "5555 5555 5555 4444", "4000 0566 5566 5556", "5200 8282 8282 8210",
+              "3566 0020 2036 0505"]
+FIVE_CARDS_CSV = "name,card\n" + "".join(f"Customer {i},{c}\n" for i, c in enumerate(FIVE_CARDS))
+
+
+def _quarantined_on_usb(tmp_path: pathlib.Path, console_server: ConsoleServer, source: pathlib.Path,
+                        **channels: object) -> dict[str, Any]:
+    """Copy `source` to a removable directory watched by a medium-zone agent; the event of its
+    quarantine, once the file is gone from the device."""
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    agent, agent_id = _agent(tmp_path, console_server, "medium", removable_paths=[str(usb)], **channels)
+    admin = console_admin(console_server)
+    try:
+        target = usb / source.name
+        subprocess.run(["cp", str(source), str(target)], check=True)
+        wait_for(lambda: not target.exists(), timeout=60, what=f"{source.name} to be quarantined\n{agent.log()}")
+        events = wait_for(lambda: admin.events(agent_id, channel="removable_media"), timeout=30, what="the event")
+    finally:
+        agent.stop()
+    return events[0]
+
+
+def _assert_five_cards_quarantined(event: dict[str, Any]) -> None:
+    """Quarantined like a CSV of `FIVE_CARDS` would be (regulated-bulk), with nothing it matched in the event."""
+    assert event["action"] == "quarantine" and event["details"]["verdict"]["rule_id"] == "regulated-bulk"
+    assert event["details"]["verdict"]["scan_status"] == "ok", event["details"]["verdict"]
+    assert [f["detector"] for f in event["details"]["findings"]] == ["credit_card"] * 5
+    assert not any(c in str(event) for c in FIVE_CARDS)
 
 
 def test_blocked_file_on_removable_media_is_quarantined_reported_and_released(
@@ -152,27 +184,10 @@ def test_a_disc_image_of_card_numbers_is_opened_on_its_way_to_usb(tmp_path: path
     genisoimage = require_binary("genisoimage", "genisoimage")
     folder = tmp_path / "export"
     folder.mkdir()
-    cards = ["4242 4242 4242 4242", "5555 5555 5555 4444", "4000 0566 5566 5556", "5200 8282 8282 8210",
-             "3566 0020 2036 0505"]
-    (folder / "customers.csv").write_text("name,card\n" + "".join(f"Customer {i},{c}\n" for i, c in enumerate(cards)))
+    (folder / "customers.csv").write_text(FIVE_CARDS_CSV)
     image = tmp_path / "backup.iso"
     subprocess.run([genisoimage, "-quiet", "-J", "-R", "-o", str(image), str(folder)], check=True)
-    usb = tmp_path / "usb"
-    usb.mkdir()
-    agent, agent_id = _agent(tmp_path, console_server, "medium", removable_paths=[str(usb)])
-    admin = console_admin(console_server)
-    try:
-        target = usb / "backup.iso"
-        subprocess.run(["cp", str(image), str(target)], check=True)
-        wait_for(lambda: not target.exists(), timeout=30, what=f"the image to be quarantined\n{agent.log()}")
-        events = wait_for(lambda: admin.events(agent_id, channel="removable_media"), timeout=30, what="the event")
-    finally:
-        agent.stop()
-    event = events[0]
-    assert event["action"] == "quarantine" and event["details"]["verdict"]["rule_id"] == "regulated-bulk"
-    assert event["details"]["verdict"]["scan_status"] == "ok"
-    assert [f["detector"] for f in event["details"]["findings"]] == ["credit_card"] * 5
-    assert not any(c in str(event) for c in cards)
+    _assert_five_cards_quarantined(_quarantined_on_usb(tmp_path, console_server, image))
 
 
 def test_a_file_too_large_to_read_is_judged_as_unscannable_and_blocked_in_a_high_zone(
@@ -215,29 +230,11 @@ def test_an_outlook_mailbox_too_large_for_the_usual_read_is_read_in_a_worker_of_
     (the medium pack only warns about that on its way to USB)."""
     from tests.rules.pst_pack import Attachment, Folder, Message, pst_bytes
 
-    cards = ["4242 4242 4242 4242", "5555 5555 5555 4444", "4000 0566 5566 5556", "5200 8282 8282 8210",
-             "3566 0020 2036 0505"]
-    rows = "name,card\n" + "".join(f"Customer {i},{c}\n" for i, c in enumerate(cards))
-    mailbox = pst_bytes([Folder("Inbox", [Message("export", body="see attached", attachments=[
-        Attachment("customers.csv", rows.encode()),
-        Attachment("minutes.txt", b"Minutes of the weekly meeting, nothing sensitive.\n" * 45_000)])])])
-    assert len(mailbox) > 1 << 20
-    usb = tmp_path / "usb"
-    usb.mkdir()
-    agent, agent_id = _agent(tmp_path, console_server, "medium", removable_paths=[str(usb)], max_file_bytes=1 << 20)
-    admin = console_admin(console_server)
-    try:
-        source = tmp_path / "archive.pst"
-        source.write_bytes(mailbox)
-        target = usb / "archive.pst"
-        subprocess.run(["cp", str(source), str(target)], check=True)
-        wait_for(lambda: not target.exists(), timeout=60, what=f"the mailbox to be quarantined\n{agent.log()}")
-        events = wait_for(lambda: admin.events(agent_id, channel="removable_media"), timeout=30, what="the event")
-    finally:
-        agent.stop()
-    event = events[0]
-    assert event["action"] == "quarantine" and event["details"]["verdict"]["rule_id"] == "regulated-bulk"
-    assert event["details"]["verdict"]["scan_status"] == "ok", event["details"]["verdict"]
-    assert [f["detector"] for f in event["details"]["findings"]] == ["credit_card"] * 5
-    assert event["details"]["file"]["size"] == len(mailbox)
-    assert not any(c in str(event) for c in cards)
+    mailbox = tmp_path / "archive.pst"
+    mailbox.write_bytes(pst_bytes([Folder("Inbox", [Message("export", body="see attached", attachments=[
+        Attachment("customers.csv", FIVE_CARDS_CSV.encode()),
+        Attachment("minutes.txt", b"Minutes of the weekly meeting, nothing sensitive.\n" * 45_000)])])]))
+    assert mailbox.stat().st_size > 1 << 20
+    event = _quarantined_on_usb(tmp_path, console_server, mailbox, max_file_bytes=1 << 20)
+    _assert_five_cards_quarantined(event)
+    assert event["details"]["file"]["size"] == mailbox.stat().st_size
