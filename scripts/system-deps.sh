@@ -63,6 +63,9 @@ if [ "$purpose" = test ]; then
   want unar unar
   # Outlook .pst files for rules.extract.pst's tests: an independent reader (libpst's readpst)
   want readpst pst-utils
+  # mdbtools reads the Access databases the tests write (tests/rules/mdb_pack.py), and is the
+  # benchmark's peer
+  want mdb-export mdbtools
   # Metadata written into images for rules.extract.image_meta's tests: an independent writer
   want exiftool libimage-exiftool-perl
   # Split zips for rules.extract.zip_local's tests: Info-ZIP's and 7-Zip's volumes

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import BinaryIO, cast
 
+from rules.extract.access import access_content, is_access
 from rules.extract.archive import TruncatedStream, tar_members, unpack_stream_cut, zip_members
 from rules.extract.budget import DEFAULT_LIMITS, Budget, EncryptedContent, Limits, Unscannable
 from rules.extract.cab import cab_members
@@ -113,9 +114,10 @@ def _mailbox_limits(limits: Limits, size: int) -> Limits:
 def extract_path(path: str, *, limits: Limits = DEFAULT_LIMITS) -> Extraction:
     """Extract the text of the file at `path`. A file up to `limits.max_input_bytes` is read and
     handed to `extract`; a larger one is opened as a memory map, and read when it is a disc or disk
-    image, an Outlook data file or a OneNote section of at most `limits.max_image_bytes` (an ISO, a
-    VHD, a .pst or a notebook with videos in it, of a few hundred MB), its files or messages taken
-    out one by one; any other large file is `unscannable` without being read."""
+    image, an Outlook data file, a OneNote section or an Access database of at most
+    `limits.max_image_bytes` (an ISO, a VHD, a .pst, a notebook with videos in it or a customer
+    database, of a few hundred MB), its files, messages or rows taken out one by one; any other
+    large file is `unscannable` without being read."""
     with open(path, "rb") as handle:
         return extract_open(handle, path, limits=limits)
 
@@ -133,7 +135,8 @@ def extract_open(handle: BinaryIO, path: str, *, limits: Limits = DEFAULT_LIMITS
     with mapped:
         image = cast(bytes, mapped)  # the image readers only slice, compare, search and unpack it
         kind = ("disc" if is_disc_image(image) else "disk" if is_virtual_disk(image) or is_volume_or_partitioned(image)
-                else "pst" if is_pst(image) else "onenote" if is_onenote(image) else None)
+                else "pst" if is_pst(image) else "onenote" if is_onenote(image)
+                else "access" if is_access(image) else None)
         if kind is None or size > limits.max_image_bytes:
             limit = limits.max_input_bytes if kind is None else limits.max_image_bytes
             return _too_big(path, kind or "binary", f"input of {size} bytes is above the limit of {limit}")
@@ -200,13 +203,9 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
             _extract_into(collector, inner, inner_name, sniff(inner, inner_name), depth + 1)
     elif kind == "sqlite":
         text, blobs, problem = sqlite_content(data, budget, path)
-        collector.add(path, kind, text)
-        if problem is not None:
-            collector.fail(path, kind, "unscannable", problem)
-        for _, blob in blobs:
-            budget.enter(path)
-            budget.spend(len(blob), path)
-        _members(collector, blobs, path, depth)  # files kept in BLOBs
+        _database(collector, path, kind, (text, blobs, [problem] if problem else []), depth)
+    elif kind == "access":
+        _database(collector, path, kind, access_content(data, budget, path), depth)
     elif kind == "xlsb":
         text, problem = xlsb_content(data, budget, path)
         collector.add(path, kind, text)
@@ -268,6 +267,20 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
             _members(collector, odf_objects(data, budget, path), path, depth)
         if kind in ("docx", "xlsx", "pptx", "odf", "iwork") and budget.limits.ocr is not None:  # screenshots pasted in
             _members(collector, office_pictures(data, budget, path), path, depth)
+
+
+def _database(collector: _Collector, path: str, kind: str,
+              content: tuple[str, list[tuple[str, bytes]], list[str]], depth: int) -> None:
+    """A database's tables as text, what could not be read of it, then the files kept in its
+    BLOB or OLE columns, extracted in turn (they were stored, not packed: no ratio applies)."""
+    text, files, problems = content
+    collector.add(path, kind, text)
+    for problem in problems:
+        collector.fail(path, kind, "unscannable", problem)
+    for _, file in files:
+        collector.budget.enter(path)
+        collector.budget.spend(len(file), path)
+    _members(collector, files, path, depth)
 
 
 def _message(collector: _Collector, path: str, kind: str,

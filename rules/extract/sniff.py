@@ -6,6 +6,7 @@ import zipfile
 import zlib
 from io import BytesIO
 
+from rules.extract.access import is_access
 from rules.extract.disc import is_disc_image
 from rules.extract.documents import is_mbox
 from rules.extract.images import image_kind
@@ -127,7 +128,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, rtf, eml, mbox, msg, pst, onenote, tnef, docx, xlsx, xlsb, pptx, odf, iwork, metadata, pdf, zip, 7z, rar, cab, disc, disk, tar, cpio, ar, sqlite, gz, bz2, xz, zst, lzma, lz, lz4, Z, cfb, image/<format>
+    """One of text, xml, html, rtf, eml, mbox, msg, pst, onenote, tnef, docx, xlsx, xlsb, pptx, odf, iwork, metadata, pdf, zip, 7z, rar, cab, disc, disk, tar, cpio, ar, sqlite, access, gz, bz2, xz, zst, lzma, lz, lz4, Z, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -152,6 +153,8 @@ def sniff(data: bytes, name: str) -> str:
         return "lzma"
     if data.startswith(b"SQLite format 3\x00"):
         return "sqlite"
+    if is_access(data):
+        return "access"
     if is_cpio(data):
         return "cpio"
     if data.startswith((AR_MAGIC, AR_THIN)):

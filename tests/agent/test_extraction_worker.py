@@ -237,6 +237,7 @@ def _every_isolated_fixture() -> dict[str, bytes]:
         "windows.udf": udf_only(pycdlib_image({"q3/report.pdf": PDF})),
         "payroll.cab": (data / "payroll.cab").read_bytes(),  # gcab -z: MSZIP, as makecab writes
         "crm.db": _database(),
+        "crm.accdb": _access_database(office["a.docx"]),
         "office.tar.lz4": __import__("lz4.frame").frame.compress(samples.tar_of(office)),
         "cards.csv.lzma": __import__("lzma").compress(b"card 4111111111111111\n" * 50, format=__import__("lzma").FORMAT_ALONE),
         "backup.rar": rar5(FILES), "old.rar": rar4(FILES), "locked.rar": rar5(FILES, hide_names=True),
@@ -246,6 +247,13 @@ def _every_isolated_fixture() -> dict[str, bytes]:
             embedded=True, attachments=(("report.docx", office["a.docx"]),))))),
     })
     return files
+
+
+def _access_database(document: bytes) -> bytes:
+    from tests.rules.mdb_pack import Column, Table, mdb_pack
+
+    columns = [Column("Name", "text", 40), Column("Card", "text", 20), Column("Contract", "ole")]
+    return mdb_pack([Table("Customers", columns, [["Ada", "4111111111111111", document]])], version="ace14")[0]
 
 
 def _database() -> bytes:
@@ -356,6 +364,21 @@ def test_a_large_file_is_read_in_a_worker_of_its_own_through_its_descriptor(tmp_
     got = extract_large(str(mailbox), "archive.pst", max_input=1 << 20)
     assert got.status == "ok", got.reason
     assert "4111111111111111" in got.text and "weekly minutes" in got.text
+
+
+def test_a_large_access_database_is_read_in_a_worker_of_its_own(tmp_path: Path) -> None:
+    from agent.extraction import extract_large
+    from tests.rules.mdb_pack import Column, Table, mdb_pack
+
+    rows = [[n, f"Customer {n}", "4111111111111111" if n == 2999 else str(10**8 + n), "note " * 150]
+            for n in range(3000)]
+    columns = [Column("Id", "long"), Column("Name", "text", 40), Column("Card", "text", 20), Column("Notes", "memo")]
+    database = tmp_path / "crm.mdb"
+    database.write_bytes(mdb_pack([Table("Customers", columns, rows)])[0])
+    assert database.stat().st_size > 1 << 20
+    got = extract_large(str(database), "crm.mdb", max_input=1 << 20)
+    assert got.status == "ok", got.reason
+    assert "Customer 2999\t4111111111111111" in got.text
 
 
 def test_what_a_large_file_s_worker_cannot_read_is_named(tmp_path: Path) -> None:

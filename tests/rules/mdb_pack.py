@@ -1,0 +1,649 @@
+"""A writer of Microsoft Access databases (.mdb of Jet 4, .accdb of ACE 12 and ACE 14) for the tests
+of our own Access reader.
+
+Access writes no file on demand whose every structure is known: which memo sits inline and which on
+a chain of LVAL pages, where a table definition runs over onto a second page, which row was deleted
+or moved. So this writer lays the pages out itself, after mdbtools' HACKING.md (its notes on the
+Jet3/Jet4 format, "HACKING" below) and, where HACKING is vague or silent, after what mdbtools' libmdb
+reads (file.c, table.c, data.c, write.c, map.c, catalog.c, money.c) and what Jackcess writes:
+
+* page 0, the database definition page ("Database Definition Page"): "Standard Jet DB" or "Standard
+  ACE DB", the version at 0x14, and the 128 bytes from 0x18 masked by the RC4 stream of the fixed key
+  0x6b39dac7 (file.c). Under the mask: the code page at 0x3c, the page-encoding key at 0x3e, the
+  password at 0x42 (40 bytes of UCS-2, XORed with the little-endian int32 of the whole days of the
+  creation date, the double at 0x72, as Jackcess unmasks it), the sort order at 0x6e;
+* page 1, the global usage map (a data page whose row 0 is a type 0 map; Jackcess reads its set bits
+  as pages that are free, so all bits are clear: no page is);
+* page 2, the TDEF of MSysObjects, with the 17 columns of Access 2000's catalog (mdbtools binds Id,
+  Name, Type, Flags and LvProp by name: catalog.c), and its rows: the "Tables", "Databases" and
+  "Relationships" containers (Type 3), MSysObjects itself (Type 1, Flags 0x80000002: a system table)
+  and one row per user table (Type 1, Flags 0, Id its TDEF page, ParentId the "Tables" container);
+* TDEFs ("TDEF Pages", Jet4 Table Definition Block): the 63-byte head, 25-byte column entries, UCS-2
+  names and the 0xFFFF end, one byte stream that runs over onto further pages by next_pg, each page
+  adding its bytes from offset 8 on (table.c read_pg_if_n, Jackcess loadCompleteTableDefinitionBuffer);
+* usage maps ("Page Usage Maps"): a table's owned-pages map (the data pages, overflow pages
+  included) and free-space map (the pages with room for another of its largest rows) are rows of 69
+  bytes on shared map pages (data pages of owner 0, as Jackcess writes them): type 0 (the start page
+  and 64 bytes of bits from it) or, when the pages span more than 512, type 1 (17 pointers to 0x05
+  pages, the n-th mapping the 32736 pages from n * 32736: map.c). LVAL pages are in neither map
+  (mdbtools walks the owned-pages map and warns of any page there not a data page of the table);
+* data pages ("Data Pages", Jet4 Row Definition) of rows written from the page end backwards, at most
+  255 a page; deleted rows keep their bytes under an offset flagged 0x8000 and 0x4000 (Jackcess
+  deleteRow sets both: a reader must test 0x8000 first); an overflow row keeps its space, now a
+  4-byte pointer (page << 8 | row) and zeros, under an offset flagged 0x4000, and the row itself goes
+  onto an overflow page after the table's data pages, flagged 0x8000 so that a scan skips it there
+  (Jackcess updateRow);
+* memo and OLE values ("Memo Field Definition", "LVAL Pages"): 12 bytes of the stored length |
+  flags (0x80000000 inline, 0x40000000 one LVAL record of up to 4080 bytes, 0 a chain), lval_dp
+  (page << 8 | row) and 4 zero bytes; a chain's records start with the next lval_dp (0 in the last)
+  and fill whole pages but the last; a table's LVAL records share its LVAL pages while they fit;
+* text ("Text Data Type"): UCS-2, or with `compress_text` on a column flagged 0x01 in misc_flags,
+  the compressed form (0xFF 0xFE, then 0x00 switching between one byte a character and two) when no
+  character is U+xx00 and it is shorter; a memo only when it has at most 1024 characters;
+* with `encode_key`, every page after page 0 RC4-encrypted with the key (encode_key ^ page number) as
+  4 little-endian bytes (file.c _mdb_read_pg; Jackcess JetCryptCodecHandler).
+
+`mdb_pack` also returns `Stats`, the counts of the structures it wrote, so that a test can assert
+that the structure it is about really occurs. It is checked against two independent readers
+(mdbtools and access_parser) in test_mdb_pack.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+import struct
+import uuid
+from dataclasses import dataclass, field
+
+PAGE = 4096
+VERSIONS = {"jet4": (0x01, b"Standard Jet DB"), "ace12": (0x02, b"Standard ACE DB"),
+            "ace14": (0x03, b"Standard ACE DB")}
+HEADER_KEY = struct.pack("<I", 0x6B39DAC7)  # file.c: the RC4 key of the header mask
+HEADER_MASKED = slice(0x18, 0x18 + 128)
+CREATED = 45292.5  # 2024-01-01 12:00, days since 1899-12-30: the creation date, and the password mask
+ACCESS_EPOCH = dt.datetime(1899, 12, 30)
+DATA_HEAD = 14  # page type, 0x01, free space, owner (tdef_pg or "LVAL"), 4 unknown bytes, num_rows
+MAX_PAGE_ROWS = 255  # a row pointer keeps the row number in one byte
+MAX_ROW = 4060  # Jackcess MAX_ROW_SIZE for Jet4
+MAX_LVAL_RECORD = PAGE - DATA_HEAD - 2
+MAX_CHAIN_CHUNK = MAX_LVAL_RECORD - 4
+TDEF_HEAD = 63
+MAP_ROW = 5 + 64  # map type, start page, 64 bytes of bits
+MAP_ROWS_PER_PAGE = (PAGE - DATA_HEAD) // (MAP_ROW + 2)
+INLINE_MAP_PAGES = 64 * 8
+REFERENCE_MAP_PAGES = (PAGE - 4) * 8  # pages mapped by one 0x05 page
+DELETED, OVERFLOW = 0x8000, 0x4000  # row offset flags; a deleted row has both (Jackcess deleteRow)
+LONG_INLINE, LONG_SINGLE = 0x80000000, 0x40000000
+USER_TABLE, SYSTEM_TABLE = 0x4E, 0x53
+TABLE_MAGIC = 1625  # Jackcess MAGIC_TABLE_NUMBER: TDEF offset 12 and bytes 1-4 of each column entry
+MSYS_OBJECTS = 2
+TABLES_ID, DATABASES_ID, RELATIONSHIPS_ID, TOP_ID = 0x0F000001, 0x0F000002, 0x0F000003, 0x0F000000
+SYSTEM_FLAGS = 0x80000002
+GENERAL_SORT = 0x0409
+
+#: kind -> (column type, bytes in the fixed area; None for a variable-length column)
+KINDS: dict[str, tuple[int, int | None]] = {
+    "bool": (0x01, 0), "byte": (0x02, 1), "int": (0x03, 2), "long": (0x04, 4), "currency": (0x05, 8),
+    "single": (0x06, 4), "double": (0x07, 8), "datetime": (0x08, 8), "binary": (0x09, None),
+    "text": (0x0A, None), "ole": (0x0B, None), "memo": (0x0C, None), "guid": (0x0F, 16),
+    "numeric": (0x10, 17),
+}
+FIXED_FLAG, NULLABLE_FLAG, COMPRESSED_FLAG = 0x01, 0x02, 0x01
+
+
+@dataclass
+class Column:
+    """A column; `length` is in characters for text (stored bytes are twice that in Jet4) and in
+    bytes for binary (0: 255); `precision` and `scale` are a numeric column's."""
+
+    name: str
+    kind: str
+    length: int = 0
+    precision: int = 18
+    scale: int = 0
+
+
+@dataclass
+class Table:
+    """Rows are lists of Python values, one per column (None is null); `deleted` lists rows that
+    are written and then marked deleted (row offset flags 0x8000 | 0x4000), their bytes left in
+    place as Access leaves them."""
+
+    name: str
+    columns: list[Column]
+    rows: list[list[object]]
+    deleted: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Stats:
+    """How many of each structure a file holds, so tests can check they are not vacuous. The
+    counts of rows, values and the pages holding them are of the user tables only (not the
+    catalog's)."""
+
+    pages: int = 0
+    tdef_pages: int = 0  # continuation pages of TDEFs (beyond the first page of each)
+    data_pages: int = 0  # overflow pages included
+    lval_pages: int = 0
+    map_pages: int = 0  # data pages holding usage maps, and 0x05 pages
+    reference_maps: int = 0  # type 1 usage maps
+    inline_memos: int = 0  # memo and OLE values alike
+    single_page_memos: int = 0
+    chained_memos: int = 0
+    compressed_strings: int = 0
+    deleted_rows: int = 0
+    overflow_rows: int = 0
+    encoded_pages: int = 0
+
+
+def mdb_pack(tables: list[Table], *, version: str = "jet4", compress_text: bool = True,
+             encode_key: int | None = None, password: str | None = None, memo_inline_max: int = 64,
+             overflow_rows: int = 0, drop: tuple[str, ...] | list[str] = ()) -> tuple[bytes, Stats]:
+    """The database and the counts of the structures written into it. `overflow_rows` rows of each
+    user table (spread over it) are written as overflow rows. The tables named in `drop` are
+    written and then dropped as Access drops a table: their catalog rows deleted, their pages left
+    as they were (until a compaction)."""
+    if version not in VERSIONS:
+        raise ValueError(f"unknown version {version!r} (one of {', '.join(VERSIONS)})")
+    if (encode_key is not None or password is not None) and version != "jet4":
+        raise ValueError("encoding and a header password are Jet4's (ACE encrypts otherwise)")
+    if password is not None and len(password) > 20:
+        raise ValueError("a Jet4 password has at most 20 characters")
+    if encode_key is not None and not 0 < encode_key < 1 << 32:
+        raise ValueError("encode_key is a non-zero 32-bit number")
+    names = [t.name.lower() for t in tables]
+    if len(set(names)) != len(names) or "msysobjects" in names:
+        raise ValueError("table names must be unique and not MSysObjects")
+    writer = _Writer(compress_text, memo_inline_max, sort_version=1 if version == "ace14" else 0)
+    if not set(drop) <= {t.name for t in tables}:
+        raise ValueError("only tables written can be dropped")
+    writer.database(tables, overflow_rows, set(drop))
+    pages = writer.finish(_header(version, encode_key or 0, password or ""))
+    if encode_key:
+        pages = [pages[0]] + [rc4(struct.pack("<I", encode_key ^ n), p) for n, p in enumerate(pages) if n]
+        writer.stats.encoded_pages = len(pages) - 1
+    return b"".join(pages), writer.stats
+
+
+def rc4(key: bytes, data: bytes) -> bytes:
+    """RC4, as mdbtools (file.c) runs it over the header and over the pages of an encoded database."""
+    state = list(range(256))
+    j = 0
+    for i in range(256):
+        j = (j + state[i] + key[i % len(key)]) & 0xFF
+        state[i], state[j] = state[j], state[i]
+    out = bytearray(data)
+    i = j = 0
+    for n in range(len(out)):
+        i = (i + 1) & 0xFF
+        j = (j + state[i]) & 0xFF
+        state[i], state[j] = state[j], state[i]
+        out[n] ^= state[(state[i] + state[j]) & 0xFF]
+    return bytes(out)
+
+
+def encode_text(text: str, compressible: bool) -> tuple[bytes, bool]:
+    """Jet4 text: UCS-2, or its compressed form (HACKING "Text Data Type") when the column allows it,
+    no code unit is U+xx00 and the result is shorter (or the text begins with U+FEFF, whose bytes
+    would read as the prefix). The compressed form switches to two bytes a character before one
+    above U+00FF, and back before a run of characters that one byte each makes shorter."""
+    raw = text.encode("utf-16-le")
+    units = struct.unpack(f"<{len(raw) // 2}H", raw)
+    if not compressible or not units or any(u & 0xFF == 0 for u in units):
+        return raw, False
+    out, narrow = bytearray(b"\xff\xfe"), True
+    for i, unit in enumerate(units):
+        if narrow != (unit < 0x100) and (narrow or _pays_to_narrow(units, i)):
+            out.append(0)
+            narrow = not narrow
+        out += bytes([unit]) if narrow else struct.pack("<H", unit)
+    # text beginning with U+FEFF would read as compressed: it is stored compressed even if no shorter
+    return (bytes(out), True) if len(out) < len(raw) or raw.startswith(b"\xff\xfe") else (raw, False)
+
+
+def _pays_to_narrow(units: tuple[int, ...], start: int) -> bool:
+    """Whether switching to one byte a character for the run from `start` is shorter: the switch
+    costs a byte, and a byte more to switch back unless the run ends the text."""
+    run = next((n for n, u in enumerate(units[start:]) if u >= 0x100), len(units) - start)
+    return run > (1 if start + run == len(units) else 2)
+
+
+def access_date(value: dt.datetime) -> float:
+    """Days since 1899-12-30; before it, the negative whole day with the time of day subtracted
+    (-1.25 is 1899-12-29 06:00), as mdbtools' mdb_date_to_tm reads it back."""
+    delta = value - ACCESS_EPOCH
+    fraction = (delta.seconds + delta.microseconds / 1e6) / 86400
+    return delta.days + fraction if delta.days >= 0 else delta.days - fraction
+
+
+def _scaled(value: object, scale: int) -> int:
+    """`value` times 10**scale, which must be a whole number (currency: scale 4)."""
+    if not isinstance(value, int | float | decimal.Decimal):
+        raise ValueError(f"{value!r} is not a number")
+    number = decimal.Decimal(str(value) if isinstance(value, float) else value)
+    scaled = number.scaleb(scale)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{value!r} has more than {scale} decimal places")
+    return int(scaled)
+
+
+def _numeric(value: object, scale: int) -> bytes:
+    """17 bytes: a sign byte (0x80: negative), then the unscaled value as 4 little-endian 32-bit
+    words, most significant first (money.c mdb_numeric_to_string; Jackcess fixNumericByteOrder)."""
+    unscaled = _scaled(value, scale)
+    magnitude = abs(unscaled)
+    if magnitude >> 96:
+        raise ValueError(f"{value!r} does not fit a numeric column")
+    words = [(magnitude >> shift) & 0xFFFFFFFF for shift in (96, 64, 32, 0)]
+    return bytes([0x80 if unscaled < 0 else 0]) + struct.pack("<4I", *words)
+
+
+def _fixed_value(column: Column, value: object) -> bytes:
+    match column.kind:
+        case "byte":
+            return struct.pack("<B", value)
+        case "int":
+            return struct.pack("<h", value)
+        case "long":
+            return struct.pack("<i", value)
+        case "single":
+            return struct.pack("<f", value)
+        case "double":
+            return struct.pack("<d", value)
+        case "currency":
+            return struct.pack("<q", _scaled(value, 4))
+        case "datetime":
+            if not isinstance(value, dt.datetime):
+                raise ValueError(f"{column.name}: {value!r} is not a datetime")
+            return struct.pack("<d", access_date(value))
+        case "guid":
+            if not isinstance(value, uuid.UUID):
+                raise ValueError(f"{column.name}: {value!r} is not a UUID")
+            return value.bytes_le  # the layout of a Windows GUID, as Access stores it
+        case _:
+            return _numeric(value, column.scale)
+
+
+def _map_row(pages: list[int]) -> bytes:
+    """A type 0 usage map from the first of `pages` (which all lie within 512 pages of it)."""
+    start = min(pages, default=0)
+    bits = bytearray(64)
+    for page in pages:
+        bits[(page - start) // 8] |= 1 << ((page - start) % 8)
+    return b"\x00" + struct.pack("<I", start) + bytes(bits)
+
+
+def _data_page(owner: bytes, records: list[tuple[bytes, int]]) -> bytes:
+    """A data (or LVAL) page: records from the page end backwards, each offset with its flags."""
+    page = bytearray(PAGE)
+    end, offsets = PAGE, []
+    for data, flags in records:
+        end -= len(data)
+        page[end:end + len(data)] = data
+        offsets.append(end | flags)
+    page[0:2] = b"\x01\x01"
+    struct.pack_into("<H", page, 2, end - DATA_HEAD - 2 * len(records))
+    page[4:8] = owner
+    struct.pack_into(f"<H{len(records)}H", page, 12, len(records), *offsets)
+    return bytes(page)
+
+
+def _fits(records: list[tuple[bytes, int]], size: int) -> bool:
+    used = DATA_HEAD + sum(len(data) + 2 for data, _ in records)
+    return len(records) < MAX_PAGE_ROWS and used + size + 2 <= PAGE
+
+
+def _header(version: str, db_key: int, password: str) -> bytes:
+    """Page 0. The password is masked by the creation date's whole days whether or not there is
+    one, so that an empty password reads back as all zeros (Jackcess readEmbeddedDatabasePassword)."""
+    number, name = VERSIONS[version]
+    page = bytearray(PAGE)
+    page[0:4] = b"\x00\x01\x00\x00"
+    page[4:4 + len(name)] = name
+    struct.pack_into("<I", page, 0x14, number)
+    struct.pack_into("<HI", page, 0x3C, 1252, db_key)
+    mask = struct.pack("<i", int(CREATED))
+    secret = password.encode("utf-16-le").ljust(40, b"\x00")
+    page[0x42:0x6A] = bytes(b ^ mask[i % 4] for i, b in enumerate(secret))
+    struct.pack_into("<HBBd", page, 0x6E, GENERAL_SORT, 0, 1 if version == "ace14" else 0, CREATED)
+    page[HEADER_MASKED] = rc4(HEADER_KEY, bytes(page[HEADER_MASKED]))
+    return bytes(page)
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """A column's place: its number, and its offset in the fixed area or its index among the
+    variable-length columns."""
+
+    column: Column
+    number: int
+    code: int
+    fixed: bool
+    offset: int
+
+
+def _slots(columns: list[Column]) -> list[_Slot]:
+    slots, fixed_at, var_index = [], 0, 0
+    for number, column in enumerate(columns):
+        if column.kind not in KINDS:
+            raise ValueError(f"column {column.name!r}: unknown kind {column.kind!r}")
+        code, size = KINDS[column.kind]
+        if size is None:
+            slots.append(_Slot(column, number, code, False, var_index))
+            var_index += 1
+        else:
+            slots.append(_Slot(column, number, code, True, fixed_at))
+            fixed_at += size
+    return slots
+
+
+def _column_entry(slot: _Slot, compress: bool, sort_version: int) -> bytes:
+    """A 25-byte Jet4 column entry (HACKING "Jet4 Table Definition Block"; the numeric precision
+    and scale at bytes 11 and 12 as Jackcess writes them, mdbtools table.c reading byte 12 as the
+    number of decimals)."""
+    column, kind = slot.column, slot.column.kind
+    misc = b"\x00" * 4
+    if kind in ("text", "memo"):
+        misc = struct.pack("<HBB", GENERAL_SORT, 0, sort_version)
+    elif kind == "numeric":
+        misc = bytes([column.precision, column.scale, 0, 0])
+    flags = NULLABLE_FLAG | (FIXED_FLAG if slot.fixed else 0)
+    misc_flags = COMPRESSED_FLAG if compress and kind in ("text", "memo") else 0
+    return struct.pack("<BIHHH4sBBIHH", slot.code, TABLE_MAGIC, slot.number, 0 if slot.fixed else slot.offset,
+                       slot.number, misc, flags, misc_flags, 0, slot.offset if slot.fixed else 0,
+                       _column_length(column))
+
+
+def _column_length(column: Column) -> int:
+    size = KINDS[column.kind][1]
+    if column.kind == "text":
+        return 2 * (column.length or 255)
+    if column.kind == "binary":
+        return column.length or 255
+    return size or 0
+
+
+@dataclass
+class _TableDef:
+    """What a TDEF says beyond its columns."""
+
+    slots: list[_Slot]
+    num_rows: int
+    used_map: int  # page << 8 | row of the owned-pages map
+    free_map: int
+    system: bool = False
+
+
+def _tdef_stream(tdef: _TableDef, compress: bool, sort_version: int) -> bytes:
+    """The whole table definition as one stream, page header included (tdef_len: its length, as
+    Jackcess's totalTableDefSize counts it)."""
+    head = bytearray(TDEF_HEAD)
+    head[0:2] = b"\x02\x01"
+    num_cols, num_var = len(tdef.slots), sum(not s.fixed for s in tdef.slots)
+    struct.pack_into("<IIIB", head, 12, TABLE_MAGIC, tdef.num_rows, 0, 1)
+    struct.pack_into("<BHHHIIII", head, 40, SYSTEM_TABLE if tdef.system else USER_TABLE, num_cols, num_var,
+                     num_cols, 0, 0, tdef.used_map, tdef.free_map)
+    entries = b"".join(_column_entry(s, compress, sort_version) for s in tdef.slots)
+    encoded = [s.column.name.encode("utf-16-le") for s in tdef.slots]
+    names = b"".join(struct.pack("<H", len(name)) + name for name in encoded)
+    stream = head + entries + names + b"\xff\xff"
+    struct.pack_into("<I", stream, 8, len(stream))
+    return bytes(stream)
+
+
+def _tdef_page_count(stream_length: int) -> int:
+    return 1 + math.ceil(max(0, stream_length - PAGE) / (PAGE - 8))
+
+
+def _tdef_pages(stream: bytes, numbers: list[int]) -> list[bytes]:
+    """The stream cut into pages: the first page whole, each next page adding its bytes from
+    offset 8 behind the header 02 01, free space (minus 8, HACKING), next_pg."""
+    rest = stream[PAGE:]
+    step = PAGE - 8
+    pieces = [stream[:PAGE]] + [b"\x02\x01" + bytes(6) + rest[k:k + step] for k in range(0, len(rest), step)]
+    pages = []
+    for k, piece in enumerate(pieces):
+        page = bytearray(piece).ljust(PAGE, b"\x00")
+        next_page = numbers[k + 1] if k + 1 < len(numbers) else 0
+        struct.pack_into("<HI", page, 2, max(0, PAGE - len(piece) - 8), next_page)
+        pages.append(bytes(page))
+    return pages
+
+
+CATALOG_COLUMNS = [
+    Column("Id", "long"), Column("ParentId", "long"), Column("Name", "text", 255), Column("Owner", "binary"),
+    Column("Type", "int"), Column("Flags", "long"), Column("DateCreate", "datetime"),
+    Column("DateUpdate", "datetime"), Column("Connect", "memo"), Column("Database", "memo"),
+    Column("ForeignName", "text", 255), Column("RmtInfoShort", "binary"), Column("RmtInfoLong", "ole"),
+    Column("Lv", "ole"), Column("LvProp", "ole"), Column("LvModule", "ole"), Column("LvExtra", "ole"),
+]
+CATALOG_DATE = dt.datetime(2024, 1, 1, 12, 0, 0)
+
+
+def _catalog_row(object_id: int, parent: int, name: str, kind: int, flags: int) -> list[object]:
+    signed = struct.unpack("<ii", struct.pack("<II", object_id, flags))
+    return [signed[0], parent, name, None, kind, signed[1], CATALOG_DATE, CATALOG_DATE] + [None] * 9
+
+
+def _spread(items: list[int], count: int) -> set[int]:
+    """`count` of `items` (all, if fewer), evenly spread."""
+    count = min(count, len(items))
+    return {items[k * len(items) // count] for k in range(count)}
+
+
+class _Lval:
+    """The LVAL pages of one table: records go onto the current page while they fit."""
+
+    def __init__(self, writer: _Writer) -> None:
+        self.writer = writer
+        self.page = 0
+        self.records: list[tuple[bytes, int]] = []
+
+    def place(self, record: bytes) -> int:
+        if not self.page or not _fits(self.records, len(record)):
+            self.flush()
+            self.page = self.writer.alloc()
+            self.writer.counts.lval_pages += 1
+        self.records.append((record, 0))
+        return self.page << 8 | (len(self.records) - 1)
+
+    def flush(self) -> None:
+        if self.page:
+            self.writer.pages[self.page] = _data_page(b"LVAL", self.records)
+            self.page, self.records = 0, []
+
+
+class _Writer:
+    def __init__(self, compress: bool, memo_inline_max: int, sort_version: int) -> None:
+        self.compress, self.memo_inline_max, self.sort_version = compress, memo_inline_max, sort_version
+        self.pages: list[bytes | None] = [None, None, None]  # header, global usage map, MSysObjects' TDEF
+        self.stats = Stats()
+        self.counts = self.stats  # where the current table's structures are counted
+        self.maps: list[tuple[int, bytes]] = []  # (map row pointer, row) of every table's two maps
+        self.map_pages: list[int] = []
+
+    def alloc(self) -> int:
+        self.pages.append(None)
+        return len(self.pages) - 1
+
+    def database(self, tables: list[Table], overflow_rows: int, dropped: set[str]) -> None:
+        map_rows = 2 * (len(tables) + 1)
+        self.map_pages = [self.alloc() for _ in range(math.ceil(map_rows / MAP_ROWS_PER_PAGE))]
+        self.stats.map_pages += len(self.map_pages)
+        catalog = [_catalog_row(TABLES_ID, TOP_ID, "Tables", 3, 0),
+                   _catalog_row(DATABASES_ID, TOP_ID, "Databases", 3, 0),
+                   _catalog_row(RELATIONSHIPS_ID, TOP_ID, "Relationships", 3, 0),
+                   _catalog_row(MSYS_OBJECTS, TABLES_ID, "MSysObjects", 1, SYSTEM_FLAGS)]
+        gone = []
+        for index, table in enumerate(tables, start=1):
+            tdef_page = self.table(table, map_index=index, overflow_rows=overflow_rows)
+            if table.name in dropped:
+                gone.append(len(catalog))
+            catalog.append(_catalog_row(tdef_page, TABLES_ID, table.name, 1, 0))
+        self.table(Table("MSysObjects", CATALOG_COLUMNS, catalog, deleted=gone), map_index=0, overflow_rows=0,
+                   tdef_page=MSYS_OBJECTS)
+
+    def table(self, table: Table, *, map_index: int, overflow_rows: int, tdef_page: int = 0) -> int:
+        """Lay out one table: TDEF pages, LVAL pages, data pages, overflow pages; the TDEF last,
+        when its row count and maps are known. Returns its TDEF page."""
+        slots = _slots(table.columns)
+        system = tdef_page == MSYS_OBJECTS
+        stream_length = len(_tdef_stream(_TableDef(slots, 0, 0, 0), self.compress, self.sort_version))
+        first = tdef_page or self.alloc()
+        tdef_numbers = [first] + [self.alloc() for _ in range(_tdef_page_count(stream_length) - 1)]
+        self.stats.tdef_pages += len(tdef_numbers) - 1
+        self.counts = Stats() if system else self.stats  # the catalog's are not counted
+        deleted = set(table.deleted)
+        if any(not 0 <= d < len(table.rows) for d in deleted):
+            raise ValueError(f"table {table.name!r}: deleted rows out of range")
+        lval = _Lval(self)
+        rows = [(self.row(slots, values, lval, table.name), n in deleted)
+                for n, values in enumerate(table.rows)]
+        lval.flush()
+        live = [n for n, (_, gone) in enumerate(rows) if not gone]
+        moved = _spread(live, overflow_rows)
+        data_pages, roomy_pages = self.data_pages(rows, moved, first)
+        self.counts.data_pages += len(data_pages)
+        self.counts.deleted_rows += len(deleted)
+        self.counts.overflow_rows += len(moved)
+        used, free = self.table_maps(map_index, data_pages, roomy_pages)
+        tdef = _TableDef(slots, len(live), used, free, system)
+        stream = _tdef_stream(tdef, self.compress, self.sort_version)
+        for number, page in zip(tdef_numbers, _tdef_pages(stream, tdef_numbers), strict=True):
+            self.pages[number] = page
+        return first
+
+    def data_pages(self, rows: list[tuple[bytes, bool]], moved: set[int],
+                   owner: int) -> tuple[list[int], list[int]]:
+        """Pack rows into data pages in order. A moved row keeps its space, now a pointer and zeros
+        flagged 0x4000, and goes, flagged 0x8000, onto the overflow pages after them (Jackcess
+        updateRow). Returns the pages, and those with room for one more of the table's largest rows
+        (its free-space map)."""
+        pages: dict[int, list[tuple[bytes, int]]] = {}
+        records = [(bytes(max(4, len(data))), OVERFLOW) if n in moved
+                   else (data, DELETED | OVERFLOW if gone else 0) for n, (data, gone) in enumerate(rows)]
+        placed = self.pack(records, pages)
+        targets = self.pack([(rows[n][0], DELETED) for n in sorted(moved)], pages)
+        for n, target in zip(sorted(moved), targets, strict=True):
+            stub = pages[placed[n] >> 8][placed[n] & 0xFF][0]
+            pages[placed[n] >> 8][placed[n] & 0xFF] = (struct.pack("<I", target) + stub[4:], OVERFLOW)
+        for number, records_on_page in pages.items():
+            self.pages[number] = _data_page(struct.pack("<I", owner), records_on_page)
+        largest = max((len(data) for data, _ in rows), default=0)
+        return sorted(pages), sorted(n for n, on_page in pages.items() if _fits(on_page, largest))
+
+    def pack(self, records: list[tuple[bytes, int]], pages: dict[int, list[tuple[bytes, int]]]) -> list[int]:
+        """Place records on new pages (added to `pages`) while they fit; page << 8 | row of each."""
+        placed, current = [], 0
+        for data, flags in records:
+            if not current or not _fits(pages[current], len(data)):
+                current = self.alloc()
+                pages[current] = []
+            pages[current].append((data, flags))
+            placed.append(current << 8 | (len(pages[current]) - 1))
+        return placed
+
+    def table_maps(self, index: int, data_pages: list[int], roomy_pages: list[int]) -> tuple[int, int]:
+        """The owned-pages and free-space maps of a table, rows 2*index and 2*index+1 of the map
+        pages; returns their row pointers."""
+        pointers = []
+        for k, pages in enumerate((data_pages, roomy_pages)):
+            row = 2 * index + k
+            pointer = self.map_pages[row // MAP_ROWS_PER_PAGE] << 8 | row % MAP_ROWS_PER_PAGE
+            self.maps.append((pointer, self.usage_map(pages)))
+            pointers.append(pointer)
+        return pointers[0], pointers[1]
+
+    def usage_map(self, pages: list[int]) -> bytes:
+        if not pages or max(pages) - min(pages) < INLINE_MAP_PAGES:
+            return _map_row(pages)
+        self.stats.reference_maps += 1
+        spans = sorted({p // REFERENCE_MAP_PAGES for p in pages})
+        if spans[-1] >= (MAP_ROW - 1) // 4:
+            raise ValueError("a table reaches beyond the pages a type 1 usage map can map")
+        pointers = [0] * ((MAP_ROW - 1) // 4)
+        for span in spans:
+            bits = bytearray(PAGE - 4)
+            for page in (p - span * REFERENCE_MAP_PAGES for p in pages if p // REFERENCE_MAP_PAGES == span):
+                bits[page // 8] |= 1 << (page % 8)
+            pointers[span] = self.alloc()
+            self.pages[pointers[span]] = b"\x05\x01\x00\x00" + bytes(bits)
+            self.stats.map_pages += 1
+        return b"\x01" + struct.pack(f"<{len(pointers)}I", *pointers)
+
+    def row(self, slots: list[_Slot], values: list[object], lval: _Lval, table: str) -> bytes:
+        """A Jet4 row: num_cols, the fixed area, the variable-length values, eod, their offsets
+        last to first, their count, the null mask (which holds the values of bool columns)."""
+        if len(values) != len(slots):
+            raise ValueError(f"table {table!r}: a row of {len(values)} values for {len(slots)} columns")
+        fixed = bytearray(sum(KINDS[s.column.kind][1] or 0 for s in slots))
+        variable: list[bytes] = []
+        mask = bytearray((len(slots) + 7) // 8)
+        for slot, value in zip(slots, values, strict=True):
+            present = bool(value) if slot.column.kind == "bool" else value is not None
+            if slot.fixed and present and slot.column.kind != "bool":
+                encoded = _fixed_value(slot.column, value)
+                fixed[slot.offset:slot.offset + len(encoded)] = encoded
+            elif not slot.fixed:
+                variable.append(self.variable_value(slot.column, value, lval) if present else b"")
+            if present:
+                mask[slot.number // 8] |= 1 << (slot.number % 8)
+        row = bytearray(struct.pack("<H", len(slots)) + fixed)
+        if variable:
+            offsets = []
+            for data in variable:
+                offsets.append(len(row))
+                row += data
+            row += struct.pack(f"<H{len(offsets)}HH", len(row), *reversed(offsets), len(offsets))
+        row += mask
+        if len(row) > MAX_ROW:
+            raise ValueError(f"table {table!r}: a row of {len(row)} bytes (at most {MAX_ROW})")
+        return bytes(row)
+
+    def variable_value(self, column: Column, value: object, lval: _Lval) -> bytes:
+        if column.kind in ("text", "memo"):
+            if not isinstance(value, str):
+                raise ValueError(f"{column.name}: {value!r} is not text")
+            units = len(value.encode("utf-16-le")) // 2
+            if column.kind == "text" and units > (column.length or 255):
+                raise ValueError(f"{column.name}: {units} characters in a column of {column.length or 255}")
+            compressible = self.compress and (column.kind == "text" or units <= 1024)
+            data, compressed = encode_text(value, compressible)
+            self.counts.compressed_strings += compressed
+            return data if column.kind == "text" else self.long_value(data, lval)
+        if not isinstance(value, bytes):
+            raise ValueError(f"{column.name}: {value!r} is not bytes")
+        if column.kind == "binary" and len(value) > (column.length or 255):
+            raise ValueError(f"{column.name}: {len(value)} bytes in a column of {column.length or 255}")
+        return value if column.kind == "binary" else self.long_value(value, lval)
+
+    def long_value(self, data: bytes, lval: _Lval) -> bytes:
+        """The 12-byte memo/OLE field: inline, one LVAL record, or a chain placed last record first
+        so that each record knows the next one's pointer."""
+        if len(data) <= self.memo_inline_max:
+            self.counts.inline_memos += 1
+            return struct.pack("<III", len(data) | LONG_INLINE, 0, 0) + data
+        if len(data) <= MAX_LVAL_RECORD:
+            self.counts.single_page_memos += 1
+            return struct.pack("<III", len(data) | LONG_SINGLE, lval.place(data), 0)
+        self.counts.chained_memos += 1
+        chunks = [data[k:k + MAX_CHAIN_CHUNK] for k in range(0, len(data), MAX_CHAIN_CHUNK)]
+        pointer = 0
+        for chunk in reversed(chunks):
+            pointer = lval.place(struct.pack("<I", pointer) + chunk)
+        return struct.pack("<III", len(data), pointer, 0)
+
+    def finish(self, header: bytes) -> list[bytes]:
+        """Fill in the header, the global usage map and the map pages; every page is written."""
+        self.pages[0] = header
+        self.pages[1] = _data_page(b"\x00" * 4, [(_map_row([]), 0)])
+        for number in self.map_pages:
+            rows = [row for pointer, row in sorted(self.maps) if pointer >> 8 == number]
+            self.pages[number] = _data_page(b"\x00" * 4, [(row, 0) for row in rows])
+        pages = [p for p in self.pages if p is not None]
+        if len(pages) != len(self.pages):
+            raise RuntimeError("a page was allocated and never written")
+        self.stats.pages = len(pages)
+        return pages
