@@ -30,9 +30,12 @@ What is read, and how:
   header; the data is not encrypted and is read. An `.accdb` with a password is encrypted with
   Office encryption under a key derived from the password (its header then holds a key, as
   jackcess-encrypt and mdb-reader read it): `encrypted`.
-- Not read: Access 97 (Jet 3, 2 KiB pages) databases, named `unscannable`; attachment columns of
-  `.accdb` (kept in hidden tables, compressed); indexes (their keys are copies of row values);
-  queries, forms and macros.
+- **Attachments** (an `.accdb`'s attachment columns, Access 2007 on): each file is a row of a
+  hidden table (f_<GUID>_<column>) that MSysComplexColumns ties to its column; it is read as a
+  table named "TABLE.COLUMN (attachments)" (file names, types), and each file, stored or deflated
+  (inflated no further than the budget allows), is handed on as `TABLE.COLUMN (attachments)/ROW/NAME`.
+- Not read: Access 97 (Jet 3, 2 KiB pages) databases, named `unscannable`; indexes (their keys are
+  copies of row values); queries, forms and macros.
 
 Everything is checked against the file before it is used: a page number past the end, a row
 extent outside its page, a TDEF chain or LVAL chain that loops. A damaged table or page is
@@ -45,6 +48,7 @@ from __future__ import annotations
 import math
 import struct
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -73,6 +77,7 @@ _MAX_TDEF_PAGES = 64
 _MAX_MEMO = 16 << 20
 _MAX_MEMBERS = 256
 _MAX_DELETED_ROWS = 100_000
+_ATTACHMENTS = " (attachments)"
 _MAX_MOVES = 4
 
 # Column types (HACKING, "Column Types")
@@ -109,6 +114,7 @@ class _Table:
     variable: int
     name: str = ""
     pages: list[int] = field(default_factory=list)
+    attachments: bool = False  # a hidden table of an attachment column's files
 
 
 class _Pages:
@@ -171,16 +177,17 @@ def access_content(data: bytes, budget: Budget, what: str) -> tuple[str, list[tu
     for page in tdefs:  # TDEF pages the catalog does not name, with rows pointing to them
         if page not in named and page not in system and page not in continuations and page in owners:
             tables[page] = f"{dropped[page]} (a dropped table, page {page})" if page in dropped else f"table on page {page}"
+    attachments = _attachment_tables(pages, tables, system, owners, problems)
     texts: list[str] = []
     files: list[tuple[str, bytes]] = []
     try:
-        _read_tables(pages, tables, owners, (texts, files, problems), budget, what)
+        _read_tables(pages, tables | attachments, set(attachments), owners, (texts, files, problems), budget, what)
     except Unscannable as exc:  # the time limit, the cap on files: what was read is kept
         problems.append(f"{what}: {exc}")
     return "".join(texts), files, problems
 
 
-def _read_tables(pages: _Pages, tables: dict[int, str], owners: dict[int, list[int]],
+def _read_tables(pages: _Pages, tables: dict[int, str], attachments: set[int], owners: dict[int, list[int]],
                  out: tuple[list[str], list[tuple[str, bytes]], list[str]], budget: Budget, what: str) -> None:
     texts, files, problems = out
     used = 0
@@ -191,6 +198,7 @@ def _read_tables(pages: _Pages, tables: dict[int, str], owners: dict[int, list[i
             problems.append(f"{what}: table {name}: {exc}")
             continue
         table.name, table.pages = name, owners.get(page, [])
+        table.attachments = page in attachments
         for chunk in _table_text(pages, table, files, budget, problems, what):
             texts.append(chunk)
             used += len(chunk)
@@ -267,14 +275,14 @@ def _tdef(pages: _Pages, number: int) -> _Table:
 
 
 def _catalog(pages: _Pages, catalog: _Table, budget: Budget,
-             problems: list[str]) -> tuple[dict[int, str], set[int], dict[int, str]]:
-    """User tables by TDEF page, the pages of system tables, and the names of dropped tables (their
-    rows deleted from the catalog) by the page they had, from MSysObjects' rows."""
+             problems: list[str]) -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
+    """User tables, system tables, and dropped tables (their rows deleted from the catalog), each
+    by the TDEF page they have or had, from MSysObjects' rows."""
     wanted = {"Id", "Name", "Type", "Flags"}
     if not wanted <= {c.name for c in catalog.columns}:
         raise Unscannable(f"{pages.what}: damaged Access database (its catalog lacks {sorted(wanted)})")
     tables: dict[int, str] = {}
-    system: set[int] = {_CATALOG_PAGE}
+    system: dict[int, str] = {_CATALOG_PAGE: "MSysObjects"}
     dropped: dict[int, str] = {}
     for deleted, values in _rows(pages, catalog, budget, problems, pages.what):
         record = dict(zip((c.name for c in catalog.columns), values, strict=True))
@@ -283,12 +291,41 @@ def _catalog(pages: _Pages, catalog: _Table, budget: Budget,
             continue
         page = ident & 0xFFFFFF
         if name.lower().startswith("msys") or (isinstance(flags, int) and flags & _SYSTEM_FLAGS):
-            system.add(page)
+            if not deleted:
+                system[page] = name
         elif deleted:
             dropped[page] = name
         else:
             tables[page] = name
     return tables, system, dropped
+
+
+def _attachment_tables(pages: _Pages, tables: dict[int, str], system: dict[int, str],
+                       owners: dict[int, list[int]], problems: list[str]) -> dict[int, str]:
+    """The hidden tables that hold attachment columns' files (Access 2007 on), by TDEF page, each
+    named after the column it serves ("Customers.Contracts (attachments)") where MSysComplexColumns
+    ties them, else by its own name (f_<GUID>_<column>)."""
+    out: dict[int, str] = {}
+    complex_page = next((page for page, name in system.items() if name.lower() == "msyscomplexcolumns"), None)
+    if complex_page is not None:
+        try:
+            complex_table = _tdef(pages, complex_page)
+        except _Damaged as exc:
+            problems.append(f"{pages.what}: MSysComplexColumns: {exc}")
+        else:
+            complex_table.pages = owners.get(complex_page, [])
+            names = [c.name for c in complex_table.columns]
+            for deleted, values in _rows(pages, complex_table, pages.budget, problems, pages.what):
+                record = dict(zip(names, values, strict=True))
+                flat, parent, column = record.get("FlatTableID"), record.get("ConceptualTableID"), record.get("ColumnName")
+                if deleted or not isinstance(flat, int) or not isinstance(parent, int) or not isinstance(column, str):
+                    continue
+                owner = tables.get(parent & 0xFFFFFF, f"table on page {parent & 0xFFFFFF}")
+                out[flat & 0xFFFFFF] = f"{owner}.{column}{_ATTACHMENTS}"
+    for page, name in system.items():
+        if name.lower().startswith("f_") and page not in out:
+            out[page] = name
+    return out
 
 
 def _table_text(pages: _Pages, table: _Table, files: list[tuple[str, bytes]], budget: Budget,
@@ -302,7 +339,10 @@ def _table_text(pages: _Pages, table: _Table, files: list[tuple[str, bytes]], bu
             heading = False
         cells = []
         for column, value in zip(table.columns, values, strict=True):
-            if isinstance(value, bytes):
+            if isinstance(value, bytes) and table.attachments and column.name == "FileData":
+                _attached(value, (table, values), f"{table.name}/{index + 1}", files, problems, budget)
+                value = None
+            elif isinstance(value, bytes):
                 value = _blob(value, f"{table.name}/{index + 1}/{column.name}", files)
             cells.append("" if value is None else _cell(str(value)))
         yield "\t".join(cells) + "\n"
@@ -441,7 +481,9 @@ def _value(pages: _Pages, column: _Column, raw: bytes) -> object:
         return _text(long_value) if kind == _MEMO else long_value
     if kind == _BYTE:
         return raw[0]
-    if kind in (_INT, _LONG, _BIGINT, _COMPLEX):
+    if kind == _COMPLEX:  # the key of the row's attachments, read with their own table
+        return None
+    if kind in (_INT, _LONG, _BIGINT):
         return int.from_bytes(raw, "little", signed=True)
     if kind == _MONEY:
         return _money(int.from_bytes(raw, "little", signed=True))
@@ -553,6 +595,41 @@ def _decimal(raw: bytes, scale: int) -> str:
     return f"{value:f}"
 
 
+def _attached(value: bytes, row: tuple[_Table, list[object]], where: str, files: list[tuple[str, bytes]],
+              problems: list[str], budget: Budget) -> None:
+    """An attachment's file, handed on under its file name: FileData is a type (0 stored, 1
+    deflated with zlib's header), the content's length, then the content: the length of a header
+    (a 1, the extension in UCS-2), the header, the file (as Jackcess and mdb-reader read it)."""
+    table, values = row
+    named = dict(zip((c.name for c in table.columns), values, strict=True)).get("FileName")
+    name = named if isinstance(named, str) and named else "attachment"
+    try:
+        if len(value) < 8:
+            raise _Damaged("too short")
+        kind, size = struct.unpack_from("<II", value, 0)
+        if kind == 1:  # inflated no further than the budget allows: a small row may claim gigabytes
+            cap = min(size, budget.allowance())
+            content = zlib.decompressobj().decompress(value[8:], cap + 1)
+            if len(content) > cap:
+                raise _Damaged(f"inflates beyond the {cap} bytes the budget has left (decompression bomb?)")
+        elif kind == 0:
+            content = value[8:]
+        else:
+            raise _Damaged(f"stored in an unknown way ({kind})")
+        if len(content) < 4:
+            raise _Damaged("cut short")
+        header = struct.unpack_from("<I", content, 0)[0]
+        end = min(size, len(content))
+        if not 4 <= header <= end:
+            raise _Damaged("its header runs past it")
+    except (_Damaged, zlib.error) as exc:
+        problems.append(f"{table.name}: attachment {name}: {exc}")
+        return None
+    if len(files) == _MAX_MEMBERS:
+        raise Unscannable(f"more than {_MAX_MEMBERS} files kept in OLE, binary and attachment values; the rest were not read")
+    files.append((f"{where}/{name.replace('/', '_')}", content[header:end]))
+
+
 def _blob(value: bytes, where: str, files: list[tuple[str, bytes]]) -> str | None:
     """A binary value as a cell's text (printable UTF-8), or handed on as a file: one this
     package reads, at the start of the value or behind an OLE object's wrapper."""
@@ -566,7 +643,7 @@ def _blob(value: bytes, where: str, files: list[tuple[str, bytes]]) -> str | Non
     inner = value if not sniff(value, "").startswith("binary") else _wrapped(value)
     if inner is not None:
         if len(files) == _MAX_MEMBERS:
-            raise Unscannable(f"more than {_MAX_MEMBERS} files kept in OLE and binary values; the rest were not read")
+            raise Unscannable(f"more than {_MAX_MEMBERS} files kept in OLE, binary and attachment values; the rest were not read")
         files.append((where, inner))
     return None
 

@@ -50,11 +50,13 @@ that the structure it is about really occurs. It is checked against two independ
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import decimal
 import math
 import struct
 import uuid
+import zlib
 from dataclasses import dataclass, field
 
 PAGE = 4096
@@ -88,7 +90,7 @@ KINDS: dict[str, tuple[int, int | None]] = {
     "bool": (0x01, 0), "byte": (0x02, 1), "int": (0x03, 2), "long": (0x04, 4), "currency": (0x05, 8),
     "single": (0x06, 4), "double": (0x07, 8), "datetime": (0x08, 8), "binary": (0x09, None),
     "text": (0x0A, None), "ole": (0x0B, None), "memo": (0x0C, None), "guid": (0x0F, 16),
-    "numeric": (0x10, 17),
+    "numeric": (0x10, 17), "attachment": (0x12, 4),
 }
 FIXED_FLAG, NULLABLE_FLAG, COMPRESSED_FLAG = 0x01, 0x02, 0x01
 
@@ -103,6 +105,16 @@ class Column:
     length: int = 0
     precision: int = 18
     scale: int = 0
+
+
+@dataclass
+class Attachment:
+    """A file in an attachment column (Access 2007 on): kept in a hidden table, its FileData
+    deflated when `compressed` (Access deflates what is not compressed already: text, CSV, BMP)."""
+
+    name: str
+    data: bytes
+    compressed: bool = False
 
 
 @dataclass
@@ -136,6 +148,8 @@ class Stats:
     deleted_rows: int = 0
     overflow_rows: int = 0
     encoded_pages: int = 0
+    attachments: int = 0
+    compressed_attachments: int = 0
 
 
 def mdb_pack(tables: list[Table], *, version: str = "jet4", compress_text: bool = True,
@@ -258,6 +272,8 @@ def _fixed_value(column: Column, value: object) -> bytes:
             if not isinstance(value, dt.datetime):
                 raise ValueError(f"{column.name}: {value!r} is not a datetime")
             return struct.pack("<d", access_date(value))
+        case "attachment":  # the foreign key of the row's files in the flat table
+            return struct.pack("<i", value)
         case "guid":
             if not isinstance(value, uuid.UUID):
                 raise ValueError(f"{column.name}: {value!r} is not a UUID")
@@ -349,7 +365,9 @@ def _column_entry(slot: _Slot, compress: bool, sort_version: int) -> bytes:
         misc = struct.pack("<HBB", GENERAL_SORT, 0, sort_version)
     elif kind == "numeric":
         misc = bytes([column.precision, column.scale, 0, 0])
-    flags = NULLABLE_FLAG | (FIXED_FLAG if slot.fixed else 0)
+    elif kind == "attachment":
+        misc = struct.pack("<I", column.precision)  # the complex id (HACKING: "complexid", 4 bytes)
+    flags = COMPLEX_FLAGS if kind == "attachment" else NULLABLE_FLAG | (FIXED_FLAG if slot.fixed else 0)
     misc_flags = COMPRESSED_FLAG if compress and kind in ("text", "memo") else 0
     return struct.pack("<BIHHH4sBBIHH", slot.code, TABLE_MAGIC, slot.number, 0 if slot.fixed else slot.offset,
                        slot.number, misc, flags, misc_flags, 0, slot.offset if slot.fixed else 0,
@@ -422,6 +440,38 @@ CATALOG_COLUMNS = [
 CATALOG_DATE = dt.datetime(2024, 1, 1, 12, 0, 0)
 
 
+COMPLEX_COLUMNS = "MSysComplexColumns"
+COMPLEX_COLUMNS_COLUMNS = [Column("ColumnName", "text", 255), Column("ComplexID", "long"),
+                           Column("ComplexTypeObjectID", "long"), Column("ConceptualTableID", "long"),
+                           Column("FlatTableID", "long")]
+COMPLEX_TYPE_ATTACHMENT = 0x0C  # the object id of the attachment type's template table (any number will do here)
+HIDDEN_SYSTEM_FLAG = 0x80000000  # a flat table is a system object: no user's table list shows it
+COMPLEX_FLAGS = 0x07  # HACKING: a complex column's flag byte is exactly 0x07
+
+
+def _flat_columns(parent_column: str) -> list[Column]:
+    """The attachment type's columns (Jackcess AttachmentColumnInfoImpl), and the foreign key,
+    a Long named after the parent column."""
+    return [Column("FileData", "ole"), Column("FileFlags", "long"), Column("FileName", "text", 255),
+            Column("FileTimeStamp", "datetime"), Column("FileType", "text", 255), Column("FileURL", "memo"),
+            Column(parent_column, "long")]
+
+
+def _attachment_row(item: Attachment, key: int) -> list[object]:
+    return [encode_attachment(item), 0, item.name, CATALOG_DATE, item.name.rpartition(".")[2].lower(), None, key]
+
+
+def encode_attachment(item: Attachment) -> bytes:
+    """FileData: a type (0 raw, 1 deflated in zlib's format), the content's length, the content;
+    the content is its header's length, a 1, the file's extension in UCS-2 ending in a zero
+    character, then the file (Jackcess AttachmentColumnInfoImpl; mdb-reader decodeAttachmentFileData)."""
+    extension = item.name.rpartition(".")[2].lower() if "." in item.name else ""
+    head = struct.pack("<I", 1) + (extension + "\x00").encode("utf-16-le")
+    content = struct.pack("<I", 4 + len(head)) + head + item.data
+    body = zlib.compress(content) if item.compressed else content
+    return struct.pack("<II", 1 if item.compressed else 0, len(content)) + body
+
+
 def _catalog_row(object_id: int, parent: int, name: str, kind: int, flags: int) -> list[object]:
     signed = struct.unpack("<ii", struct.pack("<II", object_id, flags))
     return [signed[0], parent, name, None, kind, signed[1], CATALOG_DATE, CATALOG_DATE] + [None] * 9
@@ -463,13 +513,15 @@ class _Writer:
         self.counts = self.stats  # where the current table's structures are counted
         self.maps: list[tuple[int, bytes]] = []  # (map row pointer, row) of every table's two maps
         self.map_pages: list[int] = []
+        self.complex_ids = 0
 
     def alloc(self) -> int:
         self.pages.append(None)
         return len(self.pages) - 1
 
     def database(self, tables: list[Table], overflow_rows: int, dropped: set[str]) -> None:
-        map_rows = 2 * (len(tables) + 1)
+        tables, flat = self.complex_values(tables)
+        map_rows = 2 * (len(tables) + len(flat) + (1 if flat else 0) + 1)
         self.map_pages = [self.alloc() for _ in range(math.ceil(map_rows / MAP_ROWS_PER_PAGE))]
         self.stats.map_pages += len(self.map_pages)
         catalog = [_catalog_row(TABLES_ID, TOP_ID, "Tables", 3, 0),
@@ -477,13 +529,62 @@ class _Writer:
                    _catalog_row(RELATIONSHIPS_ID, TOP_ID, "Relationships", 3, 0),
                    _catalog_row(MSYS_OBJECTS, TABLES_ID, "MSysObjects", 1, SYSTEM_FLAGS)]
         gone = []
+        pages: dict[str, int] = {}
         for index, table in enumerate(tables, start=1):
-            tdef_page = self.table(table, map_index=index, overflow_rows=overflow_rows)
+            pages[table.name] = tdef_page = self.table(table, map_index=index, overflow_rows=overflow_rows)
             if table.name in dropped:
                 gone.append(len(catalog))
             catalog.append(_catalog_row(tdef_page, TABLES_ID, table.name, 1, 0))
+        complex_rows = []
+        for index, (parent, column, complex_id, table) in enumerate(flat, start=len(tables) + 1):
+            flat_page = self.table(table, map_index=index, overflow_rows=0)
+            catalog.append(_catalog_row(flat_page, TABLES_ID, table.name, 1, HIDDEN_SYSTEM_FLAG))
+            complex_rows.append([column, complex_id, COMPLEX_TYPE_ATTACHMENT, pages[parent], flat_page])
+        if flat:
+            complex_page = self.table(Table(COMPLEX_COLUMNS, COMPLEX_COLUMNS_COLUMNS, complex_rows),
+                                      map_index=len(tables) + len(flat) + 1, overflow_rows=0)
+            catalog.append(_catalog_row(complex_page, TABLES_ID, COMPLEX_COLUMNS, 1, SYSTEM_FLAGS))
         self.table(Table("MSysObjects", CATALOG_COLUMNS, catalog, deleted=gone), map_index=0, overflow_rows=0,
                    tdef_page=MSYS_OBJECTS)
+
+    def complex_values(self, tables: list[Table]) -> tuple[list[Table], list[tuple[str, str, int, Table]]]:
+        """Attachment columns as Access keeps them (Access 2007 on; HACKING "Complex Columns",
+        Jackcess ComplexColumnSupport and AttachmentColumnInfoImpl): the parent row holds a
+        foreign key, each file is a row of a hidden flat table named f_<GUID>_<column>, and
+        MSysComplexColumns ties the column to its flat table. Returns the tables with keys in
+        place of the lists of files, and (parent, column, complex id, flat table) of each column."""
+        out, flat = [], []
+        for table in tables:
+            kinds = [c.kind for c in table.columns]
+            if "attachment" not in kinds:
+                out.append(table)
+                continue
+            rows = [list(r) for r in table.rows]
+            columns = list(table.columns)
+            for number, column in enumerate(table.columns):
+                if column.kind != "attachment":
+                    continue
+                self.complex_ids += 1
+                # the complex id goes into the column entry's misc field
+                columns[number] = dataclasses.replace(column, precision=self.complex_ids)
+                files, key = [], 0
+                for row in rows:
+                    attached = row[number]
+                    if attached is None:
+                        continue
+                    if not isinstance(attached, list) or not all(isinstance(a, Attachment) for a in attached):
+                        raise ValueError(f"{column.name}: {attached!r} is not a list of Attachment")
+                    key += 1
+                    row[number] = key
+                    for item in attached:
+                        files.append(_attachment_row(item, key))
+                        self.stats.attachments += 1
+                        self.stats.compressed_attachments += item.compressed
+                guid = uuid.UUID(int=0x5EC2E7 << 96 | self.complex_ids).hex.upper()
+                flat.append((table.name, column.name, self.complex_ids,
+                             Table(f"f_{guid}_{column.name}", _flat_columns(column.name), files)))
+            out.append(Table(table.name, columns, rows, table.deleted))
+        return out, flat
 
     def table(self, table: Table, *, map_index: int, overflow_rows: int, tdef_page: int = 0) -> int:
         """Lay out one table: TDEF pages, LVAL pages, data pages, overflow pages; the TDEF last,

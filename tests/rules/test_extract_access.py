@@ -23,7 +23,7 @@ from rules.extract import Limits, extract, extract_path
 from rules.extract.access import PAGE, access_content, is_access
 from rules.extract.budget import Budget
 from rules.extract.sniff import sniff
-from tests.rules.mdb_pack import Column, Table, mdb_pack
+from tests.rules.mdb_pack import Attachment, Column, Table, mdb_pack
 
 CARDS = ["4111111111111111", "5500005555555559", "340000000000009", "6011000990139424", "3530111333300000"]
 
@@ -235,6 +235,58 @@ def test_a_file_in_an_ole_column_is_handed_on_and_read() -> None:
     assert "docs.mdb/Docs/1/Scan" in members and "docs.mdb/Docs/1/Raw" in members
     assert extraction.text.count("4111111111111111") == 2
     assert "plain words" in extraction.text
+
+
+def _with_attachments(**options: object) -> bytes:
+    from tests.rules.samples import docx
+
+    rows = [["Ada", [Attachment("customers.csv", b"name,card\n" + b"Ada,4111111111111111\n" * 40, compressed=True),
+                     Attachment("contract.docx", docx(["Signed by Ada, card 5500005555555559"]))]],
+            ["Bob", None],
+            ["Cy", [Attachment("notes.txt", "客户 Cy 的卡号 340000000000009".encode(), compressed=True)]]]
+    columns = [Column("Name", "text", 40), Column("Documents", "attachment")]
+    return mdb_pack([Table("Customers", columns, rows)], version="ace14", **options)[0]  # type: ignore[arg-type]
+
+
+def test_attachments_are_read_as_files_named_after_their_column() -> None:
+    data = _with_attachments()
+    extraction = extract(data, "crm.accdb")
+    assert extraction.status == "ok", extraction.reason
+    members = [p.path for p in extraction.parts if p.path != "crm.accdb"]
+    assert members == ["crm.accdb/Customers.Documents (attachments)/1/customers.csv",
+                       "crm.accdb/Customers.Documents (attachments)/2/contract.docx",
+                       "crm.accdb/Customers.Documents (attachments)/3/notes.txt"]
+    for card in ("4111111111111111", "5500005555555559", "340000000000009"):
+        assert card in extraction.text
+    rows = lines_of(extraction.text, "Customers.Documents (attachments)")
+    assert [row[rows[0].index("FileName")] for row in rows[1:]] == ["customers.csv", "contract.docx", "notes.txt"]
+    assert "MSysComplexColumns" not in extraction.text and "f_" not in extraction.text.split("\n")[0]
+    assert lines_of(extraction.text, "Customers")[1:] == [["Ada", ""], ["Bob", ""], ["Cy", ""]]
+
+
+def test_attachment_tables_are_read_by_their_own_name_without_msyscomplexcolumns() -> None:
+    data = bytearray(_with_attachments())
+    for pattern in (b"MSysComplexColumns", "MSysComplexColumns".encode("utf-16-le")):
+        at = data.find(pattern, 3 * PAGE)
+        while at != -1:
+            data[at:at + len(pattern)] = pattern.replace(b"Columns", b"Colum_s").replace("Columns".encode("utf-16-le"),
+                                                                                          "Colum_s".encode("utf-16-le"))
+            at = data.find(pattern, at + 1)
+    extraction = extract(bytes(data), "crm.accdb")
+    heading = next(line for line in extraction.text.split("\n") if line.startswith("f_"))
+    assert heading.endswith("_Documents")
+    assert f"crm.accdb/{heading}/1/customers.csv" in [p.path for p in extraction.parts]
+
+
+def test_an_attachment_that_inflates_past_the_budget_is_named_not_inflated() -> None:
+    rows = [["Ada", [Attachment("zeros.csv", b"\x00" * (64 << 20), compressed=True),
+                     Attachment("cards.csv", b"card 4111111111111111\n", compressed=True)]]]
+    data, _ = mdb_pack([Table("T", [Column("Name", "text", 9), Column("F", "attachment")], rows)], version="ace14")
+    assert len(data) < 200_000
+    text, files, problems = read(data, limits=Limits(max_expanded_bytes=1 << 20))
+    assert [name for name, _ in files] == ["T.F (attachments)/2/cards.csv"]
+    assert len(problems) == 1 and problems[0].startswith("T.F (attachments): attachment zeros.csv: inflates beyond")
+    assert problems[0].endswith("bytes the budget has left (decompression bomb?)")
 
 
 def test_a_large_database_is_read_through_a_memory_map(tmp_path: Path) -> None:
