@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import os
 import pathlib
 import secrets
 import struct
@@ -173,8 +174,11 @@ def streamed_sha256(path: pathlib.Path) -> tuple[int, str]:
 
 
 def file_sha256(path: pathlib.Path, *, limit: int) -> tuple[bytes, str]:
-    """Read at most `limit` bytes of a file and hash them."""
+    """Read at most `limit` bytes of a file and hash them; a file larger than that is refused by
+    its size before anything is read (EFBIG), or, grown while it was read, after `limit` + 1 bytes."""
     with path.open("rb") as handle:
+        if os.fstat(handle.fileno()).st_size > limit:
+            raise OSError(errno.EFBIG, f"{path} is larger than {limit} bytes")
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise OSError(errno.EFBIG, f"{path} is larger than {limit} bytes")

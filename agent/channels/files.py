@@ -53,6 +53,9 @@ class FileChannel:
         self.outbox, self.policies, self.quarantine = outbox, policies, quarantine
         self.clock, self.user, self.max_bytes, self.key, self.ocr = clock, user, max_bytes, key, ocr
         self.work: queue.Queue[tuple[str, WatchedRoot, float] | None] = queue.Queue()
+        # files over max_bytes: hashed whole and read in a worker of their own, for up to a minute
+        # or more, on a thread of their own so that the files copied after them are not kept waiting
+        self.large: queue.Queue[tuple[str, WatchedRoot, float] | None] = queue.Queue()
         self.observer = Observer()
         self.watches: dict[WatchedRoot, ObservedWatch] = {}
         self.verdict_ms: list[float] = []
@@ -64,9 +67,11 @@ class FileChannel:
     def start(self) -> None:
         self.observer.start()
         threading.Thread(target=self._work, name="file-channel", daemon=True).start()
+        threading.Thread(target=self._work_large, name="file-channel-large", daemon=True).start()
 
     def stop(self) -> None:
         self.work.put(None)
+        self.large.put(None)
         self.observer.stop()
 
     def set_roots(self, roots: list[WatchedRoot]) -> None:
@@ -90,7 +95,16 @@ class FileChannel:
             except Exception:  # one bad file must not stop the channel
                 log.exception("inspecting %s failed", item[0])
 
+    def _work_large(self) -> None:
+        while (item := self.large.get()) is not None:
+            try:
+                self._too_large(pathlib.Path(item[0]), item[1], item[2])
+            except Exception:
+                log.exception("inspecting %s failed", item[0])
+
     def inspect(self, path: pathlib.Path, root: WatchedRoot, seen_at: float) -> dict[str, Any] | None:
+        """Judge a file and act on it; a file over `max_bytes` is handed to the large files'
+        thread (None is returned for it here)."""
         if not path.is_file() or self.quarantine.directory in path.parents:
             return None
         try:
@@ -98,30 +112,38 @@ class FileChannel:
         except OSError as exc:
             if exc.errno != errno.EFBIG:
                 return self._unreadable(path, root, exc)
-            return self._too_large(path, root, seen_at)
-        if self.exempt.get(str(path)) == sha256:
-            del self.exempt[str(path)]  # released by an override: already recorded, not judged again
+            self.large.put((str(path), root, seen_at))
+            return None
+        if self._exempt(path, sha256):
             return None
         judgement = judge_bytes(data, path.name, self._context(path, root, len(data)), self.policies.active.policy,
                                 key=self.key, ocr=self.ocr)
         return self._conclude(path, root, judgement, FileInfo(str(path), path.name, len(data), sha256), seen_at)
 
     def _too_large(self, path: pathlib.Path, root: WatchedRoot, seen_at: float) -> dict[str, Any] | None:
-        """A file over `max_bytes`: a disc or disk image, an Outlook data file, a OneNote section or
-        an Access database of up to 1 GiB is read in a worker of its own (`extract_large`); anything else is judged
-        as unscannable, so a zone that lets nothing unreadable leave blocks it (such files used to
-        be only audited). The event carries its size and SHA-256, hashed a chunk at a time."""
+        """A file over `max_bytes`, on the large files' thread: a disc or disk image, an Outlook
+        data file, a OneNote section or an Access database of up to 1 GiB is read in a worker of
+        its own (`extract_large`); anything else is judged as unscannable, so a zone that lets
+        nothing unreadable leave blocks it (such files used to be only audited). The event carries
+        its size and SHA-256, hashed a chunk at a time."""
         try:
             size, sha256 = streamed_sha256(path)
         except OSError as exc:
             return self._unreadable(path, root, exc)
-        if self.exempt.get(str(path)) == sha256:
-            del self.exempt[str(path)]
+        if self._exempt(path, sha256):
             return None
         got = extract_large(str(path), path.name, max_input=self.max_bytes)
         judgement = judge_text(got.text, self._context(path, root, size), self.policies.active.policy, status=got.status,
                                reason=got.reason, key=self.key)
         return self._conclude(path, root, judgement, FileInfo(str(path), path.name, size, sha256), seen_at)
+
+    def _exempt(self, path: pathlib.Path, sha256: str) -> bool:
+        """Whether this is a file released by an override, back where it was: already recorded,
+        not judged again (once)."""
+        if self.exempt.get(str(path)) != sha256:
+            return False
+        self.exempt.pop(str(path), None)  # the other thread may have taken it already
+        return True
 
     def _conclude(self, path: pathlib.Path, root: WatchedRoot, judgement: Judgement, info: FileInfo,
                   seen_at: float) -> dict[str, Any]:

@@ -222,6 +222,34 @@ def test_a_file_too_large_to_read_is_judged_as_unscannable_and_blocked_in_a_high
         agent.stop()
 
 
+def test_a_file_copied_after_a_huge_one_is_judged_without_waiting_for_it(
+        tmp_path: pathlib.Path, console_server: ConsoleServer) -> None:
+    """Medium zone, removable media, 1 MiB limit: a 1 GiB file (sparse, so the test writes
+    nothing; the agent still hashes all of it, for seconds) lands first, then a CSV of five cards.
+    The CSV is judged and quarantined at once, on the channel's own thread, while the huge file
+    is still being hashed on the large files' thread (before, it waited its turn)."""
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    agent, agent_id = _agent(tmp_path, console_server, "medium", removable_paths=[str(usb)], max_file_bytes=1 << 20)
+    admin = console_admin(console_server)
+    try:
+        huge = usb / "disk.img"
+        with huge.open("wb") as handle:
+            handle.truncate((1 << 30) + 1)  # past the 1 GiB a large file's worker maps: hashed, not read
+        cards = usb / "customers.csv"
+        cards.write_text(FIVE_CARDS_CSV)
+        wait_for(lambda: not cards.exists(), timeout=60, what=f"the CSV to be quarantined\n{agent.log()}")
+        events = wait_for(lambda: (lambda found: found if len(found) == 2 else None)(
+            admin.events(agent_id, channel="removable_media")), timeout=120, what=f"both events\n{agent.log()}")
+        by_name = {e["details"]["file"]["name"]: e for e in events}
+        assert by_name["customers.csv"]["action"] == "quarantine"
+        assert by_name["disk.img"]["details"]["verdict"]["scan_status"] == "unscannable"
+        assert by_name["customers.csv"]["ts"] < by_name["disk.img"]["ts"]  # judged first, though it came second
+        assert huge.exists()  # the medium zone only warns about an unreadable file on its way to USB
+    finally:
+        agent.stop()
+
+
 def test_an_outlook_mailbox_too_large_for_the_usual_read_is_read_in_a_worker_of_its_own(
         tmp_path: pathlib.Path, console_server: ConsoleServer) -> None:
     """Medium zone: a .pst over `max_file_bytes` (1 MiB here; 64 MiB by default) holding five
