@@ -17,7 +17,7 @@ stdout), which checks the request, runs the OCR worker (unprivileged too) and wr
 a `nobody` process could not start Python from where root installed it.
 
 A file over the agent's read limit (`max_file_bytes`) that may be a disc or disk image, an
-Outlook data file, a OneNote section or an Access database gets a worker of its own (`extract_large`): the service
+Outlook data file, a OneNote section, an Access database or a Parquet file gets a worker of its own (`extract_large`): the service
 opens the file and hands the worker its descriptor (the worker, as `nobody`, could not open it by
 name), and the worker's address space is capped at `WORKER_MEMORY` plus the file's size, so that
 it can map the file and read it as `leakguard rules scan` does, up to 1 GiB.
@@ -53,7 +53,7 @@ GRACE_SECONDS = 5.0
 POOL_SIZE = 3
 #: Kinds (`rules.extract.sniff`) read in a worker: third-party parsers, or containers of them
 #: ("binary": a signed OpenPGP or CMS file holds a file of any kind), and armored OpenPGP.
-ISOLATED_KINDS = frozenset({"pdf", "cfb", "msg", "pst", "onenote", "tnef", "zip", "7z", "rar", "cab", "disc", "disk", "tar", "cpio", "ar", "sqlite", "access", "gz", "bz2", "xz", "zst", "lzma", "lz", "lz4", "Z", "eml", "mbox", "binary"})
+ISOLATED_KINDS = frozenset({"pdf", "cfb", "msg", "pst", "onenote", "tnef", "zip", "7z", "rar", "cab", "disc", "disk", "tar", "cpio", "ar", "sqlite", "access", "parquet", "gz", "bz2", "xz", "zst", "lzma", "lz", "lz4", "Z", "eml", "mbox", "binary"})
 _ARMORED_PGP = b"-----BEGIN PGP MESSAGE-----"
 
 
@@ -355,9 +355,9 @@ class _LargeWorker(Worker):
 
 def extract_large(path: str, filename: str, *, max_input: int) -> Extracted:
     """A file over the agent's read limit `max_input`, read in a worker of its own through a map
-    of it (disc and disk images, Outlook data files, OneNote sections and Access databases up to
-    1 GiB; anything else is `unscannable` as too large); no OCR. The service opens it, not
-    following a link."""
+    of it (disc and disk images, Outlook data files, OneNote sections, Access databases and
+    Parquet files up to 1 GiB; anything else is `unscannable` as too large); no OCR. The service
+    opens it, not following a link."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:

@@ -122,8 +122,8 @@ class FileChannel:
 
     def _too_large(self, path: pathlib.Path, root: WatchedRoot, seen_at: float) -> dict[str, Any] | None:
         """A file over `max_bytes`, on the large files' thread: a disc or disk image, an Outlook
-        data file, a OneNote section or an Access database of up to 1 GiB is read in a worker of
-        its own (`extract_large`); anything else is judged as unscannable, so a zone that lets
+        data file, a OneNote section, an Access database or a Parquet file of up to 1 GiB is read
+        in a worker of its own (`extract_large`); anything else is judged as unscannable, so a zone that lets
         nothing unreadable leave blocks it (such files used to be only audited). The event carries
         its size and SHA-256, hashed a chunk at a time."""
         try:

@@ -29,6 +29,7 @@ from rules.extract.odf import odf_objects, odf_text
 from rules.extract.office import flat_office_text, office_embeddings, office_pictures, office_text
 from rules.extract.onenote import is_onenote, onenote_content
 from rules.extract.outlook import outlook_content
+from rules.extract.parquet import is_parquet, parquet_content
 from rules.extract.pst import is_pst, pst_messages
 from rules.extract.rar import rar_members
 from rules.extract.rtf import rtf_text
@@ -114,9 +115,9 @@ def _mailbox_limits(limits: Limits, size: int) -> Limits:
 def extract_path(path: str, *, limits: Limits = DEFAULT_LIMITS) -> Extraction:
     """Extract the text of the file at `path`. A file up to `limits.max_input_bytes` is read and
     handed to `extract`; a larger one is opened as a memory map, and read when it is a disc or disk
-    image, an Outlook data file, a OneNote section or an Access database of at most
+    image, an Outlook data file, a OneNote section, an Access database or a Parquet file of at most
     `limits.max_image_bytes` (an ISO, a VHD, a .pst, a notebook with videos in it or a customer
-    database, of a few hundred MB), its files, messages or rows taken out one by one; any other
+    table, of a few hundred MB), its files, messages or rows taken out one by one; any other
     large file is `unscannable` without being read."""
     with open(path, "rb") as handle:
         return extract_open(handle, path, limits=limits)
@@ -136,7 +137,7 @@ def extract_open(handle: BinaryIO, path: str, *, limits: Limits = DEFAULT_LIMITS
         image = cast(bytes, mapped)  # the image readers only slice, compare, search and unpack it
         kind = ("disc" if is_disc_image(image) else "disk" if is_virtual_disk(image) or is_volume_or_partitioned(image)
                 else "pst" if is_pst(image) else "onenote" if is_onenote(image)
-                else "access" if is_access(image) else None)
+                else "access" if is_access(image) else "parquet" if is_parquet(image) else None)
         if kind is None or size > limits.max_image_bytes:
             limit = limits.max_input_bytes if kind is None else limits.max_image_bytes
             return _too_big(path, kind or "binary", f"input of {size} bytes is above the limit of {limit}")
@@ -206,6 +207,9 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
         _database(collector, path, kind, (text, blobs, [problem] if problem else []), depth)
     elif kind == "access":
         _database(collector, path, kind, access_content(data, budget, path), depth)
+    elif kind == "parquet":
+        table_text, table_problems = parquet_content(data, budget, path)
+        _database(collector, path, kind, (table_text, [], table_problems), depth)
     elif kind == "xlsb":
         text, problem = xlsb_content(data, budget, path)
         collector.add(path, kind, text)

@@ -563,7 +563,7 @@ def _lval_row(pages: _Pages, pointer: int) -> bytes:
 
 
 def _money(units: int) -> str:
-    text = f"{Decimal(units).scaleb(-4):f}"
+    text = f"{Decimal(f'{units}e-4'):f}"
     whole, _, fraction = text.partition(".")
     fraction = fraction.rstrip("0").ljust(2, "0")
     return f"{whole}.{fraction}"
@@ -591,7 +591,7 @@ def _decimal(raw: bytes, scale: int) -> str:
     the most significant first."""
     words = struct.unpack_from("<IIII", raw, 1)
     magnitude = (words[0] << 96) | (words[1] << 64) | (words[2] << 32) | words[3]
-    value = Decimal(-magnitude if raw[0] & 0x80 else magnitude).scaleb(-min(scale, 28))
+    value = Decimal(f"{-magnitude if raw[0] & 0x80 else magnitude}e-{min(scale, 28)}")  # exact at any precision
     return f"{value:f}"
 
 

@@ -238,6 +238,7 @@ def _every_isolated_fixture() -> dict[str, bytes]:
         "payroll.cab": (data / "payroll.cab").read_bytes(),  # gcab -z: MSZIP, as makecab writes
         "crm.db": _database(),
         "crm.accdb": _access_database(office["a.docx"]),
+        "customers.parquet": _parquet_table(),
         "office.tar.lz4": __import__("lz4.frame").frame.compress(samples.tar_of(office)),
         "cards.csv.lzma": __import__("lzma").compress(b"card 4111111111111111\n" * 50, format=__import__("lzma").FORMAT_ALONE),
         "backup.rar": rar5(FILES), "old.rar": rar4(FILES), "locked.rar": rar5(FILES, hide_names=True),
@@ -247,6 +248,17 @@ def _every_isolated_fixture() -> dict[str, bytes]:
             embedded=True, attachments=(("report.docx", office["a.docx"]),))))),
     })
     return files
+
+
+def _parquet_table() -> bytes:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = io.BytesIO()
+    pq.write_table(pa.table({"name": ["Ada", "Bob"], "card_number": ["4111111111111111", None]}), sink)
+    return sink.getvalue()
 
 
 def _access_database(document: bytes) -> bytes:
