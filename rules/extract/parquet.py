@@ -44,6 +44,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import zip_longest
+from typing import cast
+
+import numpy as np
 
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
 
@@ -466,14 +469,14 @@ def _pages(data: bytes, at: int, end: int, values: int, codec: int, leaf: _Leaf,
             page = _inflate(body, raw_size, codec, budget)
             dictionary_header = _struct(header, 7) or {}
             count = _count(_int(dictionary_header, 1, 0), most)
-            dictionary = [_shown(leaf, v) for v in _plain(page, 0, count, leaf)]
+            dictionary = _show_all(leaf, _plain(page, 0, count, leaf))
         elif kind == _DATA_PAGE:
             page_header = _struct(header, 5) or {}
             count = _count(_int(page_header, 1, 0), most)
             page = _inflate(body, raw_size, codec, budget)
             pos, reps = _v1_levels(page, 0, count, leaf.max_rep)
             pos, defs = _v1_levels(page, pos, count, leaf.max_def)
-            present = count if not leaf.max_def else sum(1 for d in defs if d == leaf.max_def)
+            present = count if not leaf.max_def else defs.count(leaf.max_def)
             cells = _values(page, pos, present, _int(page_header, 2, _PLAIN), leaf, dictionary)
             seen += count
             yield (reps, defs), _spread(cells, defs, leaf)
@@ -517,11 +520,6 @@ def _spread(cells: list[str], defs: list[int], leaf: _Leaf) -> list[str]:
     return out
 
 
-def _shown(leaf: _Leaf, value: object) -> str:
-    text = leaf.show(value)
-    return "" if text is None else _cell(text)
-
-
 def _values(page: bytes, pos: int, count: int, encoding: int, leaf: _Leaf, dictionary: list[str] | None) -> list[str]:
     if encoding in (_PLAIN_DICTIONARY, _RLE_DICTIONARY):
         if dictionary is None:
@@ -534,7 +532,19 @@ def _values(page: bytes, pos: int, count: int, encoding: int, leaf: _Leaf, dicti
         if len(indices) < count or (indices and max(indices) >= len(dictionary)):
             raise _Damaged("a dictionary index past the dictionary")
         return [dictionary[i] for i in indices]
-    return [_shown(leaf, v) for v in _decoded(page, pos, count, encoding, leaf)]
+    return _show_all(leaf, _decoded(page, pos, count, encoding, leaf))
+
+
+def _show_all(leaf: _Leaf, values: list[object]) -> list[str]:
+    """The cells of a page's values (`_shown` of each, a page at a time)."""
+    shown = list(map(str, values)) if leaf.show is str else [leaf.show(v) for v in values]
+    if None in shown:
+        shown = ["" if text is None else text for text in shown]
+    cells = cast(list[str], shown)
+    joined = "".join(cells)
+    if "\t" in joined or "\n" in joined or "\r" in joined:
+        return [_cell(text) for text in cells]
+    return cells
 
 
 def _decoded(page: bytes, pos: int, count: int, encoding: int, leaf: _Leaf) -> list[object]:
@@ -628,7 +638,6 @@ def _hybrid(data: bytes, pos: int, end: int, width: int, count: int) -> list[int
     if width > 32:
         raise _Damaged(f"a bit width of {width}")
     out: list[int] = []
-    mask = (1 << width) - 1
     value_bytes = (width + 7) // 8
     while len(out) < count and pos < end:
         header, pos = _uvarint(data, pos, end)
@@ -638,9 +647,11 @@ def _hybrid(data: bytes, pos: int, end: int, width: int, count: int) -> list[int
             if pos + size > end:
                 size = (end - pos) // width * width  # the last group may be cut where the values end
                 groups = size // width
-            for g in range(groups):
-                packed = int.from_bytes(data[pos + g * width:pos + (g + 1) * width], "little")
-                out.extend((packed >> (i * width)) & mask for i in range(8))
+            if width:  # unpacked all at once: the bits, least significant first, width at a time
+                bits = np.unpackbits(np.frombuffer(data, np.uint8, groups * width, pos), bitorder="little")
+                out.extend(bits.reshape(-1, width).dot(1 << np.arange(width, dtype=np.int64)).tolist())
+            else:
+                out.extend([0] * (8 * groups))
             pos += groups * width
             if groups == 0:
                 break
