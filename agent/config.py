@@ -60,6 +60,13 @@ class ChannelsConfig:
     process_scan_seconds: float = 1.0
     max_file_bytes: int = 64 * 1024 * 1024
     ocr: bool = True
+    #: Printing (CUPS): judge every job; with `print_hold`, every printer holds new jobs until
+    #: they are judged, and blocked ones never print.
+    printing: bool = True
+    print_server: str = "/run/cups/cups.sock"
+    print_spool: str = "/var/spool/cups"
+    print_hold: bool = True
+    print_poll_seconds: float = 0.25
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import psutil
 from agent.channels.clipboard import ClipboardChannel
 from agent.channels.files import FileChannel
 from agent.channels.mounts import MountWatcher
+from agent.channels.printing import PrintChannel
 from agent.channels.processes import ProcessScanner
 from agent.client import ConsoleClient
 from agent.config import AgentConfig
@@ -63,6 +64,11 @@ class Service:
                                  max_bytes=config.channels.max_file_bytes, key=self.key, ocr=config.channels.ocr)
         self.clipboard = ClipboardChannel(self.outbox, self.policies, self.clock, self.user, self.key,
                                           max_bytes=config.channels.max_file_bytes, ocr=config.channels.ocr)
+        channels = config.channels
+        self.printing = PrintChannel(self.outbox, self.policies, self.quarantine, clock=self.clock, user=self.user,
+                                     server=channels.print_server, spool=channels.print_spool,
+                                     hold=channels.print_hold, poll_seconds=channels.print_poll_seconds,
+                                     max_bytes=channels.max_file_bytes, key=self.key, ocr=channels.ocr)
         self.syncer: Syncer | None = None
         self.supervisor: Supervisor | None = None
 
@@ -102,6 +108,8 @@ class Service:
         watcher.refresh(report=False)  # watched before the service says it is up
         self._thread("mounts", lambda: watcher.run(self.stop_event))
         self._thread("warm-up", self._warm_up)
+        if self.config.channels.printing:
+            self._thread("print", lambda: self.printing.run(self.stop_event))
         self._start_scanner()
         self._start_sync()
         self.ipc = IpcServer(self.state.socket, self.dispatch)  # last: answering means watching
@@ -196,6 +204,7 @@ class Service:
         if self.supervisor is not None:
             self.supervisor.stop_all()
         self.files.stop()
+        self.printing.restore()  # the printers' own default hold back, so printing goes on without the agent
         if self.syncer is not None:
             try:  # one last delivery attempt so the console hears about the stop
                 self.syncer.deliver()

@@ -102,6 +102,7 @@ class DemoRun:
             "[sync]\nheartbeat_seconds = 10.0\npolicy_seconds = 30.0\n\n"
             f"[channels]\nremovable_paths = [\"{self.root / 'usb'}\"]\n"
             f"cloud_sync_paths = [\"{self.root / 'Dropbox'}\"]\n"
+            "printing = false\n"  # the demo does not hold the jobs of this machine's printers
         )
         self._spawn("agent", "agent", "run", "--state-dir", str(self.state_dir), "--config", str(config))
         deadline = time.monotonic() + 60

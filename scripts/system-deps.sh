@@ -66,6 +66,9 @@ if [ "$purpose" = test ]; then
   # mdbtools reads the Access databases the tests write (tests/rules/mdb_pack.py), and is the
   # benchmark's peer
   want mdb-export mdbtools
+  # a CUPS scheduler of the print channel's tests' own (agent/channels/printing.py)
+  want cupsd cups-daemon
+  want lpadmin cups-client
   # Metadata written into images for rules.extract.image_meta's tests: an independent writer
   want exiftool libimage-exiftool-perl
   # Split zips for rules.extract.zip_local's tests: Info-ZIP's and 7-Zip's volumes

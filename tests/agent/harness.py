@@ -126,7 +126,9 @@ def write_config(path: pathlib.Path, **sections: dict[str, Any]) -> pathlib.Path
         "session": {"overlay": False, "enabled": False},
         "sync": {"heartbeat_seconds": 5.0, "deliver_seconds": 0.5, "backoff_base_seconds": 0.2,
                  "backoff_max_seconds": 2.0, "request_timeout_seconds": 5.0},
-        "channels": {"process_scan_seconds": 0.2, "user_homes": []},
+        # printing off unless a test turns it on: an agent under test must not hold the jobs of
+        # this machine's own printers
+        "channels": {"process_scan_seconds": 0.2, "user_homes": [], "printing": False},
     }
     for name, values in sections.items():
         defaults[name] = {**defaults.get(name, {}), **values}
