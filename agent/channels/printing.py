@@ -55,6 +55,8 @@ class PrintChannel:
         self.server, self.spool, self.hold = server, pathlib.Path(spool), hold
         self.poll_seconds, self.max_bytes = poll_seconds, max_bytes
         self.judged: set[int] = set()
+        self.retry: dict[int, tuple[str, str]] = {}  # job -> (release or cancel, its event) CUPS refused
+        self.refused: set[str] = set()  # printers lpadmin failed on (logged once each)
         self.changed: dict[str, str] = {}  # printer -> its default hold before the agent set it
         self.lock = threading.Lock()
         self.printers_checked = 0.0
@@ -105,6 +107,10 @@ class PrintChannel:
                 self.unreachable_since = time.monotonic()
             return
         self.unreachable_since = None
+        waiting = {job.id for job in jobs}
+        for job_id, (action, event_id) in list(self.retry.items()):  # a release or cancel CUPS refused before
+            if job_id not in waiting or self._move(job_id, action, event_id, report=False):
+                del self.retry[job_id]  # done now, or the job is gone (printed, cancelled by someone)
         for job in jobs:
             if job.id in self.judged or job.state not in (HELD, PENDING, PROCESSING) or job.reason == "job-incoming":
                 continue  # judged; printed or gone; or its documents still arriving
@@ -137,8 +143,10 @@ class PrintChannel:
         except (OSError, subprocess.TimeoutExpired) as exc:
             log.error("print channel: cannot run lpadmin: %s", exc)
             return False
-        if done.returncode != 0:
-            log.error("print channel: lpadmin %s: %s", printer, done.stderr.decode(errors="replace").strip())
+        if done.returncode != 0 and printer not in self.refused:
+            self.refused.add(printer)
+            log.error("print channel: lpadmin %s: %s (jobs on it are judged but not held)", printer,
+                      done.stderr.decode(errors="replace").strip())
         return done.returncode == 0
 
     def inspect(self, job: Job) -> dict[str, Any]:
@@ -180,19 +188,25 @@ class PrintChannel:
         return judge_bytes(data, name, context, policy, key=self.key, ocr=self.ocr)
 
     def _act(self, job: Job, event: dict[str, Any], judgement: Judgement, evidence: pathlib.Path, held: bool) -> None:
-        try:
-            if event["action"] == "block":
-                self._seal(evidence, event)
-                self.client.cancel(job.id)
-            elif held:
-                self.client.release(job.id)
-        except IppError as exc:
-            self.outbox.record(agent_event("print_action_failed", timestamp=self.clock.time(), severity="high",
-                                           of_event=event["id"], job_id=job.id, error=str(exc)))
-            return
+        if event["action"] == "block":
+            self._seal(evidence, event)
+        action = "cancel" if event["action"] == "block" else "release" if held else None
+        if action is not None and not self._move(job.id, action, event["id"], report=True):
+            self.retry[job.id] = (action, event["id"])  # tried again at each poll; the job stays held meanwhile
         if event["action"] in ("warn", "block"):
             title = "leakguard: print " + ("blocked" if event["action"] == "block" else "warning")
             self.outbox.notice(title, f"{event['file']['name']}: {judgement.tip}", event=event)
+
+    def _move(self, job: int, action: str, event_id: str, *, report: bool) -> bool:
+        """Release or cancel a job; a refusal is reported once (the job stays held: fail closed)."""
+        try:
+            (self.client.cancel if action == "cancel" else self.client.release)(job)
+        except IppError as exc:
+            if report:
+                self.outbox.record(agent_event("print_action_failed", timestamp=self.clock.time(), severity="high",
+                                               of_event=event_id, job_id=job, action=action, error=str(exc)))
+            return False
+        return True
 
     def _seal(self, evidence: pathlib.Path, event: dict[str, Any]) -> None:
         """A copy of the blocked document into the quarantine (CUPS keeps its own until the job

@@ -17,6 +17,7 @@ from rules.extract.access import access_content, is_access
 from rules.extract.archive import TruncatedStream, tar_members, unpack_stream_cut, zip_members
 from rules.extract.budget import DEFAULT_LIMITS, Budget, EncryptedContent, Limits, Unscannable
 from rules.extract.cab import cab_members
+from rules.extract.dbase import dbase_content, is_dbase, memo_content
 from rules.extract.disc import disc_members, is_disc_image
 from rules.extract.documents import email_content, mbox_messages, pdf_content
 from rules.extract.encoded import encoded_blocks
@@ -115,7 +116,8 @@ def _mailbox_limits(limits: Limits, size: int) -> Limits:
 def extract_path(path: str, *, limits: Limits = DEFAULT_LIMITS) -> Extraction:
     """Extract the text of the file at `path`. A file up to `limits.max_input_bytes` is read and
     handed to `extract`; a larger one is opened as a memory map, and read when it is a disc or disk
-    image, an Outlook data file, a OneNote section, an Access database or a Parquet file of at most
+    image, an Outlook data file, a OneNote section, an Access database, a Parquet file or a dBASE
+    table of at most
     `limits.max_image_bytes` (an ISO, a VHD, a .pst, a notebook with videos in it or a customer
     table, of a few hundred MB), its files, messages or rows taken out one by one; any other
     large file is `unscannable` without being read."""
@@ -137,7 +139,8 @@ def extract_open(handle: BinaryIO, path: str, *, limits: Limits = DEFAULT_LIMITS
         image = cast(bytes, mapped)  # the image readers only slice, compare, search and unpack it
         kind = ("disc" if is_disc_image(image) else "disk" if is_virtual_disk(image) or is_volume_or_partitioned(image)
                 else "pst" if is_pst(image) else "onenote" if is_onenote(image)
-                else "access" if is_access(image) else "parquet" if is_parquet(image) else None)
+                else "access" if is_access(image) else "parquet" if is_parquet(image)
+                else "dbase" if is_dbase(image) else None)
         if kind is None or size > limits.max_image_bytes:
             limit = limits.max_input_bytes if kind is None else limits.max_image_bytes
             return _too_big(path, kind or "binary", f"input of {size} bytes is above the limit of {limit}")
@@ -207,8 +210,11 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
         _database(collector, path, kind, (text, blobs, [problem] if problem else []), depth)
     elif kind == "access":
         _database(collector, path, kind, access_content(data, budget, path), depth)
-    elif kind == "parquet":
-        table_text, table_problems = parquet_content(data, budget, path)
+    elif kind == "dbase-memo":
+        memo_text, memo_problems = memo_content(data, budget, path, path)
+        _database(collector, path, kind, (memo_text, [], memo_problems), depth)
+    elif kind in ("parquet", "dbase"):
+        table_text, table_problems = (parquet_content if kind == "parquet" else dbase_content)(data, budget, path)
         _database(collector, path, kind, (table_text, [], table_problems), depth)
     elif kind == "xlsb":
         text, problem = xlsb_content(data, budget, path)

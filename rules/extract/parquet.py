@@ -43,7 +43,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from itertools import zip_longest
 from typing import cast
 
 import numpy as np
@@ -233,20 +232,47 @@ def parquet_content(data: bytes, budget: Budget, what: str) -> tuple[str, list[s
                 continue
             columns, locked = _chunks(data, group, leaves, budget, problems, f"{what}: row group {number}")
             encrypted, chunks = encrypted + locked, chunks + len(leaves)
-            for count, cells in enumerate(zip_longest(*columns, fillvalue="")):
-                line = "\t".join(cells) + "\n"
-                texts.append(line)
-                used += len(line)
-                if count % 4096 == 4095:
-                    budget.check_time()
-                    if used > budget.limits.max_text_chars:
-                        raise Unscannable(f"text beyond {budget.limits.max_text_chars} characters")
+            for lines in _lines(columns):
+                block = "\n".join(lines) + "\n"
+                texts.append(block)
+                used += len(block)
+                budget.check_time()
+                if used > budget.limits.max_text_chars:
+                    raise Unscannable(f"text beyond {budget.limits.max_text_chars} characters")
             texts.append("\n")
     except Unscannable as exc:  # the time limit, the text limit, the budget: what was read is kept
         problems.append(f"{what}: {exc}")
     if encrypted and encrypted == chunks:
         raise EncryptedContent(f"{what}: a Parquet file whose every column is encrypted")
     return "".join(texts), problems
+
+
+def _lines(columns: list[Iterator[list[str]]]) -> Iterator[list[str]]:
+    """The rows of a row group, joined by tabs, a batch at a time: as many as every column has
+    cells for (a column that ended early, damaged, gives empty cells)."""
+    buffers: list[list[str]] = [[] for _ in columns]
+    offsets, ended = [0] * len(columns), [False] * len(columns)
+    while True:
+        for index, column in enumerate(columns):
+            while not ended[index] and offsets[index] >= len(buffers[index]):
+                batch = next(column, None)
+                if batch is None:
+                    ended[index] = True
+                else:
+                    buffers[index], offsets[index] = batch, 0
+        left = [len(buffer) - offset for buffer, offset in zip(buffers, offsets, strict=True) if offset < len(buffer)]
+        if not left:
+            return
+        take = min(left)
+        slices = []
+        for index, buffer in enumerate(buffers):
+            at = offsets[index]
+            if at < len(buffer):
+                slices.append(buffer[at:at + take])
+                offsets[index] = at + take
+            else:
+                slices.append([""] * take)
+        yield ["\t".join(row) for row in zip(*slices, strict=True)]
 
 
 def _schema(footer: dict[int, object]) -> list[_Leaf]:
@@ -383,13 +409,13 @@ def _date(days: int) -> str | None:
 
 
 def _chunks(data: bytes, group: dict[int, object], leaves: list[_Leaf], budget: Budget, problems: list[str],
-            where: str) -> tuple[list[Iterator[str]], int]:
+            where: str) -> tuple[list[Iterator[list[str]]], int]:
     """A generator of each column's cells, one a record, and how many columns are encrypted."""
     chunks = group.get(1)
     if not isinstance(chunks, list):
         problems.append(f"{where}: its column chunks are damaged")
         return [], 0
-    columns: list[Iterator[str]] = []
+    columns: list[Iterator[list[str]]] = []
     encrypted = 0
     for index, leaf in enumerate(leaves):
         chunk = chunks[index] if index < len(chunks) and isinstance(chunks[index], dict) else None
@@ -407,8 +433,8 @@ def _chunks(data: bytes, group: dict[int, object], leaves: list[_Leaf], budget: 
 
 
 def _column(data: bytes, meta: dict[int, object], leaf: _Leaf, budget: Budget, problems: list[str],
-            where: str) -> Iterator[str]:
-    """The cells of one column chunk, a record at a time (a list's elements joined)."""
+            where: str) -> Iterator[list[str]]:
+    """The cells of one column chunk, one a record (a list's elements joined), a page at a time."""
     try:
         codec = _int(meta, 4, 0)
         values = _int(meta, 5, 0)
@@ -426,14 +452,15 @@ def _column(data: bytes, meta: dict[int, object], leaf: _Leaf, budget: Budget, p
         pending: list[str] | None = None
         for levels, shown in _pages(data, start, end, values, codec, leaf, budget):
             if not leaf.max_rep:
-                yield from shown
+                yield shown
                 continue
             reps, defs = levels
             taken = 0
+            records: list[str] = []
             for rep, level in zip(reps, defs, strict=False):
                 if rep == 0:
                     if pending is not None:
-                        yield ", ".join(pending)
+                        records.append(", ".join(pending))
                     pending = []
                 if level == leaf.max_def:
                     if pending is not None and taken < len(shown):
@@ -441,8 +468,9 @@ def _column(data: bytes, meta: dict[int, object], leaf: _Leaf, budget: Budget, p
                         if cell:
                             pending.append(cell)
                     taken += 1
+            yield records
         if pending is not None:
-            yield ", ".join(pending)
+            yield [", ".join(pending)]
     except (_Damaged, struct.error, IndexError, ValueError, TypeError, zlib.error, OverflowError) as exc:
         problems.append(f"{where}: {exc}")
 

@@ -7,6 +7,7 @@ import zlib
 from io import BytesIO
 
 from rules.extract.access import is_access
+from rules.extract.dbase import is_dbase, is_memo_file
 from rules.extract.disc import is_disc_image
 from rules.extract.documents import is_mbox
 from rules.extract.images import image_kind
@@ -129,7 +130,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, rtf, eml, mbox, msg, pst, onenote, tnef, docx, xlsx, xlsb, pptx, odf, iwork, metadata, pdf, zip, 7z, rar, cab, disc, disk, tar, cpio, ar, sqlite, access, parquet, gz, bz2, xz, zst, lzma, lz, lz4, Z, cfb, image/<format>
+    """One of text, xml, html, rtf, eml, mbox, msg, pst, onenote, tnef, docx, xlsx, xlsb, pptx, odf, iwork, metadata, pdf, zip, 7z, rar, cab, disc, disk, tar, cpio, ar, sqlite, access, parquet, dbase, dbase-memo, gz, bz2, xz, zst, lzma, lz, lz4, Z, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -150,6 +151,8 @@ def sniff(data: bytes, name: str) -> str:
         return "lz4"  # a frame, or the legacy format
     if data.startswith(b"LZIP\x01"):
         return "lz"
+    if is_memo_file(data, name):  # named .dbt or .fpt: before the weak test of .lzma's header
+        return "dbase-memo"
     if _lzma_alone(data):
         return "lzma"
     if data.startswith(b"SQLite format 3\x00"):
@@ -191,6 +194,8 @@ def sniff(data: bytes, name: str) -> str:
         return "metadata"
     if data[:6] == b"{\\rtf1" or (data[:1] in b" \t\r\n" and data.lstrip()[:6] == b"{\\rtf1"):
         return "rtf"
+    if is_dbase(data):  # no magic number: after every format that has one
+        return "dbase"
     for magic, what in _BINARY_MAGIC.items():
         if data.startswith(magic):
             return f"binary:{what}"
