@@ -82,6 +82,7 @@ def main() -> None:
     print("| database | size | ours: tables | ours: extract | mdb-export | access_parser | ours / mdb-export |")
     print("|---|---|---|---|---|---|---|")
     for label, options in (("Jet 4 .mdb", {"version": "jet4"}), ("ACE 14 .accdb", {"version": "ace14"}),
+                           ("Access 97 (Jet 3) .mdb", {"version": "jet3"}),
                            ("Jet 4, uncompressed text", {"version": "jet4", "compress_text": False}),
                            ("Jet 4, encoded (RC4 pages)", {"version": "jet4", "encode_key": 0x2468ACE1})):
         data, _ = mdb_pack(content, **options)

@@ -1,5 +1,5 @@
-"""Microsoft Access databases: `.mdb` (Jet 4, Access 2000-2003) and `.accdb` (ACE, Access
-2007 and later). A customer list kept in Access is a table like any other; it was an
+"""Microsoft Access databases: `.mdb` (Jet 3, Access 97; Jet 4, Access 2000-2003) and `.accdb`
+(ACE, Access 2007 and later). A customer list kept in Access is a table like any other; it was an
 `unscannable` binary. Each table is now read as the SQLite reader reads one: its name, a blank
 line, a header row of its column names, a row a line, cells by tabs, so a column's name names
 the values below it for the detectors.
@@ -34,8 +34,10 @@ What is read, and how:
   hidden table (f_<GUID>_<column>) that MSysComplexColumns ties to its column; it is read as a
   table named "TABLE.COLUMN (attachments)" (file names, types), and each file, stored or deflated
   (inflated no further than the budget allows), is handed on as `TABLE.COLUMN (attachments)/ROW/NAME`.
-- Not read: Access 97 (Jet 3, 2 KiB pages) databases, named `unscannable`; indexes (their keys are
-  copies of row values); queries, forms and macros.
+- **Access 97** (Jet 3, since 2026-12-08): 2 KiB pages, one-byte row offsets with their jump
+  table past 256 bytes, text in the code page of the Windows that wrote it (Western European
+  read, as mdbtools assumes).
+- Not read: indexes (their keys are copies of row values); queries, forms and macros.
 
 Everything is checked against the file before it is used: a page number past the end, a row
 extent outside its page, a TDEF chain or LVAL chain that loops. A damaged table or page is
@@ -64,13 +66,16 @@ _MAGICS = (b"\x00\x01\x00\x00Standard Jet DB\x00", b"\x00\x01\x00\x00Standard AC
 _HEADER_KEY = bytes.fromhex("c7da396b")  # masks page 0 from 0x18 (mdbtools' HACKING)
 _HEADER_MASKED = 128
 _DB_KEY = 0x3E
-_VERSIONS = {1: "Jet 4", 2: "ACE 12 (Access 2007)", 3: "ACE 14 (Access 2010)", 4: "ACE 15 (Access 2013)",
+_VERSIONS = {0: "Jet 3 (Access 97)", 1: "Jet 4", 2: "ACE 12 (Access 2007)", 3: "ACE 14 (Access 2010)", 4: "ACE 15 (Access 2013)",
              5: "ACE 16 (Access 2016)", 6: "ACE 17"}
 _DATA, _TDEF = 1, 2
 _LVAL = b"LVAL"
 _OFFSET_MASK, _DELETED, _OVERFLOW = 0x1FFF, 0x8000, 0x4000
 _ROWS_AT = 12  # Jet 4 data page: count of rows, then their offsets
 _CATALOG_PAGE = 2
+#: Jet 3 text is in the code page of the Windows that wrote it; Western European is the default
+#: mdbtools assumes too.
+_JET3_CODE_PAGE = "cp1252"
 _SYSTEM_FLAGS = 0x80000002
 _TABLE_TYPE = 1
 _MAX_TDEF_PAGES = 64
@@ -117,20 +122,36 @@ class _Table:
     attachments: bool = False  # a hidden table of an attachment column's files
 
 
+@dataclass(frozen=True)
+class _Format:
+    """What differs between Jet 3 (Access 97) and Jet 4 on: page size, the masked header, where
+    a data page's rows are listed."""
+
+    jet3: bool
+    page: int
+    masked: int
+    rows_at: int
+
+
+_JET3 = _Format(True, 2048, 126, 8)
+_JET4 = _Format(False, PAGE, _HEADER_MASKED, 12)
+
+
 class _Pages:
     """The database's pages, decoded where the database is encoded."""
 
-    def __init__(self, data: bytes, budget: Budget, what: str) -> None:
-        self.data, self.budget, self.what = data, budget, what
-        self.count = len(data) // PAGE
-        header = bytearray(data[:PAGE])
-        header[0x18:0x18 + _HEADER_MASKED] = _rc4(_HEADER_KEY, bytes(header[0x18:0x18 + _HEADER_MASKED]))
+    def __init__(self, data: bytes, budget: Budget, what: str, fmt: _Format) -> None:
+        self.data, self.budget, self.what, self.fmt = data, budget, what, fmt
+        self.count = len(data) // fmt.page
+        header = bytearray(data[:fmt.page])
+        header[0x18:0x18 + fmt.masked] = _rc4(_HEADER_KEY, bytes(header[0x18:0x18 + fmt.masked]))
         self.key = struct.unpack_from("<I", header, _DB_KEY)[0]
 
     def __getitem__(self, number: int) -> bytes:
         if not 0 < number < self.count:
             raise _Damaged(f"page {number} is outside the file")
-        page = bytes(self.data[number * PAGE:(number + 1) * PAGE])
+        size = self.fmt.page
+        page = bytes(self.data[number * size:(number + 1) * size])
         if self.key:
             page = _rc4(struct.pack("<I", self.key ^ number), page)
         return page
@@ -154,14 +175,15 @@ def _rc4(key: bytes, data: bytes) -> bytes:
 
 def access_content(data: bytes, budget: Budget, what: str) -> tuple[str, list[tuple[str, bytes]], list[str]]:
     """The text of every table, the files kept in OLE and binary values, and what went wrong."""
-    if not is_access(data) or len(data) < 3 * PAGE:
+    if not is_access(data):
         raise Unscannable(f"{what}: not an Access database")
     version = data[0x14]
-    if version == 0:
-        raise Unscannable(f"{what}: an Access 97 (Jet 3) database; those are not read")
     if version not in _VERSIONS:
         raise Unscannable(f"{what}: an Access database of unknown version {version}")
-    pages = _Pages(data, budget, what)
+    fmt = _JET3 if version == 0 else _JET4
+    if len(data) < 3 * fmt.page:
+        raise Unscannable(f"{what}: an Access database cut short ({len(data)} bytes)")
+    pages = _Pages(data, budget, what, fmt)
     if version >= 2 and pages.key:  # an .accdb's key means Office encryption under its password
         raise EncryptedContent(f"{what}: an encrypted Access database (an .accdb with a password)")
     problems: list[str] = []
@@ -246,6 +268,8 @@ def _tdef(pages: _Pages, number: int) -> _Table:
         chunks.append(page if at == number else page[8:])
         at = struct.unpack_from("<I", page, 4)[0]
     tdef = b"".join(chunks)
+    if pages.fmt.jet3:
+        return _tdef3(tdef, number)
     try:
         variable, count = struct.unpack_from("<HH", tdef, 43)
         real_indexes = struct.unpack_from("<I", tdef, 51)[0]
@@ -269,6 +293,37 @@ def _tdef(pages: _Pages, number: int) -> _Table:
             columns.append(_Column(name, kind, number_, var_index, fixed_offset, length, bool(flags & 1),
                                    precision, scale))
     except struct.error:
+        raise _Damaged(f"the definition on page {number} is cut short") from None
+    columns.sort(key=lambda c: c.number)
+    return _Table(number, columns, variable)
+
+
+def _tdef3(tdef: bytes, number: int) -> _Table:
+    """A Jet 3 definition: a 35-byte block, 8 bytes per index, 18-byte columns, names of a
+    length byte and code-page bytes."""
+    try:
+        variable, count = struct.unpack_from("<HH", tdef, 23)
+        real_indexes = struct.unpack_from("<I", tdef, 31)[0]
+        at = 43 + 8 * real_indexes
+        if count == 0 or at + 18 * count > len(tdef):
+            raise _Damaged(f"the definition on page {number} claims {count} columns it does not hold")
+        columns = []
+        names_at = at + 18 * count
+        for index in range(count):
+            base = at + 18 * index
+            kind = tdef[base]
+            number_, var_index = struct.unpack_from("<HH", tdef, base + 1)
+            precision, scale = tdef[base + 9], tdef[base + 10]
+            flags = tdef[base + 13]
+            fixed_offset, length = struct.unpack_from("<HH", tdef, base + 14)
+            size = tdef[names_at]
+            if names_at + 1 + size > len(tdef):
+                raise _Damaged(f"column names on page {number} run past the definition")
+            name = tdef[names_at + 1:names_at + 1 + size].decode(_JET3_CODE_PAGE, "replace")
+            names_at += 1 + size
+            columns.append(_Column(name, kind, number_, var_index, fixed_offset, length, bool(flags & 1),
+                                   precision, scale))
+    except (struct.error, IndexError):
         raise _Damaged(f"the definition on page {number} is cut short") from None
     columns.sort(key=lambda c: c.number)
     return _Table(number, columns, variable)
@@ -362,7 +417,7 @@ def _rows(pages: _Pages, table: _Table, budget: Budget, problems: list[str],
             budget.check_time()
         page = pages[number]
         try:
-            extents = list(_extents(page))
+            extents = list(_extents(page, pages.fmt))
         except _Damaged as exc:
             problems.append(f"{what}: table {name}: page {number}: {exc}")
             continue
@@ -396,7 +451,7 @@ def _moved_row(pages: _Pages, pointer_row: bytes, moved: set[int]) -> bytes:
         page = pages[pointer >> 8]
         if page[0] != _DATA or page[4:8] == _LVAL:
             raise _Damaged(f"a moved row points to page {pointer >> 8}, not a data page")
-        for index, start, end, flags in _extents(page):
+        for index, start, end, flags in _extents(page, pages.fmt):
             if index == pointer & 0xFF:
                 if flags & _OVERFLOW and not flags & _DELETED:
                     pointer_row = page[start:end]
@@ -407,15 +462,16 @@ def _moved_row(pages: _Pages, pointer_row: bytes, moved: set[int]) -> bytes:
     raise _Damaged(f"a row moved more than {_MAX_MOVES} times")
 
 
-def _extents(page: bytes) -> Iterator[tuple[int, int, int, int]]:
+def _extents(page: bytes, fmt: _Format) -> Iterator[tuple[int, int, int, int]]:
     """Each row's number, start, end and flags (a row runs to where the one before it starts)."""
-    count = struct.unpack_from("<H", page, _ROWS_AT)[0]
-    first = _ROWS_AT + 2 + 2 * count
-    if first > PAGE:
+    rows_at = fmt.rows_at
+    count = struct.unpack_from("<H", page, rows_at)[0]
+    first = rows_at + 2 + 2 * count
+    if first > len(page):
         raise _Damaged(f"{count} rows cannot fit a page")
-    end = PAGE
+    end = len(page)
     for index in range(count):
-        raw = struct.unpack_from("<H", page, _ROWS_AT + 2 + 2 * index)[0]
+        raw = struct.unpack_from("<H", page, rows_at + 2 + 2 * index)[0]
         start = raw & _OFFSET_MASK
         if not first <= start < end:
             if raw & _DELETED:  # a deleted row's slot may hold anything
@@ -428,6 +484,8 @@ def _extents(page: bytes) -> Iterator[tuple[int, int, int, int]]:
 def _row(pages: _Pages, table: _Table, row: bytes) -> list[object]:
     """A row's values (Jet 4 layout: count of columns, fixed columns, variable columns, end of
     data, offsets of the variable columns reversed, their count, the null mask)."""
+    if pages.fmt.jet3:
+        return _values(pages, table, row, *_layout3(table, row))
     if len(row) < 3:
         raise _Damaged("a row too short to hold its column count")
     columns_in_row = struct.unpack_from("<H", row, 0)[0]
@@ -448,6 +506,44 @@ def _row(pages: _Pages, table: _Table, row: bytes) -> list[object]:
         offsets.append(struct.unpack_from("<H", row, table_at)[0])  # the end of the data
         if any(not 2 <= o <= table_at for o in offsets) or offsets != sorted(offsets):
             raise _Damaged("a row's offsets of variable columns are out of order")
+    return _values(pages, table, row, columns_in_row, mask, offsets, 2)
+
+
+def _layout3(table: _Table, row: bytes) -> tuple[int, bytes, list[int], int]:
+    """A Jet 3 row: a byte of column count; at its end the null mask, the count of variable
+    columns, the jump table (the number of the first variable column at each further 256 bytes),
+    then the one-byte offsets reversed, the end of the data last. A jump table of as many entries
+    as the row has further 256-byte spans, the last one a dummy when the offsets end short of it
+    (mdbtools' HACKING, "Jet3 Row Definition")."""
+    if len(row) < 2:
+        raise _Damaged("a row too short to hold its column count")
+    columns_in_row = row[0]
+    mask_size = (columns_in_row + 7) // 8
+    if 1 + mask_size > len(row):
+        raise _Damaged("a row's null mask runs past it")
+    mask = row[len(row) - mask_size:]
+    offsets: list[int] = []
+    if table.variable:
+        last = len(row) - 1
+        count = row[last - mask_size] if last - mask_size >= 1 else -1
+        jumps = last // 256
+        pointer = last - mask_size - jumps - 1  # where the first offset is
+        if count < 0 or pointer - count < 1:
+            raise _Damaged("a row's table of variable columns runs past it")
+        if (pointer - count) // 256 < jumps:
+            jumps -= 1  # a dummy entry
+        used = 0
+        for index in range(count + 1):
+            while used < jumps and index == row[last - mask_size - used - 1]:
+                used += 1
+            offsets.append(row[pointer - index] + 256 * used)
+        if any(not 1 <= o <= len(row) for o in offsets) or offsets != sorted(offsets):
+            raise _Damaged("a row's offsets of variable columns are out of order")
+    return columns_in_row, mask, offsets, 1
+
+
+def _values(pages: _Pages, table: _Table, row: bytes, columns_in_row: int, mask: bytes, offsets: list[int],
+            fixed_at: int) -> list[object]:
     values: list[object] = []
     for column in table.columns:
         present = column.number < columns_in_row and mask[column.number // 8] >> (column.number % 8) & 1
@@ -459,7 +555,7 @@ def _row(pages: _Pages, table: _Table, row: bytes) -> list[object]:
             continue
         if column.fixed:
             size = _FIXED_SIZES.get(column.kind, column.length)
-            start = 2 + column.fixed_offset
+            start = fixed_at + column.fixed_offset
             raw = row[start:start + size]
             if len(raw) < size:
                 raise _Damaged(f"column {column.name} runs past its row")
@@ -475,10 +571,12 @@ def _row(pages: _Pages, table: _Table, row: bytes) -> list[object]:
 def _value(pages: _Pages, column: _Column, raw: bytes) -> object:
     kind = column.kind
     if kind == _TEXT:
-        return _text(raw)
+        return raw.decode(_JET3_CODE_PAGE, "replace") if pages.fmt.jet3 else _text(raw)
     if kind in (_MEMO, _OLE):
         long_value = _long_value(pages, raw)
-        return _text(long_value) if kind == _MEMO else long_value
+        if kind == _OLE:
+            return long_value
+        return long_value.decode(_JET3_CODE_PAGE, "replace") if pages.fmt.jet3 else _text(long_value)
     if kind == _BYTE:
         return raw[0]
     if kind == _COMPLEX:  # the key of the row's attachments, read with their own table
@@ -556,7 +654,7 @@ def _lval_row(pages: _Pages, pointer: int) -> bytes:
     page = pages[number]
     if page[0] != _DATA or page[4:8] != _LVAL:
         raise _Damaged(f"a long value points to page {number}, not a long-value page")
-    for position, start, end, _flags in _extents(page):
+    for position, start, end, _flags in _extents(page, pages.fmt):
         if position == index:
             return page[start:end]
     raise _Damaged(f"a long value points to row {index} of page {number}, which it lacks")

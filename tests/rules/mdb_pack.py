@@ -1,5 +1,5 @@
-"""A writer of Microsoft Access databases (.mdb of Jet 4, .accdb of ACE 12 and ACE 14) for the tests
-of our own Access reader.
+"""A writer of Microsoft Access databases (.mdb of Jet 3 and Jet 4, .accdb of ACE 12 and ACE 14) for
+the tests of our own Access reader.
 
 Access writes no file on demand whose every structure is known: which memo sits inline and which on
 a chain of LVAL pages, where a table definition runs over onto a second page, which row was deleted
@@ -43,6 +43,20 @@ reads (file.c, table.c, data.c, write.c, map.c, catalog.c, money.c) and what Jac
 * with `encode_key`, every page after page 0 RC4-encrypted with the key (encode_key ^ page number) as
   4 little-endian bytes (file.c _mdb_read_pg; Jackcess JetCryptCodecHandler).
 
+Access 97 (Jet3, `version="jet3"`) differs in its sizes and three layouts (`_Format`; HACKING,
+checked against mdbtools' file.c, table.c and write.c and Jackcess's Jet3Format):
+
+* 2048-byte pages; page 0 with version 0 and 126 bytes under the mask, the sort order in 2 bytes at
+  0x3a, the password (20 bytes in the code page, 1252) under the mask alone, no creation date;
+* data pages with a 10-byte header (no 4 unknown bytes), so LVAL records of up to 2036 bytes and
+  chain records of up to 2032 after their pointer, rows of up to 2012 bytes (Jackcess MAX_ROW_SIZE);
+* the 43-byte TDEF head ("VC" at offset 2 of every TDEF page), 18-byte column entries, names of a
+  length byte and the code page's bytes; usage maps of 128 bytes of bits (133-byte rows, 15 a map
+  page), type 1 maps of 33 pointers to 0x05 pages of 16352 pages each;
+* rows counting columns and variable-length values in one byte each, their offsets one byte each
+  with a jump table for the high bits (`jet3_var_trailer`); text in code page 1252, never
+  compressed; no numeric or attachment columns.
+
 `mdb_pack` also returns `Stats`, the counts of the structures it wrote, so that a test can assert
 that the structure it is about really occurs. It is checked against two independent readers
 (mdbtools and access_parser) in test_mdb_pack.py.
@@ -59,23 +73,16 @@ import uuid
 import zlib
 from dataclasses import dataclass, field
 
-PAGE = 4096
-VERSIONS = {"jet4": (0x01, b"Standard Jet DB"), "ace12": (0x02, b"Standard ACE DB"),
-            "ace14": (0x03, b"Standard ACE DB")}
+PAGE = 4096  # Jet4 and ACE
+JET3_PAGE = 2048
+VERSIONS = {"jet3": (0x00, b"Standard Jet DB"), "jet4": (0x01, b"Standard Jet DB"),
+            "ace12": (0x02, b"Standard ACE DB"), "ace14": (0x03, b"Standard ACE DB")}
 HEADER_KEY = struct.pack("<I", 0x6B39DAC7)  # file.c: the RC4 key of the header mask
-HEADER_MASKED = slice(0x18, 0x18 + 128)
+HEADER_START = 0x18
 CREATED = 45292.5  # 2024-01-01 12:00, days since 1899-12-30: the creation date, and the password mask
 ACCESS_EPOCH = dt.datetime(1899, 12, 30)
-DATA_HEAD = 14  # page type, 0x01, free space, owner (tdef_pg or "LVAL"), 4 unknown bytes, num_rows
 MAX_PAGE_ROWS = 255  # a row pointer keeps the row number in one byte
-MAX_ROW = 4060  # Jackcess MAX_ROW_SIZE for Jet4
-MAX_LVAL_RECORD = PAGE - DATA_HEAD - 2
-MAX_CHAIN_CHUNK = MAX_LVAL_RECORD - 4
-TDEF_HEAD = 63
-MAP_ROW = 5 + 64  # map type, start page, 64 bytes of bits
-MAP_ROWS_PER_PAGE = (PAGE - DATA_HEAD) // (MAP_ROW + 2)
-INLINE_MAP_PAGES = 64 * 8
-REFERENCE_MAP_PAGES = (PAGE - 4) * 8  # pages mapped by one 0x05 page
+JET3_CODE_PAGE = 1252  # the code page of Jet3 text (mdbtools reads it as CP1252 unless told otherwise)
 DELETED, OVERFLOW = 0x8000, 0x4000  # row offset flags; a deleted row has both (Jackcess deleteRow)
 LONG_INLINE, LONG_SINGLE = 0x80000000, 0x40000000
 USER_TABLE, SYSTEM_TABLE = 0x4E, 0x53
@@ -93,6 +100,48 @@ KINDS: dict[str, tuple[int, int | None]] = {
     "numeric": (0x10, 17), "attachment": (0x12, 4),
 }
 FIXED_FLAG, NULLABLE_FLAG, COMPRESSED_FLAG = 0x01, 0x02, 0x01
+JET3_KINDS = set(KINDS) - {"numeric", "attachment"}  # both came with Jet4 and Access 2007
+
+
+@dataclass(frozen=True)
+class _Format:
+    """The sizes in which Jet3 (Access 97) differs from Jet4 and ACE."""
+
+    jet3: bool
+    page: int
+    data_head: int  # a data page's header: type, 0x01, free space, owner, (Jet4: 4 unknown bytes), num_rows
+    max_row: int  # Jackcess MAX_ROW_SIZE
+    masked: int  # bytes of page 0 under the fixed RC4 mask, from 0x18 (file.c)
+    map_bytes: int  # bytes of bits in a type 0 usage map (Jackcess USAGE_MAP_TABLE_BYTE_LENGTH)
+    tdef_head: int  # the TDEF page header and the Table Definition Block
+
+    @property
+    def max_lval_record(self) -> int:
+        return self.page - self.data_head - 2
+
+    @property
+    def max_chain_chunk(self) -> int:
+        return self.max_lval_record - 4  # a chain's record begins with the next record's pointer
+
+    @property
+    def map_row(self) -> int:
+        return 5 + self.map_bytes  # map type, start page, the bits
+
+    @property
+    def map_rows_per_page(self) -> int:
+        return (self.page - self.data_head) // (self.map_row + 2)
+
+    @property
+    def reference_map_pages(self) -> int:
+        return (self.page - 4) * 8  # pages mapped by one 0x05 page
+
+    @property
+    def reference_pointers(self) -> int:
+        return (self.map_row - 1) // 4  # a type 1 map's pointers to 0x05 pages: 33 (Jet3) or 17
+
+
+JET3 = _Format(jet3=True, page=JET3_PAGE, data_head=10, max_row=2012, masked=126, map_bytes=128, tdef_head=43)
+JET4 = _Format(jet3=False, page=PAGE, data_head=14, max_row=4060, masked=128, map_bytes=64, tdef_head=63)
 
 
 @dataclass
@@ -161,24 +210,50 @@ def mdb_pack(tables: list[Table], *, version: str = "jet4", compress_text: bool 
     as they were (until a compaction)."""
     if version not in VERSIONS:
         raise ValueError(f"unknown version {version!r} (one of {', '.join(VERSIONS)})")
-    if (encode_key is not None or password is not None) and version != "jet4":
-        raise ValueError("encoding and a header password are Jet4's (ACE encrypts otherwise)")
+    if (encode_key is not None or password is not None) and version not in ("jet3", "jet4"):
+        raise ValueError("encoding and a header password are Jet3's and Jet4's (ACE encrypts otherwise)")
     if password is not None and len(password) > 20:
-        raise ValueError("a Jet4 password has at most 20 characters")
+        raise ValueError(f"a {'Jet3' if version == 'jet3' else 'Jet4'} password has at most 20 characters")
     if encode_key is not None and not 0 < encode_key < 1 << 32:
         raise ValueError("encode_key is a non-zero 32-bit number")
     names = [t.name.lower() for t in tables]
     if len(set(names)) != len(names) or "msysobjects" in names:
         raise ValueError("table names must be unique and not MSysObjects")
-    writer = _Writer(compress_text, memo_inline_max, sort_version=1 if version == "ace14" else 0)
+    fmt = JET3 if version == "jet3" else JET4
+    if fmt.jet3:
+        _check_jet3(tables)
+    writer = _Writer(fmt, compress_text and not fmt.jet3, memo_inline_max,
+                     sort_version=1 if version == "ace14" else 0)
     if not set(drop) <= {t.name for t in tables}:
         raise ValueError("only tables written can be dropped")
     writer.database(tables, overflow_rows, set(drop))
-    pages = writer.finish(_header(version, encode_key or 0, password or ""))
+    pages = writer.finish(_header(fmt, version, encode_key or 0, password or ""))
     if encode_key:
         pages = [pages[0]] + [rc4(struct.pack("<I", encode_key ^ n), p) for n, p in enumerate(pages) if n]
         writer.stats.encoded_pages = len(pages) - 1
     return b"".join(pages), writer.stats
+
+
+def _check_jet3(tables: list[Table]) -> None:
+    """What Access 97 cannot hold: numeric and attachment columns, more than 255 columns (a row
+    counts them in one byte), names outside the code page or longer than 64 characters."""
+    for table in tables:
+        if len(table.columns) > 255:
+            raise ValueError(f"table {table.name!r}: a Jet3 table has at most 255 columns")
+        for name in [table.name, *(c.name for c in table.columns)]:
+            if len(_jet3_text(name, f"table {table.name!r}")) > 64:  # Jackcess MAX_COLUMN_NAME_LENGTH
+                raise ValueError(f"table {table.name!r}: the name {name!r} is longer than 64 characters")
+        for column in table.columns:
+            if column.kind in KINDS and column.kind not in JET3_KINDS:
+                raise ValueError(f"column {column.name!r}: Jet3 has no {column.kind} columns")
+
+
+def _jet3_text(text: str, what: str) -> bytes:
+    """Jet3 text: one byte a character, in the database's code page (HACKING "Text Data Type")."""
+    try:
+        return text.encode(f"cp{JET3_CODE_PAGE}")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"{what}: {text!r} has a character outside code page {JET3_CODE_PAGE}") from error
 
 
 def rc4(key: bytes, data: bytes) -> bytes:
@@ -282,49 +357,77 @@ def _fixed_value(column: Column, value: object) -> bytes:
             return _numeric(value, column.scale)
 
 
-def _map_row(pages: list[int]) -> bytes:
-    """A type 0 usage map from the first of `pages` (which all lie within 512 pages of it)."""
+def jet3_var_trailer(offsets: list[int], eod: int, mask_size: int) -> bytes:
+    """What follows a Jet3 row's variable-length values up to its null mask (HACKING "Jet3 Row
+    Definition"): eod and the values' offsets in one byte each, last to first; the jump table; the
+    number of values. Readers (mdbtools mdb_crack_row3, Jackcess) take the jump table's size from
+    the whole row's length L, (L - 1) // 256 bytes, and its k-th entry (k = 0 next to the count) as
+    the index of the first offset at or past 256 * (k + 1), eod being offset number len(offsets);
+    when eod lies below 256 times the size, the entry farthest from the count is a dummy (0xFF) they
+    skip. The size depends on itself (each entry lengthens the row): the least that fits is taken."""
+    table = [*offsets, eod]
+    jumps = [next(i for i, at in enumerate(table) if at >= 256 * k) for k in range(1, eod // 256 + 1)]
+    rest = eod + len(table) + 1 + mask_size  # the row's length without its jump table
+    size = 0
+    while (rest + size - 1) // 256 > size:
+        size = (rest + size - 1) // 256
+    if size > len(jumps) + 1:
+        raise ValueError(f"a Jet3 row of {len(offsets)} variable-length values outgrows its jump table")
+    low_bytes = bytes([eod & 0xFF, *(at & 0xFF for at in reversed(offsets))])
+    return low_bytes + b"\xff" * (size - len(jumps)) + bytes([*reversed(jumps), len(offsets)])
+
+
+def _map_row(fmt: _Format, pages: list[int]) -> bytes:
+    """A type 0 usage map from the first of `pages` (which all lie within its bits of it)."""
     start = min(pages, default=0)
-    bits = bytearray(64)
+    bits = bytearray(fmt.map_bytes)
     for page in pages:
         bits[(page - start) // 8] |= 1 << ((page - start) % 8)
     return b"\x00" + struct.pack("<I", start) + bytes(bits)
 
 
-def _data_page(owner: bytes, records: list[tuple[bytes, int]]) -> bytes:
+def _data_page(fmt: _Format, owner: bytes, records: list[tuple[bytes, int]]) -> bytes:
     """A data (or LVAL) page: records from the page end backwards, each offset with its flags."""
-    page = bytearray(PAGE)
-    end, offsets = PAGE, []
+    page = bytearray(fmt.page)
+    end, offsets = fmt.page, []
     for data, flags in records:
         end -= len(data)
         page[end:end + len(data)] = data
         offsets.append(end | flags)
     page[0:2] = b"\x01\x01"
-    struct.pack_into("<H", page, 2, end - DATA_HEAD - 2 * len(records))
+    struct.pack_into("<H", page, 2, end - fmt.data_head - 2 * len(records))
     page[4:8] = owner
-    struct.pack_into(f"<H{len(records)}H", page, 12, len(records), *offsets)
+    struct.pack_into(f"<H{len(records)}H", page, fmt.data_head - 2, len(records), *offsets)
     return bytes(page)
 
 
-def _fits(records: list[tuple[bytes, int]], size: int) -> bool:
-    used = DATA_HEAD + sum(len(data) + 2 for data, _ in records)
-    return len(records) < MAX_PAGE_ROWS and used + size + 2 <= PAGE
+def _fits(fmt: _Format, records: list[tuple[bytes, int]], size: int) -> bool:
+    used = fmt.data_head + sum(len(data) + 2 for data, _ in records)
+    return len(records) < MAX_PAGE_ROWS and used + size + 2 <= fmt.page
 
 
-def _header(version: str, db_key: int, password: str) -> bytes:
-    """Page 0. The password is masked by the creation date's whole days whether or not there is
-    one, so that an empty password reads back as all zeros (Jackcess readEmbeddedDatabasePassword)."""
+def _header(fmt: _Format, version: str, db_key: int, password: str) -> bytes:
+    """Page 0. A Jet4 password is masked by the creation date's whole days whether or not there is
+    one, so that an empty password reads back as all zeros (Jackcess readEmbeddedDatabasePassword).
+    Jet3 keeps its password of up to 20 bytes in the code page under the RC4 mask alone (Jackcess
+    has no date mask for it; the 14 bytes mdbtools 0.x XORed it with are that mask's bytes at 0x42),
+    its sort order in 2 bytes at 0x3a, and no creation date."""
     number, name = VERSIONS[version]
-    page = bytearray(PAGE)
+    page = bytearray(fmt.page)
     page[0:4] = b"\x00\x01\x00\x00"
     page[4:4 + len(name)] = name
     struct.pack_into("<I", page, 0x14, number)
-    struct.pack_into("<HI", page, 0x3C, 1252, db_key)
-    mask = struct.pack("<i", int(CREATED))
-    secret = password.encode("utf-16-le").ljust(40, b"\x00")
-    page[0x42:0x6A] = bytes(b ^ mask[i % 4] for i, b in enumerate(secret))
-    struct.pack_into("<HBBd", page, 0x6E, GENERAL_SORT, 0, 1 if version == "ace14" else 0, CREATED)
-    page[HEADER_MASKED] = rc4(HEADER_KEY, bytes(page[HEADER_MASKED]))
+    struct.pack_into("<HI", page, 0x3C, JET3_CODE_PAGE if fmt.jet3 else 1252, db_key)
+    if fmt.jet3:
+        page[0x42:0x56] = _jet3_text(password, "the password").ljust(20, b"\x00")
+        struct.pack_into("<H", page, 0x3A, GENERAL_SORT)
+    else:
+        mask = struct.pack("<i", int(CREATED))
+        secret = password.encode("utf-16-le").ljust(40, b"\x00")
+        page[0x42:0x6A] = bytes(b ^ mask[i % 4] for i, b in enumerate(secret))
+        struct.pack_into("<HBBd", page, 0x6E, GENERAL_SORT, 0, 1 if version == "ace14" else 0, CREATED)
+    masked = slice(HEADER_START, HEADER_START + fmt.masked)
+    page[masked] = rc4(HEADER_KEY, bytes(page[masked]))
     return bytes(page)
 
 
@@ -371,13 +474,25 @@ def _column_entry(slot: _Slot, compress: bool, sort_version: int) -> bytes:
     misc_flags = COMPRESSED_FLAG if compress and kind in ("text", "memo") else 0
     return struct.pack("<BIHHH4sBBIHH", slot.code, TABLE_MAGIC, slot.number, 0 if slot.fixed else slot.offset,
                        slot.number, misc, flags, misc_flags, 0, slot.offset if slot.fixed else 0,
-                       _column_length(column))
+                       _column_length(JET4, column))
 
 
-def _column_length(column: Column) -> int:
+def _jet3_column_entry(slot: _Slot) -> bytes:
+    """An 18-byte Jet3 column entry (HACKING "Jet3 Table Definition Block"): type, number,
+    variable-column index, number again, 2 bytes unknown, the sort order and the code page of a
+    text or memo column at bytes 9 and 11 (where Jackcess reads them; HACKING and access_parser
+    have them at 7 and 9, and no reader of the tests looks), flags, fixed offset, length."""
+    textual = slot.column.kind in ("text", "memo")
+    return struct.pack("<BHHHHHHBHH", slot.code, slot.number, 0 if slot.fixed else slot.offset, slot.number,
+                       0, GENERAL_SORT if textual else 0, JET3_CODE_PAGE if textual else 0,
+                       NULLABLE_FLAG | (FIXED_FLAG if slot.fixed else 0), slot.offset if slot.fixed else 0,
+                       _column_length(JET3, slot.column))
+
+
+def _column_length(fmt: _Format, column: Column) -> int:
     size = KINDS[column.kind][1]
     if column.kind == "text":
-        return 2 * (column.length or 255)
+        return (1 if fmt.jet3 else 2) * (column.length or 255)
     if column.kind == "binary":
         return column.length or 255
     return size or 0
@@ -394,38 +509,52 @@ class _TableDef:
     system: bool = False
 
 
-def _tdef_stream(tdef: _TableDef, compress: bool, sort_version: int) -> bytes:
+def _tdef_stream(fmt: _Format, tdef: _TableDef, compress: bool, sort_version: int) -> bytes:
     """The whole table definition as one stream, page header included (tdef_len: its length, as
     Jackcess's totalTableDefSize counts it)."""
-    head = bytearray(TDEF_HEAD)
+    head = bytearray(fmt.tdef_head)
     head[0:2] = b"\x02\x01"
     num_cols, num_var = len(tdef.slots), sum(not s.fixed for s in tdef.slots)
-    struct.pack_into("<IIIB", head, 12, TABLE_MAGIC, tdef.num_rows, 0, 1)
-    struct.pack_into("<BHHHIIII", head, 40, SYSTEM_TABLE if tdef.system else USER_TABLE, num_cols, num_var,
-                     num_cols, 0, 0, tdef.used_map, tdef.free_map)
-    entries = b"".join(_column_entry(s, compress, sort_version) for s in tdef.slots)
-    encoded = [s.column.name.encode("utf-16-le") for s in tdef.slots]
-    names = b"".join(struct.pack("<H", len(name)) + name for name in encoded)
+    table_type = SYSTEM_TABLE if tdef.system else USER_TABLE
+    if fmt.jet3:
+        head[2:4] = b"VC"
+        struct.pack_into("<IIBHHHIIII", head, 12, tdef.num_rows, 0, table_type, num_cols, num_var, num_cols,
+                         0, 0, tdef.used_map, tdef.free_map)
+        entries = b"".join(_jet3_column_entry(s) for s in tdef.slots)
+        encoded = [_jet3_text(s.column.name, "a column name") for s in tdef.slots]
+        names = b"".join(bytes([len(name)]) + name for name in encoded)
+    else:
+        struct.pack_into("<IIIB", head, 12, TABLE_MAGIC, tdef.num_rows, 0, 1)
+        struct.pack_into("<BHHHIIII", head, 40, table_type, num_cols, num_var, num_cols, 0, 0, tdef.used_map,
+                         tdef.free_map)
+        entries = b"".join(_column_entry(s, compress, sort_version) for s in tdef.slots)
+        encoded = [s.column.name.encode("utf-16-le") for s in tdef.slots]
+        names = b"".join(struct.pack("<H", len(name)) + name for name in encoded)
     stream = head + entries + names + b"\xff\xff"
     struct.pack_into("<I", stream, 8, len(stream))
     return bytes(stream)
 
 
-def _tdef_page_count(stream_length: int) -> int:
-    return 1 + math.ceil(max(0, stream_length - PAGE) / (PAGE - 8))
+def _tdef_page_count(fmt: _Format, stream_length: int) -> int:
+    return 1 + math.ceil(max(0, stream_length - fmt.page) / (fmt.page - 8))
 
 
-def _tdef_pages(stream: bytes, numbers: list[int]) -> list[bytes]:
+def _tdef_pages(fmt: _Format, stream: bytes, numbers: list[int]) -> list[bytes]:
     """The stream cut into pages: the first page whole, each next page adding its bytes from
-    offset 8 behind the header 02 01, free space (minus 8, HACKING), next_pg."""
-    rest = stream[PAGE:]
-    step = PAGE - 8
-    pieces = [stream[:PAGE]] + [b"\x02\x01" + bytes(6) + rest[k:k + step] for k in range(0, len(rest), step)]
+    offset 8 behind the header 02 01, free space (minus 8, HACKING) or in Jet3 "VC", next_pg."""
+    rest = stream[fmt.page:]
+    step = fmt.page - 8
+    pieces = [stream[:fmt.page]] + [bytes(8) + rest[k:k + step] for k in range(0, len(rest), step)]
     pages = []
     for k, piece in enumerate(pieces):
-        page = bytearray(piece).ljust(PAGE, b"\x00")
+        page = bytearray(piece).ljust(fmt.page, b"\x00")
         next_page = numbers[k + 1] if k + 1 < len(numbers) else 0
-        struct.pack_into("<HI", page, 2, max(0, PAGE - len(piece) - 8), next_page)
+        page[0:2] = b"\x02\x01"
+        if fmt.jet3:
+            page[2:4] = b"VC"
+        else:
+            struct.pack_into("<H", page, 2, max(0, fmt.page - len(piece) - 8))
+        struct.pack_into("<I", page, 4, next_page)
         pages.append(bytes(page))
     return pages
 
@@ -492,7 +621,7 @@ class _Lval:
         self.records: list[tuple[bytes, int]] = []
 
     def place(self, record: bytes) -> int:
-        if not self.page or not _fits(self.records, len(record)):
+        if not self.page or not _fits(self.writer.fmt, self.records, len(record)):
             self.flush()
             self.page = self.writer.alloc()
             self.writer.counts.lval_pages += 1
@@ -501,13 +630,14 @@ class _Lval:
 
     def flush(self) -> None:
         if self.page:
-            self.writer.pages[self.page] = _data_page(b"LVAL", self.records)
+            self.writer.pages[self.page] = _data_page(self.writer.fmt, b"LVAL", self.records)
             self.page, self.records = 0, []
 
 
 class _Writer:
-    def __init__(self, compress: bool, memo_inline_max: int, sort_version: int) -> None:
-        self.compress, self.memo_inline_max, self.sort_version = compress, memo_inline_max, sort_version
+    def __init__(self, fmt: _Format, compress: bool, memo_inline_max: int, sort_version: int) -> None:
+        self.fmt, self.compress, self.memo_inline_max = fmt, compress, memo_inline_max
+        self.sort_version = sort_version
         self.pages: list[bytes | None] = [None, None, None]  # header, global usage map, MSysObjects' TDEF
         self.stats = Stats()
         self.counts = self.stats  # where the current table's structures are counted
@@ -522,7 +652,7 @@ class _Writer:
     def database(self, tables: list[Table], overflow_rows: int, dropped: set[str]) -> None:
         tables, flat = self.complex_values(tables)
         map_rows = 2 * (len(tables) + len(flat) + (1 if flat else 0) + 1)
-        self.map_pages = [self.alloc() for _ in range(math.ceil(map_rows / MAP_ROWS_PER_PAGE))]
+        self.map_pages = [self.alloc() for _ in range(math.ceil(map_rows / self.fmt.map_rows_per_page))]
         self.stats.map_pages += len(self.map_pages)
         catalog = [_catalog_row(TABLES_ID, TOP_ID, "Tables", 3, 0),
                    _catalog_row(DATABASES_ID, TOP_ID, "Databases", 3, 0),
@@ -591,9 +721,10 @@ class _Writer:
         when its row count and maps are known. Returns its TDEF page."""
         slots = _slots(table.columns)
         system = tdef_page == MSYS_OBJECTS
-        stream_length = len(_tdef_stream(_TableDef(slots, 0, 0, 0), self.compress, self.sort_version))
+        empty = _TableDef(slots, 0, 0, 0)
+        stream_length = len(_tdef_stream(self.fmt, empty, self.compress, self.sort_version))
         first = tdef_page or self.alloc()
-        tdef_numbers = [first] + [self.alloc() for _ in range(_tdef_page_count(stream_length) - 1)]
+        tdef_numbers = [first] + [self.alloc() for _ in range(_tdef_page_count(self.fmt, stream_length) - 1)]
         self.stats.tdef_pages += len(tdef_numbers) - 1
         self.counts = Stats() if system else self.stats  # the catalog's are not counted
         deleted = set(table.deleted)
@@ -611,8 +742,8 @@ class _Writer:
         self.counts.overflow_rows += len(moved)
         used, free = self.table_maps(map_index, data_pages, roomy_pages)
         tdef = _TableDef(slots, len(live), used, free, system)
-        stream = _tdef_stream(tdef, self.compress, self.sort_version)
-        for number, page in zip(tdef_numbers, _tdef_pages(stream, tdef_numbers), strict=True):
+        stream = _tdef_stream(self.fmt, tdef, self.compress, self.sort_version)
+        for number, page in zip(tdef_numbers, _tdef_pages(self.fmt, stream, tdef_numbers), strict=True):
             self.pages[number] = page
         return first
 
@@ -631,15 +762,15 @@ class _Writer:
             stub = pages[placed[n] >> 8][placed[n] & 0xFF][0]
             pages[placed[n] >> 8][placed[n] & 0xFF] = (struct.pack("<I", target) + stub[4:], OVERFLOW)
         for number, records_on_page in pages.items():
-            self.pages[number] = _data_page(struct.pack("<I", owner), records_on_page)
+            self.pages[number] = _data_page(self.fmt, struct.pack("<I", owner), records_on_page)
         largest = max((len(data) for data, _ in rows), default=0)
-        return sorted(pages), sorted(n for n, on_page in pages.items() if _fits(on_page, largest))
+        return sorted(pages), sorted(n for n, on_page in pages.items() if _fits(self.fmt, on_page, largest))
 
     def pack(self, records: list[tuple[bytes, int]], pages: dict[int, list[tuple[bytes, int]]]) -> list[int]:
         """Place records on new pages (added to `pages`) while they fit; page << 8 | row of each."""
         placed, current = [], 0
         for data, flags in records:
-            if not current or not _fits(pages[current], len(data)):
+            if not current or not _fits(self.fmt, pages[current], len(data)):
                 current = self.alloc()
                 pages[current] = []
             pages[current].append((data, flags))
@@ -652,22 +783,24 @@ class _Writer:
         pointers = []
         for k, pages in enumerate((data_pages, roomy_pages)):
             row = 2 * index + k
-            pointer = self.map_pages[row // MAP_ROWS_PER_PAGE] << 8 | row % MAP_ROWS_PER_PAGE
+            per_page = self.fmt.map_rows_per_page
+            pointer = self.map_pages[row // per_page] << 8 | row % per_page
             self.maps.append((pointer, self.usage_map(pages)))
             pointers.append(pointer)
         return pointers[0], pointers[1]
 
     def usage_map(self, pages: list[int]) -> bytes:
-        if not pages or max(pages) - min(pages) < INLINE_MAP_PAGES:
-            return _map_row(pages)
+        if not pages or max(pages) - min(pages) < self.fmt.map_bytes * 8:
+            return _map_row(self.fmt, pages)
         self.stats.reference_maps += 1
-        spans = sorted({p // REFERENCE_MAP_PAGES for p in pages})
-        if spans[-1] >= (MAP_ROW - 1) // 4:
+        mapped = self.fmt.reference_map_pages
+        spans = sorted({p // mapped for p in pages})
+        if spans[-1] >= self.fmt.reference_pointers:
             raise ValueError("a table reaches beyond the pages a type 1 usage map can map")
-        pointers = [0] * ((MAP_ROW - 1) // 4)
+        pointers = [0] * self.fmt.reference_pointers
         for span in spans:
-            bits = bytearray(PAGE - 4)
-            for page in (p - span * REFERENCE_MAP_PAGES for p in pages if p // REFERENCE_MAP_PAGES == span):
+            bits = bytearray(self.fmt.page - 4)
+            for page in (p - span * mapped for p in pages if p // mapped == span):
                 bits[page // 8] |= 1 << (page % 8)
             pointers[span] = self.alloc()
             self.pages[pointers[span]] = b"\x05\x01\x00\x00" + bytes(bits)
@@ -675,8 +808,9 @@ class _Writer:
         return b"\x01" + struct.pack(f"<{len(pointers)}I", *pointers)
 
     def row(self, slots: list[_Slot], values: list[object], lval: _Lval, table: str) -> bytes:
-        """A Jet4 row: num_cols, the fixed area, the variable-length values, eod, their offsets
-        last to first, their count, the null mask (which holds the values of bool columns)."""
+        """A row: num_cols, the fixed area, the variable-length values, eod, their offsets last to
+        first (Jet3: in one byte each, then the jump table: jet3_var_trailer), their count, the null
+        mask (which holds the values of bool columns)."""
         if len(values) != len(slots):
             raise ValueError(f"table {table!r}: a row of {len(values)} values for {len(slots)} columns")
         fixed = bytearray(sum(KINDS[s.column.kind][1] or 0 for s in slots))
@@ -691,16 +825,19 @@ class _Writer:
                 variable.append(self.variable_value(slot.column, value, lval) if present else b"")
             if present:
                 mask[slot.number // 8] |= 1 << (slot.number % 8)
-        row = bytearray(struct.pack("<H", len(slots)) + fixed)
+        row = bytearray((bytes([len(slots)]) if self.fmt.jet3 else struct.pack("<H", len(slots))) + fixed)
         if variable:
             offsets = []
             for data in variable:
                 offsets.append(len(row))
                 row += data
-            row += struct.pack(f"<H{len(offsets)}HH", len(row), *reversed(offsets), len(offsets))
+            if self.fmt.jet3:
+                row += jet3_var_trailer(offsets, len(row), len(mask))
+            else:
+                row += struct.pack(f"<H{len(offsets)}HH", len(row), *reversed(offsets), len(offsets))
         row += mask
-        if len(row) > MAX_ROW:
-            raise ValueError(f"table {table!r}: a row of {len(row)} bytes (at most {MAX_ROW})")
+        if len(row) > self.fmt.max_row:
+            raise ValueError(f"table {table!r}: a row of {len(row)} bytes (at most {self.fmt.max_row})")
         return bytes(row)
 
     def variable_value(self, column: Column, value: object, lval: _Lval) -> bytes:
@@ -710,6 +847,9 @@ class _Writer:
             units = len(value.encode("utf-16-le")) // 2
             if column.kind == "text" and units > (column.length or 255):
                 raise ValueError(f"{column.name}: {units} characters in a column of {column.length or 255}")
+            if self.fmt.jet3:
+                data = _jet3_text(value, column.name)
+                return data if column.kind == "text" else self.long_value(data, lval)
             compressible = self.compress and (column.kind == "text" or units <= 1024)
             data, compressed = encode_text(value, compressible)
             self.counts.compressed_strings += compressed
@@ -726,11 +866,12 @@ class _Writer:
         if len(data) <= self.memo_inline_max:
             self.counts.inline_memos += 1
             return struct.pack("<III", len(data) | LONG_INLINE, 0, 0) + data
-        if len(data) <= MAX_LVAL_RECORD:
+        if len(data) <= self.fmt.max_lval_record:
             self.counts.single_page_memos += 1
             return struct.pack("<III", len(data) | LONG_SINGLE, lval.place(data), 0)
         self.counts.chained_memos += 1
-        chunks = [data[k:k + MAX_CHAIN_CHUNK] for k in range(0, len(data), MAX_CHAIN_CHUNK)]
+        step = self.fmt.max_chain_chunk
+        chunks = [data[k:k + step] for k in range(0, len(data), step)]
         pointer = 0
         for chunk in reversed(chunks):
             pointer = lval.place(struct.pack("<I", pointer) + chunk)
@@ -739,10 +880,10 @@ class _Writer:
     def finish(self, header: bytes) -> list[bytes]:
         """Fill in the header, the global usage map and the map pages; every page is written."""
         self.pages[0] = header
-        self.pages[1] = _data_page(b"\x00" * 4, [(_map_row([]), 0)])
+        self.pages[1] = _data_page(self.fmt, b"\x00" * 4, [(_map_row(self.fmt, []), 0)])
         for number in self.map_pages:
             rows = [row for pointer, row in sorted(self.maps) if pointer >> 8 == number]
-            self.pages[number] = _data_page(b"\x00" * 4, [(row, 0) for row in rows])
+            self.pages[number] = _data_page(self.fmt, b"\x00" * 4, [(row, 0) for row in rows])
         pages = [p for p in self.pages if p is not None]
         if len(pages) != len(self.pages):
             raise RuntimeError("a page was allocated and never written")

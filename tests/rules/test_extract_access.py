@@ -181,11 +181,27 @@ def test_an_accdb_with_a_password_is_encrypted() -> None:
     assert extraction.status == "encrypted" and "password" in (extraction.reason or "")
 
 
-def test_a_jet3_database_is_named_not_guessed() -> None:
-    data = bytearray(mdb_pack([customers()])[0])
-    data[0x14] = 0
-    extraction = extract(bytes(data), "old.mdb")
-    assert extraction.status == "unscannable" and "Jet 3" in (extraction.reason or "")
+@pytest.mark.parametrize("encode_key", [None, 0x1357BD])
+def test_an_access_97_database_is_read(encode_key: int | None) -> None:
+    """Jet 3: 2 KiB pages, one-byte offsets with a jump table past 256 bytes, code-page text."""
+    rng = random.Random(8)
+    wide = [Column("Id", "long")] + [Column(f"Field {n}", "text", 90) for n in range(10)]
+    rows = [[n] + ["".join(rng.choice("abcdefgh ") for _ in range(rng.randint(0, 90))).strip() for _ in range(10)]
+            for n in range(60)]
+    rows[7][10] = CARDS[2]  # in the last column, past the 512th byte of its row
+    memo = "Größe € " + "".join(rng.choice("abcdef ") for _ in range(9000)) + " " + CARDS[1]
+    tables = [customers(6, deleted=[2]), Table("Wide", wide, rows), Table("Notes", [Column("Body", "memo")], [[memo]])]
+    data, stats = mdb_pack(tables, version="jet3", encode_key=encode_key)
+    assert data[0x14] == 0 and stats.chained_memos >= 1
+    extraction = extract(data, "legacy.mdb")
+    assert extraction.status == "ok" and extraction.file_type == "access", extraction.reason
+    text = extraction.text
+    assert [r[2] for r in lines_of(text, "Customers")[1:]] == [CARDS[n % 5] for n in (0, 1, 3, 4, 5)]
+    assert [r[2] for r in lines_of(text, "Customers (deleted rows)")[1:]] == [CARDS[2]]
+    assert lines_of(text, "Wide")[1:] == [[str(r[0])] + [c for c in r[1:]] for r in rows]
+    assert lines_of(text, "Notes")[1:] == [[memo]]
+    if encode_key:
+        assert b"Customer" not in data[2048:]
 
 
 def test_a_dropped_table_still_in_the_file_is_read_under_its_old_name(tmp_path: Path) -> None:

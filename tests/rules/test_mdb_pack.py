@@ -34,6 +34,7 @@ import subprocess
 import tempfile
 import uuid
 import zlib
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -43,11 +44,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.fixtures.realparts import require_binary, unavailable
-from tests.rules.mdb_pack import CREATED, PAGE, Attachment, Column, Table, encode_text, mdb_pack
+from tests.rules.mdb_pack import (
+    CREATED,
+    JET3_PAGE,
+    PAGE,
+    Attachment,
+    Column,
+    Table,
+    encode_text,
+    jet3_var_trailer,
+    mdb_pack,
+)
 
 NULL = "\x1fnull\x1f"  # mdb-export's marker for a null (-0): a control character no test text has
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
-VERSION_NAMES = {"jet4": "JET4", "ace12": "ACE12", "ace14": "ACE14"}
+VERSION_NAMES = {"jet3": "JET3", "jet4": "JET4", "ace12": "ACE12", "ace14": "ACE14"}
 SCHEMA_TYPES = {"bool": "Boolean NOT NULL", "byte": "Byte", "int": "Integer", "long": "Long Integer",
                 "currency": "Currency", "single": "Single", "double": "Double", "datetime": "DateTime",
                 "binary": "Binary", "text": "Text ({length})", "ole": "OLE (255)",
@@ -284,9 +295,9 @@ def test_a_leading_bom_is_stored_compressed(tmp_path: Path) -> None:
     assert _exported(_write(data, tmp_path), table) == _expected(table)
 
 
-def _wide() -> Table:
+def _wide(count: int = 80) -> Table:
     kinds = ["long", "text", "double", "bool"]
-    columns = [Column(f"Column number {n:02d} of the wide table", kinds[n % 4], 20) for n in range(80)]
+    columns = [Column(f"Column number {n:02d} of the wide table", kinds[n % 4], 20) for n in range(count)]
     values = {"long": lambda r, n: r * 1000 + n, "text": lambda r, n: f"r{r} c{n}",
               "double": lambda r, n: r + n / 8, "bool": lambda r, n: (r + n) % 3 == 0}
     return Table("Wide", columns, [[values[c.kind](r, n) for n, c in enumerate(columns)] for r in range(25)])
@@ -346,8 +357,8 @@ def test_mdbtools_reads_a_database_with_a_password(tmp_path: Path) -> None:
         assert _exported(path, table) == _expected(table)
 
 
-def _header(page: bytes) -> bytes:
-    """Page 0 with the 128 bytes from 0x18 unmasked by an RC4 that is not the writer's."""
+def _header(page: bytes, masked: int = 128) -> bytes:
+    """Page 0 with the 128 (Jet3: 126) bytes from 0x18 unmasked by an RC4 that is not the writer's."""
     try:
         from cryptography.hazmat.decrepit.ciphers import algorithms
         from cryptography.hazmat.primitives.ciphers import Cipher
@@ -355,8 +366,8 @@ def _header(page: bytes) -> bytes:
         unavailable("cryptography (43 or later) not installed")
 
     key = struct.pack("<I", 0x6B39DAC7) * 2  # RC4 cycles its key: twice over is the same key, in a size it takes
-    clear = Cipher(algorithms.ARC4(key), mode=None).decryptor().update(page[0x18:0x98])
-    return page[:0x18] + clear + page[0x98:]
+    clear = Cipher(algorithms.ARC4(key), mode=None).decryptor().update(page[0x18:0x18 + masked])
+    return page[:0x18] + clear + page[0x18 + masked:]
 
 
 @pytest.mark.parametrize(("password", "key"), [(None, None), ("Sesame 中文", None), ("x" * 20, 0x5EC12E7)])
@@ -436,8 +447,18 @@ def test_mdbtools_round_trips_random_tables(mdb_export: str, table: Table, compr
     ([Table("MSysObjects", [Column("X", "long")], [])], {}, "unique"),
     ([], {"version": "ace12", "password": "secret"}, "Jet4's"),
     ([], {"password": "p" * 21}, "at most 20"),
+    ([Table("T", [Column("X", "numeric")], [])], {"version": "jet3"}, "Jet3 has no numeric"),
+    ([Table("T", [Column("X", "attachment")], [])], {"version": "jet3"}, "Jet3 has no attachment"),
+    ([Table("T", [Column("X", "text")], [["中"]])], {"version": "jet3"}, "outside code page 1252"),
+    ([Table("Ĳ", [Column("X", "long")], [])], {"version": "jet3"}, "outside code page 1252"),
+    ([Table("T", [Column(f"C{n}", "text", 255) for n in range(8)], [["x" * 255] * 8])], {"version": "jet3"},
+     "at most 2012"),
+    ([Table("T", [Column(f"C{n}", "bool") for n in range(256)], [])], {"version": "jet3"},
+     "at most 255 columns"),
+    ([], {"version": "jet3", "password": "p" * 21}, "Jet3 password has at most 20"),
 ], ids=["kind", "text-length", "currency-scale", "row-size", "deleted-index", "catalog-name", "ace-password",
-        "password-length"])
+        "password-length", "jet3-numeric", "jet3-attachment", "jet3-text", "jet3-name", "jet3-row-size",
+        "jet3-columns", "jet3-password-length"])
 def test_mdb_pack_refuses_what_access_cannot_hold(tables: list[Table], options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         mdb_pack(tables, **options)
@@ -595,3 +616,298 @@ def test_a_dropped_table_is_gone_from_mdbtools_lists_but_its_pages_stay(tmp_path
     path = _write(data, tmp_path)
     assert "Gone" not in _run("mdb-tables", "-1", "-S", str(path)).split("\n")
     assert "4111111111111111".encode("latin-1") in data  # compressed text: one byte a character
+
+
+# Access 97 (Jet3): 2048-byte pages, text in code page 1252, rows with one-byte offsets and a jump table
+#
+# access_parser 0.0.6 reads Jet3 but adds 256 to a value's start and end for each index it finds in
+# the jump table (by membership, so an index there twice counts once), none to the next value's
+# start that ends it, and passes null values by without looking: it misreads any value that ends at
+# or past a 256-byte boundary, so it is held only to rows whose jump table is a dummy or whose fixed
+# area alone crosses 256 (checked: it gets 9 of the 13 JUMP_CASES rows wrong).
+
+
+def _jet3(table: Table) -> Table:
+    """The table without what Jet3 cannot hold (numeric columns)."""
+    keep = [n for n, c in enumerate(table.columns) if c.kind != "numeric"]
+    return Table(table.name, [table.columns[n] for n in keep], [[row[n] for n in keep] for row in table.rows],
+                 table.deleted)
+
+
+def _jet3_small_tables() -> list[Table]:
+    """The small tables, and one whose names and text need code page 1252 beyond Latin-1."""
+    prices = Table("Größe €", [Column("Maß", "text", 20), Column("Preis", "currency")],
+                   [["Straße – “5 €”", Decimal("1.5")], ["naïve œuvre", None]])
+    return [*_small_tables(), prices]
+
+
+def _jet3_rows(data: bytes, path: Path, table: str) -> list[bytes]:
+    """The rows of a table as its data pages hold them, in page order: moved rows where they were
+    moved to (flagged 0x8000), neither deleted rows (0xC000) nor the pointers left for moved ones."""
+    owner = dict(line.split(",") for line in _catalog_pages(path))[table]
+    rows = []
+    for start in range(0, len(data), JET3_PAGE):
+        page = data[start:start + JET3_PAGE]
+        if page[0] != 1 or struct.unpack_from("<I", page, 4)[0] != int(owner):
+            continue
+        count = struct.unpack_from("<H", page, 8)[0]
+        offsets = struct.unpack_from(f"<{count}H", page, 10)
+        ends = [JET3_PAGE, *(o & 0x1FFF for o in offsets)]
+        rows += [page[o & 0x1FFF:ends[n]] for n, o in enumerate(offsets) if o & 0xC000 in (0, 0x8000)]
+    return rows
+
+
+def _jump_bytes(row: bytes, mask_size: int) -> bytes:
+    """A Jet3 row's jump table as it lies in the row, sized by the row's length as readers size it."""
+    end = len(row) - mask_size - 1
+    return row[end - (len(row) - 1) // 256:end]
+
+
+def _jet3_offsets(row: bytes, mask_size: int) -> list[int]:
+    """The offsets of a Jet3 row's variable-length values and eod, found as mdbtools'
+    mdb_crack_row3 and Jackcess find them: a jump table of (length - 1) // 256 bytes before the
+    count, less a dummy when eod's own byte lies before 256 times that; each entry k (from the
+    count on) names the first offset to which 256 * (k + 1) is added."""
+    end = len(row) - 1
+    count = row[end - mask_size]
+    jumps = (len(row) - 1) // 256
+    first = end - mask_size - jumps - 1  # the byte of offset 0; offset i lies i bytes before it
+    if (first - count) // 256 < jumps:
+        jumps -= 1
+    used, offsets = 0, []
+    for i in range(count + 1):
+        while used < jumps and row[end - mask_size - 1 - used] == i:
+            used += 1
+        offsets.append(row[first - i] + 256 * used)
+    return offsets
+
+
+@pytest.mark.parametrize(("eod", "jumps"), [(768, b"\x2d\x17\x0e"), (767, b"\xff\x17\x0e")])
+def test_jet3_jump_table_follows_hackings_example(eod: int, jumps: bytes) -> None:
+    """45 variable-length values, the 15th the first at 256 or past it, the 24th the first at 512:
+    with eod the first at 768 the entries are 0x0e, 0x17 and 0x2d (45, eod's index), stored last
+    to first; with eod at 767 the row's length still asks for three, the farthest a dummy 0xFF."""
+    offsets = ([200 + 4 * n for n in range(14)] + [256 + 20 * n for n in range(9)]
+               + [512 + 10 * n for n in range(22)])
+    trailer = jet3_var_trailer(offsets, eod, 6)
+    assert trailer[0] == eod & 0xFF and list(trailer[1:46]) == [at & 0xFF for at in reversed(offsets)]
+    assert trailer[46:-1] == jumps and trailer[-1] == 45
+    row = bytes(eod) + trailer + bytes(6)
+    assert _jet3_offsets(row, 6) == [*offsets, eod]
+
+
+@settings(max_examples=200, deadline=None)
+@given(fixed=st.integers(1, 700), lengths=st.lists(st.integers(0, 300), min_size=1, max_size=30),
+       mask_size=st.integers(1, 4))
+def test_jet3_var_trailer_reads_back_by_the_readers_rule(fixed: int, lengths: list[int],
+                                                         mask_size: int) -> None:
+    offsets = [fixed + sum(lengths[:n]) for n in range(len(lengths))]
+    eod = fixed + sum(lengths)
+    row = bytes(eod) + jet3_var_trailer(offsets, eod, mask_size) + bytes(mask_size)
+    assert _jet3_offsets(row, mask_size) == [*offsets, eod]
+
+
+def test_mdbtools_reads_small_jet3_tables(tmp_path: Path) -> None:
+    tables = _jet3_small_tables()
+    data, stats = mdb_pack(tables, version="jet3")
+    assert len(data) == stats.pages * JET3_PAGE and data[0x14] == 0 and data[4:20] == b"Standard Jet DB\x00"
+    path = _write(data, tmp_path)
+    assert _run("mdb-ver", str(path)).strip() == "JET3"
+    assert _run("mdb-tables", "-1", str(path)).split("\n")[:-1] == [t.name for t in tables]
+    with_system = _run("mdb-tables", "-1", "-S", str(path)).split("\n")[:-1]
+    assert with_system == ["MSysObjects"] + [t.name for t in tables]
+    for table in tables:
+        assert _exported(path, table) == _expected(table)
+
+
+def test_mdb_schema_names_every_jet3_column_with_its_type(tmp_path: Path) -> None:
+    table = _jet3(_every_kind())
+    path = _write(mdb_pack([table], version="jet3")[0], tmp_path)
+    assert _schema(path, table.name) == [(c.name, _schema_type(c)) for c in table.columns]
+
+
+def test_mdbtools_reads_every_jet3_column_kind_and_nulls(tmp_path: Path) -> None:
+    table = _jet3(_every_kind())
+    data, stats = mdb_pack([table], version="jet3", compress_text=True)  # no effect: Jet3 does not compress
+    assert (stats.inline_memos, stats.single_page_memos, stats.chained_memos) == (5, 1, 2)
+    assert stats.compressed_strings == 0
+    assert "Straße café".encode("cp1252") in data
+    assert _exported(_write(data, tmp_path), table) == _expected(table)
+
+
+def test_mdbtools_reads_2000_jet3_rows_over_many_data_pages(tmp_path: Path) -> None:
+    table = Table("Big", [Column("Id", "long"), Column("Name", "text", 40), Column("Score", "double"),
+                          Column("Note", "memo")],
+                  [[n, f"name {n}", n / 7, None if n % 10 == 0 else f"note {n} " * (n % 40)]
+                   for n in range(2000)])
+    data, stats = mdb_pack([table], version="jet3")
+    assert stats.data_pages >= 20 and stats.lval_pages >= 50 and stats.single_page_memos >= 1000
+    assert _exported(_write(data, tmp_path), table) == _expected(table)
+
+
+def test_mdbtools_reads_jet3_memos_inline_on_one_lval_page_and_chained(tmp_path: Path) -> None:
+    """Inline up to 64 bytes, one LVAL record up to 2036 bytes (2048 less the 10-byte page header
+    and a row offset), then a chain of records of up to 2032 bytes after the next one's pointer;
+    a 10,000-character memo runs over five LVAL pages."""
+    long_text = "".join(f"line {n:05d} of a long memo\n" for n in range(400))[:10_000]
+    blob = bytes((n * 7 + n // 251) & 0xFF for n in range(15_000))
+    memos = ["", "short", "x" * 64, "y" * 65, "z" * 2036, "w" * 2037, "café " * 300, long_text, "€" * 5000,
+             None]
+    oles = [b"", b"\x00", b"o" * 64, b"p" * 65, blob[:2036], blob[:2037], blob, None, b"q", b"r" * 1500]
+    table = Table("Docs", [Column("Id", "long"), Column("Body", "memo"), Column("Attachment", "ole")],
+                  [[n, memo, ole] for n, (memo, ole) in enumerate(zip(memos, oles, strict=True))])
+    data, stats = mdb_pack([table], version="jet3", memo_inline_max=64)
+    assert (stats.inline_memos, stats.single_page_memos, stats.chained_memos) == (7, 6, 5)
+    assert stats.lval_pages >= 5 + 3 + 8 + 2 + 2
+    assert _exported(_write(data, tmp_path), table) == _expected(table)
+
+
+#: lengths of ten text values after a Long (None: null) -> the row's length and its jump table
+JUMP_CASES: dict[str, tuple[Sequence[int | None], int, bytes]] = {
+    "255 bytes": ([24] * 9 + [20], 255, b""),
+    "256 bytes, still none": ([24] * 9 + [21], 256, b""),
+    "dummy": ([24] * 9 + [22], 258, b"\xff"),  # 257 bytes would fit a dummy too; the least size is taken
+    "eod at 255": ([25] * 10, 270, b"\xff"),
+    "eod at 256": ([25] * 9 + [26], 271, b"\x0a"),
+    "value at 256": ([50] * 4 + [51] + [10] * 5, 321, b"\x05"),
+    "value across 256": ([50] * 4 + [100] + [10] * 5, 370, b"\x05"),
+    "null and empty at 256": ([100, 155, None, 0, 20, 20, None, 20, 20, 20], 375, b"\x02"),
+    "eod at 512": ([200, 200, 100, 1, 1, 1, 1, 1, 1, 1], 528, b"\x0a\x02"),
+    "value at 512": ([251, 100, 156] + [10] * 7, 598, b"\x03\x01"),
+    "across 512 and a dummy": ([200, 200, 200, 100] + [10] * 6, 782, b"\xff\x03\x02"),
+    "700 bytes": ([69] * 10, 711, b"\x08\x04"),
+    "longest": ([197] * 10, 1996, b"\x0a\x08\x07\x06\x04\x03\x02"),
+}
+
+
+def _jump_table() -> Table:
+    columns = [Column("Id", "long")] + [Column(f"T{k}", "text", 255) for k in range(10)]
+    rows: list[list[object]] = [[n] + [None if size is None else chr(0x61 + k) * size
+                                       for k, size in enumerate(sizes)]
+                                for n, (sizes, _, _) in enumerate(JUMP_CASES.values())]
+    return Table("Jumps", columns, rows)
+
+
+def test_mdbtools_reads_jet3_rows_with_jump_tables(tmp_path: Path) -> None:
+    """Values and eod at, across and just short of the 256-byte boundaries of one-byte offsets."""
+    table = _jump_table()
+    data, _ = mdb_pack([table], version="jet3")
+    path = _write(data, tmp_path)
+    rows = _jet3_rows(data, path, table.name)
+    layout = {name: (len(row), _jump_bytes(row, 2)) for row, name in zip(rows, JUMP_CASES, strict=True)}
+    assert layout == {name: (size, jumps) for name, (_, size, jumps) in JUMP_CASES.items()}
+    assert _exported(path, table) == _expected(table)
+
+
+def test_mdbtools_reads_a_jet3_value_over_two_jump_boundaries(tmp_path: Path) -> None:
+    """Inline memos of 612 and 912 bytes: the value after one is the first past 256 and past 512
+    (and 768), so its index is in the jump table twice (three times): readers loop while the entry
+    matches (mdbtools 1.0.0 does)."""
+    table = Table("Long inline", [Column("Id", "long"), Column("A", "text", 20), Column("Body", "memo"),
+                                  Column("Tail", "text", 20)],
+                  [[1, "a" * 10, "m" * 600, "tail"], [2, None, "n" * 900, None],
+                   [3, "b", "o" * 300, "z" * 20]])
+    data, stats = mdb_pack([table], version="jet3", memo_inline_max=1000)
+    assert stats.inline_memos == 3
+    path = _write(data, tmp_path)
+    # 912 bytes from offset 5: past 256, 512 and 768
+    jumps = [_jump_bytes(row, 1) for row in _jet3_rows(data, path, table.name)]
+    assert jumps == [b"\x02\x02", b"\x02\x02\x02", b"\x02"]
+    assert _exported(path, table) == _expected(table)
+
+
+def test_mdbtools_reads_a_jet3_table_definition_over_two_pages(tmp_path: Path) -> None:
+    """64 columns: 18-byte entries and names of one byte a character run over onto a second page;
+    the rows, 193 fixed bytes and sixteen short texts, have jump tables."""
+    table = _wide(64)
+    data, stats = mdb_pack([_small_tables()[0], table], version="jet3")
+    assert stats.tdef_pages == 1
+    path = _write(data, tmp_path)
+    assert _schema(path, table.name) == [(c.name, _schema_type(c)) for c in table.columns]
+    assert _exported(path, table) == _expected(table)
+
+
+@pytest.mark.parametrize("moved", [0, 9])
+def test_mdbtools_skips_deleted_jet3_rows_and_finds_overflow_rows(moved: int, tmp_path: Path) -> None:
+    table = _ledger()
+    data, stats = mdb_pack([table], version="jet3", overflow_rows=moved)
+    assert (stats.deleted_rows, stats.overflow_rows) == (5, moved) and stats.data_pages >= 12
+    assert sorted(_exported(_write(data, tmp_path), table)) == sorted(_expected(table))
+
+
+def test_mdbtools_reads_an_encoded_jet3_database(tmp_path: Path) -> None:
+    tables = [*_jet3_small_tables(), _jet3(_every_kind()), _jump_table()]
+    data, stats = mdb_pack(tables, version="jet3", encode_key=0x5EC12E7)
+    plain, _ = mdb_pack(tables, version="jet3")
+    assert stats.encoded_pages == stats.pages - 1 and len(data) == len(plain)
+    assert all(data[n * JET3_PAGE:(n + 1) * JET3_PAGE] != plain[n * JET3_PAGE:(n + 1) * JET3_PAGE]
+               for n in range(stats.pages))
+    path = _write(data, tmp_path)
+    for table in tables:
+        assert _exported(path, table) == _expected(table)
+
+
+@pytest.mark.parametrize(("password", "key"), [(None, None), ("Sésame", None), ("x" * 20, 0x5EC12E7)])
+def test_jet3_header_holds_the_key_and_the_password_under_the_126_byte_mask(
+        password: str | None, key: int | None, tmp_path: Path) -> None:
+    """No date mask in Jet3: the 20 bytes at 0x42 unmask to the password in the code page."""
+    data, _ = mdb_pack(_small_tables()[:1], version="jet3", password=password, encode_key=key)
+    header = _header(data[:JET3_PAGE], masked=126)
+    assert header[0x96:0x98] == b"\x00\x00"  # past the mask
+    assert struct.unpack_from("<HHI", header, 0x3A) == (0x0409, 1252, key or 0)
+    assert header[0x42:0x56] == (password or "").encode("cp1252").ljust(20, b"\x00")
+    assert _exported(_write(data, tmp_path), _small_tables()[0]) == _expected(_small_tables()[0])
+
+
+def test_mdbtools_follows_a_jet3_type_1_usage_map(tmp_path: Path) -> None:
+    """1030 rows of 1.8 KB, a data page each: more pages than a 128-byte inline map covers."""
+    columns = [Column("Id", "long")] + [Column(f"T{k}", "text", 255) for k in range(7)]
+    table = Table("Fat", columns, [[n] + [chr(0x41 + (n + k) % 26) * 255 for k in range(7)]
+                                   for n in range(1030)])
+    after = Table("After", [Column("Id", "long")], [[1], [2]])
+    data, stats = mdb_pack([_small_tables()[0], table, after], version="jet3")
+    assert stats.reference_maps == 1 and stats.data_pages >= 1030
+    path = _write(data, tmp_path)
+    assert _exported(path, table) == _expected(table)
+    assert _exported(path, after) == _expected(after)
+
+
+@st.composite
+def _random_jet3_tables(draw: st.DrawFn) -> Table:
+    short = st.text(st.characters(codec="cp1252", exclude_categories=("Cs", "Cc"), include_characters="\n\t"),
+                    max_size=30)
+    repeated = st.builds(lambda s, n: s * n, short, st.integers(1, 100))  # long values, for jump tables
+    values = {"text": st.one_of(short, repeated.map(lambda s: s[:255])),
+              "memo": st.one_of(short, repeated.map(lambda s: s[:300])),
+              "long": st.integers(-2**31, 2**31 - 1)}
+    kinds = draw(st.lists(st.sampled_from(sorted(values)), min_size=1, max_size=6))
+    columns = [Column(f"{kind} {n}", kind, 255) for n, kind in enumerate(kinds)]
+    row = st.tuples(*(st.one_of(st.none(), values[kind]) for kind in kinds)).map(list)
+    return Table("Random", columns, draw(st.lists(row, max_size=12)))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(table=_random_jet3_tables(), inline=st.sampled_from([0, 64, 320]))
+def test_mdbtools_round_trips_random_jet3_tables(mdb_export: str, table: Table, inline: int) -> None:
+    data, _ = mdb_pack([table], version="jet3", memo_inline_max=inline)
+    with tempfile.TemporaryDirectory() as folder:
+        assert _exported(_write(data, Path(folder)), table) == _expected(table)
+
+
+def test_access_parser_reads_jet3_tables(tmp_path: Path) -> None:
+    """Latin-1 text only (it decodes Jet3 text as UTF-8, or else Latin-1); rows whose jump tables
+    are a dummy ("dummy", "eod at 255") or whose only boundary lies in the fixed area."""
+    columns = [Column(f"D{k}", "double") for k in range(33)] + [Column(f"T{k}", "text", 60) for k in range(3)]
+    doubles = Table("Doubles", columns, [[k / 3 for k in range(33)] + ["x" * 50, None, "z" * 50],
+                                         [None] * 33 + ["", "y", "w" * 60]])
+    jumps = _jump_table()
+    dummies = Table(jumps.name, jumps.columns, [jumps.rows[2], jumps.rows[3], jumps.rows[0]])
+    tables = [*_small_tables(), _jet3(_every_kind()), doubles, dummies, _ledger()]
+    data, _ = mdb_pack(tables, version="jet3", overflow_rows=3)
+    path = _write(data, tmp_path, "layout.mdb")
+    assert [_jet3_offsets(row, 5)[0] for row in _jet3_rows(data, path, doubles.name)] == [265, 265]
+    assert [_jump_bytes(row, 2) for row in _jet3_rows(data, path, dummies.name)] == [b"\xff", b"\xff", b""]
+    db = _access_parser(data, tmp_path)
+    assert sorted(db.catalog) == sorted(["MSysObjects"] + [t.name for t in tables])
+    for table in [t for t in tables if t.rows]:
+        assert _parser_rows(db, table) == _parser_expected(table)
