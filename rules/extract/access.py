@@ -73,9 +73,6 @@ _LVAL = b"LVAL"
 _OFFSET_MASK, _DELETED, _OVERFLOW = 0x1FFF, 0x8000, 0x4000
 _ROWS_AT = 12  # Jet 4 data page: count of rows, then their offsets
 _CATALOG_PAGE = 2
-#: Jet 3 text is in the code page of the Windows that wrote it; Western European is the default
-#: mdbtools assumes too.
-_JET3_CODE_PAGE = "cp1252"
 _SYSTEM_FLAGS = 0x80000002
 _TABLE_TYPE = 1
 _MAX_TDEF_PAGES = 64
@@ -125,16 +122,29 @@ class _Table:
 @dataclass(frozen=True)
 class _Format:
     """What differs between Jet 3 (Access 97) and Jet 4 on: page size, the masked header, where
-    a data page's rows are listed."""
+    a data page's rows are listed, and the layout of a table definition (where its counts of
+    columns and indexes are, where its columns start, the sizes of an index and a column entry,
+    where in an entry the column's number, precision and flags are, the size of a name's length
+    and the names' encoding; an entry ends with its fixed offset and length)."""
 
     jet3: bool
     page: int
     masked: int
     rows_at: int
+    counts_at: int
+    columns_at: int
+    index_size: int
+    column_size: int
+    number_at: int
+    precision_at: int
+    flags_at: int
+    name_size: int
+    names: str
 
 
-_JET3 = _Format(True, 2048, 126, 8)
-_JET4 = _Format(False, PAGE, _HEADER_MASKED, 12)
+_JET3_CODE_PAGE = "cp1252"  # Jet 3 text is in the writer's Windows code page; mdbtools assumes this one too
+_JET3 = _Format(True, 2048, 126, 8, 23, 43, 8, 18, 1, 9, 13, 1, _JET3_CODE_PAGE)
+_JET4 = _Format(False, PAGE, _HEADER_MASKED, 12, 43, 63, 12, 25, 5, 11, 15, 2, "utf-16-le")
 
 
 class _Pages:
@@ -268,61 +278,28 @@ def _tdef(pages: _Pages, number: int) -> _Table:
         chunks.append(page if at == number else page[8:])
         at = struct.unpack_from("<I", page, 4)[0]
     tdef = b"".join(chunks)
-    if pages.fmt.jet3:
-        return _tdef3(tdef, number)
+    fmt = pages.fmt
     try:
-        variable, count = struct.unpack_from("<HH", tdef, 43)
-        real_indexes = struct.unpack_from("<I", tdef, 51)[0]
-        at = 63 + 12 * real_indexes
-        if count == 0 or at + 25 * count > len(tdef):
+        variable, count = struct.unpack_from("<HH", tdef, fmt.counts_at)
+        real_indexes = struct.unpack_from("<I", tdef, fmt.counts_at + 8)[0]
+        at = fmt.columns_at + fmt.index_size * real_indexes
+        if count == 0 or at + fmt.column_size * count > len(tdef):
             raise _Damaged(f"the definition on page {number} claims {count} columns it does not hold")
         columns = []
-        names_at = at + 25 * count
+        names_at = at + fmt.column_size * count
         for index in range(count):
-            base = at + 25 * index
-            kind = tdef[base]
-            number_, var_index = struct.unpack_from("<HH", tdef, base + 5)
-            precision, scale = tdef[base + 11], tdef[base + 12]
-            flags = tdef[base + 15]
-            fixed_offset, length = struct.unpack_from("<HH", tdef, base + 21)
-            size = struct.unpack_from("<H", tdef, names_at)[0]
-            if names_at + 2 + size > len(tdef):
+            base = at + fmt.column_size * index
+            number_, var_index = struct.unpack_from("<HH", tdef, base + fmt.number_at)
+            fixed_offset, length = struct.unpack_from("<HH", tdef, base + fmt.column_size - 4)
+            size = int.from_bytes(tdef[names_at:names_at + fmt.name_size], "little")
+            names_at += fmt.name_size
+            if names_at + size > len(tdef):
                 raise _Damaged(f"column names on page {number} run past the definition")
-            name = tdef[names_at + 2:names_at + 2 + size].decode("utf-16-le", "replace")
-            names_at += 2 + size
-            columns.append(_Column(name, kind, number_, var_index, fixed_offset, length, bool(flags & 1),
-                                   precision, scale))
-    except struct.error:
-        raise _Damaged(f"the definition on page {number} is cut short") from None
-    columns.sort(key=lambda c: c.number)
-    return _Table(number, columns, variable)
-
-
-def _tdef3(tdef: bytes, number: int) -> _Table:
-    """A Jet 3 definition: a 35-byte block, 8 bytes per index, 18-byte columns, names of a
-    length byte and code-page bytes."""
-    try:
-        variable, count = struct.unpack_from("<HH", tdef, 23)
-        real_indexes = struct.unpack_from("<I", tdef, 31)[0]
-        at = 43 + 8 * real_indexes
-        if count == 0 or at + 18 * count > len(tdef):
-            raise _Damaged(f"the definition on page {number} claims {count} columns it does not hold")
-        columns = []
-        names_at = at + 18 * count
-        for index in range(count):
-            base = at + 18 * index
-            kind = tdef[base]
-            number_, var_index = struct.unpack_from("<HH", tdef, base + 1)
-            precision, scale = tdef[base + 9], tdef[base + 10]
-            flags = tdef[base + 13]
-            fixed_offset, length = struct.unpack_from("<HH", tdef, base + 14)
-            size = tdef[names_at]
-            if names_at + 1 + size > len(tdef):
-                raise _Damaged(f"column names on page {number} run past the definition")
-            name = tdef[names_at + 1:names_at + 1 + size].decode(_JET3_CODE_PAGE, "replace")
-            names_at += 1 + size
-            columns.append(_Column(name, kind, number_, var_index, fixed_offset, length, bool(flags & 1),
-                                   precision, scale))
+            name = tdef[names_at:names_at + size].decode(fmt.names, "replace")
+            names_at += size
+            columns.append(_Column(name, tdef[base], number_, var_index, fixed_offset, length,
+                                   bool(tdef[base + fmt.flags_at] & 1), tdef[base + fmt.precision_at],
+                                   tdef[base + fmt.precision_at + 1]))
     except (struct.error, IndexError):
         raise _Damaged(f"the definition on page {number} is cut short") from None
     columns.sort(key=lambda c: c.number)

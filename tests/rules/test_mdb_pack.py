@@ -203,18 +203,23 @@ def _texts() -> list[str]:
 # mdbtools: versions, catalog, schema
 
 
-@pytest.mark.parametrize("version", ["jet4", "ace12", "ace14"])
-def test_mdbtools_reads_small_tables_of_each_version(version: str, tmp_path: Path) -> None:
-    tables = _small_tables()
-    data, stats = mdb_pack(tables, version=version)
-    assert len(data) == stats.pages * PAGE and data[0x14] == {"jet4": 1, "ace12": 2, "ace14": 3}[version]
-    path = _write(data, tmp_path)
-    assert _run("mdb-ver", str(path)).strip() == VERSION_NAMES[version]
+def _assert_listed_and_exported(path: Path, tables: list[Table], version_name: str) -> None:
+    """mdb-ver names the version, mdb-tables lists the tables (and MSysObjects with -S), and
+    mdb-export gives every row of each exactly."""
+    assert _run("mdb-ver", str(path)).strip() == version_name
     assert _run("mdb-tables", "-1", str(path)).split("\n")[:-1] == [t.name for t in tables]
     with_system = _run("mdb-tables", "-1", "-S", str(path)).split("\n")[:-1]
     assert with_system == ["MSysObjects"] + [t.name for t in tables]
     for table in tables:
         assert _exported(path, table) == _expected(table)
+
+
+@pytest.mark.parametrize("version", ["jet4", "ace12", "ace14"])
+def test_mdbtools_reads_small_tables_of_each_version(version: str, tmp_path: Path) -> None:
+    tables = _small_tables()
+    data, stats = mdb_pack(tables, version=version)
+    assert len(data) == stats.pages * PAGE and data[0x14] == {"jet4": 1, "ace12": 2, "ace14": 3}[version]
+    _assert_listed_and_exported(_write(data, tmp_path), tables, VERSION_NAMES[version])
 
 
 def test_mdb_schema_names_every_column_with_its_type(tmp_path: Path) -> None:
@@ -711,13 +716,7 @@ def test_mdbtools_reads_small_jet3_tables(tmp_path: Path) -> None:
     tables = _jet3_small_tables()
     data, stats = mdb_pack(tables, version="jet3")
     assert len(data) == stats.pages * JET3_PAGE and data[0x14] == 0 and data[4:20] == b"Standard Jet DB\x00"
-    path = _write(data, tmp_path)
-    assert _run("mdb-ver", str(path)).strip() == "JET3"
-    assert _run("mdb-tables", "-1", str(path)).split("\n")[:-1] == [t.name for t in tables]
-    with_system = _run("mdb-tables", "-1", "-S", str(path)).split("\n")[:-1]
-    assert with_system == ["MSysObjects"] + [t.name for t in tables]
-    for table in tables:
-        assert _exported(path, table) == _expected(table)
+    _assert_listed_and_exported(_write(data, tmp_path), tables, "JET3")
 
 
 def test_mdb_schema_names_every_jet3_column_with_its_type(tmp_path: Path) -> None:
