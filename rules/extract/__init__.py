@@ -15,6 +15,7 @@ from typing import BinaryIO, cast
 
 from rules.extract.access import access_content, is_access
 from rules.extract.archive import TruncatedStream, tar_members, unpack_stream_cut, zip_members
+from rules.extract.avro import avro_content
 from rules.extract.budget import DEFAULT_LIMITS, Budget, EncryptedContent, Limits, Unscannable
 from rules.extract.cab import cab_members
 from rules.extract.dbase import dbase_content, is_dbase, memo_content
@@ -213,8 +214,9 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
     elif kind == "dbase-memo":
         memo_text, memo_problems = memo_content(data, budget, path, path)
         _database(collector, path, kind, (memo_text, [], memo_problems), depth)
-    elif kind in ("parquet", "dbase"):
-        table_text, table_problems = (parquet_content if kind == "parquet" else dbase_content)(data, budget, path)
+    elif kind in ("parquet", "dbase", "avro"):
+        reader = parquet_content if kind == "parquet" else dbase_content if kind == "dbase" else avro_content
+        table_text, table_problems = reader(data, budget, path)
         _database(collector, path, kind, (table_text, [], table_problems), depth)
     elif kind == "xlsb":
         text, problem = xlsb_content(data, budget, path)

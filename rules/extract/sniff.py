@@ -7,6 +7,7 @@ import zlib
 from io import BytesIO
 
 from rules.extract.access import is_access
+from rules.extract.avro import is_avro
 from rules.extract.dbase import is_dbase, is_memo_file
 from rules.extract.disc import is_disc_image
 from rules.extract.documents import is_mbox
@@ -130,7 +131,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, rtf, eml, mbox, msg, pst, onenote, tnef, docx, xlsx, xlsb, pptx, odf, iwork, metadata, pdf, zip, 7z, rar, cab, disc, disk, tar, cpio, ar, sqlite, access, parquet, dbase, dbase-memo, gz, bz2, xz, zst, lzma, lz, lz4, Z, cfb, image/<format>
+    """One of text, xml, html, rtf, eml, mbox, msg, pst, onenote, tnef, docx, xlsx, xlsb, pptx, odf, iwork, metadata, pdf, zip, 7z, rar, cab, disc, disk, tar, cpio, ar, sqlite, access, parquet, avro, dbase, dbase-memo, gz, bz2, xz, zst, lzma, lz, lz4, Z, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -161,6 +162,8 @@ def sniff(data: bytes, name: str) -> str:
         return "access"
     if is_parquet(data):
         return "parquet"
+    if is_avro(data):
+        return "avro"
     if is_cpio(data):
         return "cpio"
     if data.startswith((AR_MAGIC, AR_THIN)):

@@ -239,6 +239,7 @@ def _every_isolated_fixture() -> dict[str, bytes]:
         "crm.db": _database(),
         "crm.accdb": _access_database(office["a.docx"]),
         "customers.parquet": _parquet_table(),
+        "events.avro": _avro_records(),
         "office.tar.lz4": __import__("lz4.frame").frame.compress(samples.tar_of(office)),
         "cards.csv.lzma": __import__("lzma").compress(b"card 4111111111111111\n" * 50, format=__import__("lzma").FORMAT_ALONE),
         "backup.rar": rar5(FILES), "old.rar": rar4(FILES), "locked.rar": rar5(FILES, hide_names=True),
@@ -248,6 +249,17 @@ def _every_isolated_fixture() -> dict[str, bytes]:
             embedded=True, attachments=(("report.docx", office["a.docx"]),))))),
     })
     return files
+
+
+def _avro_records() -> bytes:
+    import io
+
+    import fastavro
+
+    schema = {"type": "record", "name": "Event", "fields": [{"name": "card_number", "type": "string"}]}
+    sink = io.BytesIO()
+    fastavro.writer(sink, fastavro.parse_schema(schema), [{"card_number": "4111111111111111"}], codec="deflate")
+    return sink.getvalue()
 
 
 def _parquet_table() -> bytes:
