@@ -463,13 +463,8 @@ def _row(pages: _Pages, table: _Table, row: bytes) -> list[object]:
     data, offsets of the variable columns reversed, their count, the null mask)."""
     if pages.fmt.jet3:
         return _values(pages, table, row, *_layout3(table, row))
-    if len(row) < 3:
-        raise _Damaged("a row too short to hold its column count")
-    columns_in_row = struct.unpack_from("<H", row, 0)[0]
-    mask_size = (columns_in_row + 7) // 8
-    if 2 + mask_size > len(row):
-        raise _Damaged("a row's null mask runs past it")
-    mask = row[len(row) - mask_size:]
+    columns_in_row, mask = _head(row, 2)
+    mask_size = len(mask)
     offsets: list[int] = []
     if table.variable:
         tail = len(row) - mask_size
@@ -486,19 +481,25 @@ def _row(pages: _Pages, table: _Table, row: bytes) -> list[object]:
     return _values(pages, table, row, columns_in_row, mask, offsets, 2)
 
 
+def _head(row: bytes, width: int) -> tuple[int, bytes]:
+    """A row's count of columns (`width` bytes at its start) and its null mask (at its end)."""
+    if len(row) < width + 1:
+        raise _Damaged("a row too short to hold its column count")
+    columns_in_row = int.from_bytes(row[:width], "little")
+    mask_size = (columns_in_row + 7) // 8
+    if width + mask_size > len(row):
+        raise _Damaged("a row's null mask runs past it")
+    return columns_in_row, row[len(row) - mask_size:]
+
+
 def _layout3(table: _Table, row: bytes) -> tuple[int, bytes, list[int], int]:
     """A Jet 3 row: a byte of column count; at its end the null mask, the count of variable
     columns, the jump table (the number of the first variable column at each further 256 bytes),
     then the one-byte offsets reversed, the end of the data last. A jump table of as many entries
     as the row has further 256-byte spans, the last one a dummy when the offsets end short of it
     (mdbtools' HACKING, "Jet3 Row Definition")."""
-    if len(row) < 2:
-        raise _Damaged("a row too short to hold its column count")
-    columns_in_row = row[0]
-    mask_size = (columns_in_row + 7) // 8
-    if 1 + mask_size > len(row):
-        raise _Damaged("a row's null mask runs past it")
-    mask = row[len(row) - mask_size:]
+    columns_in_row, mask = _head(row, 1)
+    mask_size = len(mask)
     offsets: list[int] = []
     if table.variable:
         last = len(row) - 1

@@ -235,11 +235,15 @@ def test_mdbtools_reads_every_column_kind_and_nulls(tmp_path: Path) -> None:
     assert _exported(_write(data, tmp_path), table) == _expected(table)
 
 
+def _big(rows: int) -> Table:
+    """A table of `rows` rows over many data pages, a memo on most of them."""
+    return Table("Big", [Column("Id", "long"), Column("Name", "text", 40), Column("Score", "double"),
+                         Column("Note", "memo")],
+                 [[n, f"name {n}", n / 7, None if n % 10 == 0 else f"note {n} " * (n % 40)] for n in range(rows)])
+
+
 def test_mdbtools_reads_5000_rows_over_many_data_pages(tmp_path: Path) -> None:
-    table = Table("Big", [Column("Id", "long"), Column("Name", "text", 40), Column("Score", "double"),
-                          Column("Note", "memo")],
-                  [[n, f"name {n}", n / 7, None if n % 10 == 0 else f"note {n} " * (n % 40)]
-                   for n in range(5000)])
+    table = _big(5000)
     data, stats = mdb_pack([table])
     assert stats.data_pages >= 40 and stats.lval_pages >= 10 and stats.single_page_memos >= 1000
     assert _exported(_write(data, tmp_path), table) == _expected(table)
@@ -735,10 +739,7 @@ def test_mdbtools_reads_every_jet3_column_kind_and_nulls(tmp_path: Path) -> None
 
 
 def test_mdbtools_reads_2000_jet3_rows_over_many_data_pages(tmp_path: Path) -> None:
-    table = Table("Big", [Column("Id", "long"), Column("Name", "text", 40), Column("Score", "double"),
-                          Column("Note", "memo")],
-                  [[n, f"name {n}", n / 7, None if n % 10 == 0 else f"note {n} " * (n % 40)]
-                   for n in range(2000)])
+    table = _big(2000)
     data, stats = mdb_pack([table], version="jet3")
     assert stats.data_pages >= 20 and stats.lval_pages >= 50 and stats.single_page_memos >= 1000
     assert _exported(_write(data, tmp_path), table) == _expected(table)
