@@ -151,7 +151,8 @@ def _justify(args: argparse.Namespace) -> int:
     if not reply.get("ok"):
         return _fail(str(reply.get("error")))
     print(f"override recorded as event {reply['event_id']}"
-          + (f"; file restored to {reply['restored_path']}" if reply.get("restored_path") else ""))
+          + (f"; file restored to {reply['restored_path']}" if reply.get("restored_path") else "")
+          + (f"; print job {reply['released_job']} released" if reply.get("released_job") else ""))
     return 0
 
 

@@ -67,6 +67,9 @@ class ChannelsConfig:
     print_spool: str = "/var/spool/cups"
     print_hold: bool = True
     print_poll_seconds: float = 0.25
+    #: A job blocked by a rule that allows an override stays held this long for the user's
+    #: justification (`leakguard agent justify`), then it is cancelled.
+    print_override_seconds: float = 600.0
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ class Service:
         self.printing = PrintChannel(self.outbox, self.policies, self.quarantine, clock=self.clock, user=self.user,
                                      server=channels.print_server, spool=channels.print_spool,
                                      hold=channels.print_hold, poll_seconds=channels.print_poll_seconds,
+                                     override_seconds=channels.print_override_seconds,
                                      max_bytes=channels.max_file_bytes, key=self.key, ocr=channels.ocr)
         self.syncer: Syncer | None = None
         self.supervisor: Supervisor | None = None
@@ -266,17 +267,24 @@ class Service:
         if pending is None:
             return {"ok": False, "error": f"event {event_id} is unknown or does not allow an override"}
         original, undo, restored = pending["event"], pending["undo"], None
+        released: dict[str, Any] = {}
         if "quarantine_id" in undo:
             self.files.exempt[original["file"]["path"]] = original["file"]["sha256"]
             restored = str(self.quarantine.release(undo["quarantine_id"]))
+        if "print_job" in undo:
+            error = self.printing.release_overridden(undo["print_job"], event_id)
+            if error is not None:
+                return {"ok": False, "error": error}
+            released["released_job"] = undo["print_job"]
         event = new_event(original["channel"], "allow", timestamp=self.clock.time(), severity=original["severity"],
                           detectors=[(d["id"], d["count"]) for d in original["detectors"]], user=peer.user,
                           override={"of_event": event_id, "justification": reason.strip()[:2000],
-                                    "restored_path": restored}, file=original.get("file"))
+                                    "restored_path": restored, **released}, file=original.get("file"),
+                          **({"destination": original["destination"]} if "destination" in original else {}))
         self.outbox.record(event)
         if undo.get("clipboard"):
             self.outbox.push({"op": "restore_clipboard", "event_id": event_id})
-        return {"ok": True, "event_id": event["id"], "restored_path": restored}
+        return {"ok": True, "event_id": event["id"], "restored_path": restored, **released}
 
     def status(self) -> dict[str, Any]:
         syncer = self.syncer

@@ -11,8 +11,15 @@ first blocked document is sealed into the quarantine as evidence. A job that was
 printer added since the last check, or `print_hold` off) is judged all the same, and cancelled
 if it has not printed yet: detection without the guarantee.
 
-If the agent dies, held jobs stay held (fail closed) until it is back; a job a user held on
-purpose is released when judged.
+A held job blocked by a rule that allows an override (`block_with_override`) is not cancelled at
+once: it stays held, sealed as evidence all the same, and the user's notice offers the override.
+A justification (`leakguard agent justify EVENT --reason ...`) releases it and is recorded as an
+`allow` event that names the blocked one; with none within `print_override_seconds` the job is
+cancelled. A job that was not held cannot wait, so it is cancelled.
+
+If the agent dies, held jobs stay held (fail closed) until it is back, when they are judged again
+(a job waiting for a justification then waits anew); a job a user held on purpose is released
+when judged.
 """
 
 from __future__ import annotations
@@ -48,13 +55,15 @@ _IDLE_POLL = 2.0  # seconds between polls when the spool is watched (a new job w
 class PrintChannel:
     def __init__(self, outbox: Outbox, policies: PolicyStore, quarantine: Quarantine, *, clock: Clock,
                  user: Callable[[], str | None], server: str, spool: str, hold: bool, poll_seconds: float,
-                 max_bytes: int, key: bytes | None = None, ocr: bool = True) -> None:
+                 max_bytes: int, override_seconds: float = 600.0, key: bytes | None = None,
+                 ocr: bool = True) -> None:
         self.outbox, self.policies, self.quarantine = outbox, policies, quarantine
         self.clock, self.user, self.key, self.ocr = clock, user, key, ocr
         self.client = Client(server)
         self.server, self.spool, self.hold = server, pathlib.Path(spool), hold
-        self.poll_seconds, self.max_bytes = poll_seconds, max_bytes
+        self.poll_seconds, self.max_bytes, self.override_seconds = poll_seconds, max_bytes, override_seconds
         self.judged: set[int] = set()
+        self.awaiting: dict[int, tuple[float, str]] = {}  # job held for a justification -> (deadline, its event)
         self.retry: dict[int, tuple[str, str]] = {}  # job -> (release or cancel, its event) CUPS refused
         self.refused: set[str] = set()  # printers lpadmin failed on (logged once each)
         self.changed: dict[str, str] = {}  # printer -> its default hold before the agent set it
@@ -111,6 +120,7 @@ class PrintChannel:
         for job_id, (action, event_id) in list(self.retry.items()):  # a release or cancel CUPS refused before
             if job_id not in waiting or self._move(job_id, action, event_id, report=False):
                 del self.retry[job_id]  # done now, or the job is gone (printed, cancelled by someone)
+        self._expire(waiting)
         for job in jobs:
             if job.id in self.judged or job.state not in (HELD, PENDING, PROCESSING) or job.reason == "job-incoming":
                 continue  # judged; printed or gone; or its documents still arriving
@@ -188,14 +198,55 @@ class PrintChannel:
         return judge_bytes(data, name, context, policy, key=self.key, ocr=self.ocr)
 
     def _act(self, job: Job, event: dict[str, Any], judgement: Judgement, evidence: pathlib.Path, held: bool) -> None:
-        if event["action"] == "block":
+        blocked = event["action"] == "block"
+        if blocked:
             self._seal(evidence, event)
-        action = "cancel" if event["action"] == "block" else "release" if held else None
+        waits = blocked and held and judgement.override_allowed
+        action = None if waits else "cancel" if blocked else "release" if held else None
         if action is not None and not self._move(job.id, action, event["id"], report=True):
             self.retry[job.id] = (action, event["id"])  # tried again at each poll; the job stays held meanwhile
+        if waits:
+            with self.lock:
+                self.awaiting[job.id] = (time.monotonic() + self.override_seconds, event["id"])
+            self.outbox.allow_override(event, {"print_job": job.id})
         if event["action"] in ("warn", "block"):
-            title = "leakguard: print " + ("blocked" if event["action"] == "block" else "warning")
-            self.outbox.notice(title, f"{event['file']['name']}: {judgement.tip}", event=event)
+            title = "leakguard: print " + ("held" if waits else "blocked" if blocked else "warning")
+            body = f"{event['file']['name']}: {judgement.tip}"
+            if waits:
+                body += (f" The job is held: give a justification within {self.override_seconds / 60:.0f} minutes"
+                         " to print it, or it is cancelled.")
+            self.outbox.notice(title, body, event=event, override=waits)
+
+    def release_overridden(self, job_id: int, event_id: str) -> str | None:
+        """Release a job held for a justification the user has now given; why not, when it cannot be."""
+        with self.lock:
+            if self.awaiting.pop(job_id, None) is None:
+                return f"print job {job_id} was cancelled: its time for a justification ran out; print it again"
+        try:
+            self.client.release(job_id)
+        except IppError as exc:
+            try:
+                gone = job_id not in {job.id for job in self.client.jobs()}
+            except IppError:
+                gone = False
+            if gone:
+                return f"print job {job_id} is gone (cancelled or deleted): print the document again"
+            self.retry[job_id] = ("release", event_id)  # CUPS refused for now: released at a later poll
+            log.warning("print channel: releasing job %d after its override: %s (tried again)", job_id, exc)
+        return None
+
+    def _expire(self, waiting: set[int]) -> None:
+        """Cancel the held jobs whose justification did not come in time; forget those gone."""
+        now = time.monotonic()
+        with self.lock:
+            due = [(job_id, event_id) for job_id, (deadline, event_id) in self.awaiting.items()
+                   if deadline <= now or job_id not in waiting]
+            for job_id, _ in due:
+                del self.awaiting[job_id]
+        for job_id, event_id in due:
+            self.outbox.take_override(event_id)  # too late to justify now (a justification already given took it)
+            if job_id in waiting and not self._move(job_id, "cancel", event_id, report=True):
+                self.retry[job_id] = ("cancel", event_id)
 
     def _move(self, job: int, action: str, event_id: str, *, report: bool) -> bool:
         """Release or cancel a job; a refusal is reported once (the job stays held: fail closed)."""

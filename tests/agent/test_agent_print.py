@@ -1,7 +1,9 @@
 """The print channel end to end: a real CUPS scheduler of the test's own (cupsd on a socket in
 the test's folder, a printer whose device is /dev/null), a real agent judging every job over IPP,
 reporting to a real console. A document with card numbers never prints in the high zone; a
-harmless one prints; printers get their default hold back when the agent stops."""
+harmless one prints; printers get their default hold back when the agent stops. In the medium
+zone a confidential document waits, held, for a justification: given, it prints; not given in
+time, the job is cancelled."""
 
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from agent.ipp import CANCELED, COMPLETED, Client
-from tests.agent.harness import AgentProcess, console_admin, wait_for, write_config
+from agent.ipp import CANCELED, COMPLETED, HELD, Client
+from tests.agent.harness import AgentProcess, cli, console_admin, wait_for, write_config
 from tests.fixtures.consoles import ConsoleServer
 from tests.fixtures.realparts import require_binary, unavailable
 from tests.rules.samples import pdf
@@ -94,10 +96,11 @@ def cups(tmp_path: pathlib.Path) -> Iterator[Cups]:
         server.stop()
 
 
-def _agent(tmp_path: pathlib.Path, console_server: ConsoleServer, zone: str, cups: Cups) -> tuple[AgentProcess, str]:
+def _agent(tmp_path: pathlib.Path, console_server: ConsoleServer, zone: str, cups: Cups,
+           **channels: Any) -> tuple[AgentProcess, str]:
     config = write_config(tmp_path / "agent.toml", channels={
         "printing": True, "print_server": str(cups.socket), "print_spool": str(cups.spool), "print_poll_seconds": 0.2,
-        "removable_media": False, "cloud_sync": False, "network_shares": False, "cli_uploads": False})
+        "removable_media": False, "cloud_sync": False, "network_shares": False, "cli_uploads": False, **channels})
     agent = AgentProcess(tmp_path / "state", config)
     agent_id = agent.enroll(console_server.url, console_admin(console_server).enroll_token(zone))
     agent.start()
@@ -141,6 +144,46 @@ def test_a_document_with_card_numbers_never_prints_in_the_high_zone_and_a_harmle
     finally:
         agent.stop()
     assert Client(str(cups.socket)).printers() == {"office": "no-hold"}  # printing goes on without the agent
+
+
+def test_a_confidential_document_waits_for_a_justification_and_prints_with_one(
+        tmp_path: pathlib.Path, console_server: ConsoleServer, cups: Cups) -> None:
+    """The medium zone's default pack blocks printing a document marked confidential, with an
+    override: the job stays held (never cancelled at once) until the user justifies it, which
+    releases it; a second one nobody justifies is cancelled when its time runs out."""
+    agent, agent_id = _agent(tmp_path, console_server, "medium", cups, print_override_seconds=15)
+    admin = console_admin(console_server)
+    try:
+        client = Client(str(cups.socket))
+        wait_for(lambda: client.printers() == {"office": "indefinite"}, timeout=30,
+                 what=f"the printer to hold new jobs\n{agent.log()}")
+        plan, draft = tmp_path / "plan.txt", tmp_path / "draft.txt"
+        plan.write_text("CONFIDENTIAL - do not distribute\nAcquisition plan for next quarter.\n")
+        draft.write_text("Internal only: the draft of the reorganisation.\n")
+        justified, abandoned = cups.print(plan), cups.print(draft)
+        blocked = _print_event(admin, agent_id, "plan.txt")
+        assert blocked["action"] == "block" and blocked["details"]["verdict"]["override_allowed"] is True
+        assert blocked["details"]["verdict"]["rule_id"] == "confidential-documents"
+        assert (tmp_path / "state" / "quarantine" / f"{blocked['details']['quarantine_id']}.json").exists()
+        assert cups.state(justified) == HELD  # waiting for the user, not cancelled
+        out = cli("agent", "justify", blocked["id"], "--reason", "the board asked for a paper copy",
+                  "--state-dir", str(agent.state_dir))
+        assert f"print job {justified} released" in out
+        wait_for(lambda: cups.state(justified) == COMPLETED, timeout=60, what=f"the plan printed\n{agent.log()}")
+        allowed = wait_for(lambda: admin.events(agent_id, channel="print", action="allow"), timeout=30,
+                           what="the override event")[0]
+        assert allowed["details"]["override"] == {"of_event": blocked["id"], "restored_path": None,
+                                                  "justification": "the board asked for a paper copy",
+                                                  "released_job": justified}
+        assert allowed["details"]["destination"]["job_id"] == justified
+        skipped = _print_event(admin, agent_id, "draft.txt")
+        assert skipped["action"] == "block"
+        wait_for(lambda: cups.state(abandoned) == CANCELED, timeout=60,
+                 what=f"the draft cancelled when its time ran out\n{agent.log()}")
+        with pytest.raises(AssertionError, match="unknown or does not allow"):
+            cli("agent", "justify", skipped["id"], "--reason", "too late now", "--state-dir", str(agent.state_dir))
+    finally:
+        agent.stop()
 
 
 def test_without_cups_the_channel_waits_and_the_agent_runs(tmp_path: pathlib.Path, console_server: ConsoleServer) -> None:
