@@ -42,7 +42,6 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import cast
 
 import numpy as np
@@ -69,6 +68,10 @@ _UINT_8, _UINT_16, _UINT_32, _UINT_64 = 11, 12, 13, 14
 _JSON, _BSON = 19, 20
 _EPOCH = datetime(1970, 1, 1)
 _JULIAN_EPOCH = 2440588  # the Julian day of 1970-01-01 (INT96 timestamps)
+_FIRST_SECOND = -62_135_596_800  # 0001-01-01 00:00:00, in seconds from 1970 (Python's first datetime)
+_PAST_LAST_SECOND = 253_402_300_800  # 10000-01-01: one past Python's last datetime
+_LENGTH = struct.Struct("<I")
+_MAX_DECIMAL_BYTES = 1024  # 2,466 digits: more than any decimal type, and within Python's int-to-text limit
 _WRAPPERS = frozenset({"list", "element", "item", "array", "bag", "array_element", "key_value", "map"})
 
 
@@ -191,7 +194,7 @@ class _Leaf:
     length: int
     max_def: int
     max_rep: int
-    show: Callable[[object], str | None]
+    show: Callable[[list[object]], list[str | None]]
 
 
 @dataclass
@@ -321,40 +324,50 @@ def _walk(node: _Node, path: list[str], max_def: int, max_rep: int, wrapper: boo
         _walk(child, shown, max_def, max_rep, inner, leaves)
 
 
-def _shower(element: dict[int, object]) -> Callable[[object], str | None]:
-    """How a leaf's values are written as text, by its physical, converted and logical types."""
+def _shower(element: dict[int, object]) -> Callable[[list[object]], list[str | None]]:
+    """How a page of a leaf's values is written as text (None for a value that cannot be), by its
+    physical, converted and logical types."""
     physical = _int(element, 1, _BYTE_ARRAY)
     converted = element.get(6)
     logical = _struct(element, 10) or {}
     if 5 in logical or converted == _DECIMAL:
         decimal = _struct(logical, 5) or {}
         scale = _int(decimal, 1, _int(element, 7, 0)) if decimal else _int(element, 7, 0)
-        return lambda v: _decimal(v, scale)
+        return lambda values: _decimals(values, scale)
     if 8 in logical or converted in (_TIMESTAMP_MILLIS, _TIMESTAMP_MICROS):
         unit = _struct(_struct(logical, 8) or {}, 2) or {}
         per_second = 1000 if (1 in unit or converted == _TIMESTAMP_MILLIS) else 10**9 if 3 in unit else 10**6
-        return lambda v: _timestamp(v, per_second) if isinstance(v, int) else None
+        return lambda values: _timestamps(values, per_second)
     if physical == _INT96:
-        return _int96
+        return lambda values: [_int96(v) for v in values]
     if 6 in logical or converted == _DATE:
-        return lambda v: _date(v) if isinstance(v, int) else None
+        return _dates
     if 14 in logical and physical == _FIXED:
-        return lambda v: str(uuid.UUID(bytes=v)) if isinstance(v, bytes) and len(v) == 16 else None
+        return lambda values: [str(uuid.UUID(bytes=v)) if isinstance(v, bytes) and len(v) == 16 else None
+                               for v in values]
     integer = _struct(logical, 10)
     unsigned = converted in (_UINT_8, _UINT_16, _UINT_32, _UINT_64) or (
         integer is not None and integer.get(2) is False)
     if unsigned and physical in (_INT32, _INT64):
         mask = (1 << (32 if physical == _INT32 else 64)) - 1
-        return lambda v: str(v & mask) if isinstance(v, int) else None
+        return lambda values: [str(v & mask) if isinstance(v, int) else None for v in values]
     if physical == _BOOLEAN:
-        return lambda v: "true" if v else "false"
+        return lambda values: ["true" if v else "false" for v in values]
     if physical == _FLOAT:
-        return lambda v: _float(v, 7)
+        return lambda values: _floats(values, ".7g")
     if physical == _DOUBLE:
-        return lambda v: _float(v, 15)
+        return lambda values: _floats(values, ".15g")
     if physical in (_INT32, _INT64):
-        return str
-    return _bytes
+        return lambda values: list(map(str, values))
+    return _texts
+
+
+def _texts(values: list[object]) -> list[str | None]:
+    """UTF-8 text, None for what is not (or not bytes)."""
+    try:
+        return [v.decode("utf-8") for v in cast(list[bytes], values)]
+    except (UnicodeDecodeError, AttributeError):
+        return [_bytes(v) for v in values]
 
 
 def _bytes(value: object) -> str | None:
@@ -366,20 +379,78 @@ def _bytes(value: object) -> str | None:
         return None
 
 
-def _float(value: object, digits: int) -> str | None:
+def _floats(values: list[object], spec: str) -> list[str | None]:
+    """Whole numbers without a fraction, others to the type's precision."""
+    try:
+        return [str(int(v)) if v.is_integer() and -1e17 < v < 1e17 else format(v, spec)
+                for v in cast(list[float], values)]
+    except (AttributeError, TypeError, ValueError):  # not floats: a damaged page's ints, say
+        return [_float(v, spec) for v in values]
+
+
+def _float(value: object, spec: str) -> str | None:
     if not isinstance(value, float):
         return None
     if math.isfinite(value) and value.is_integer() and abs(value) < 1e17:
         return str(int(value))
-    return format(value, f".{digits}g")
+    return format(value, spec)
 
 
-def _decimal(value: object, scale: int) -> str | None:
-    if isinstance(value, bytes):
-        value = int.from_bytes(value, "big", signed=True)
-    if not isinstance(value, int) or not 0 <= scale <= 76:
+def _decimals(values: list[object], scale: int) -> list[str | None]:
+    """Exact at any precision: the unscaled integer's digits with the point put in."""
+    if not 0 <= scale <= 76:
+        return [None] * len(values)
+    out: list[str | None] = []
+    for value in values:
+        if isinstance(value, bytes):
+            if len(value) > _MAX_DECIMAL_BYTES:
+                out.append(None)
+                continue
+            value = int.from_bytes(value, "big", signed=True)
+        if not isinstance(value, int):
+            out.append(None)
+            continue
+        digits = str(-value if value < 0 else value)
+        if scale:
+            digits = digits.zfill(scale + 1)
+            digits = f"{digits[:-scale]}.{digits[-scale:]}"
+        out.append("-" + digits if value < 0 else digits)
+    return out
+
+
+def _timestamps(values: list[object], per_second: int) -> list[str | None]:
+    """ISO timestamps (microseconds only where there are some), a page at a time in numpy; a page
+    with a value outside years 1-9999 (or not a number) value by value."""
+    numbers = _in_range(values, _FIRST_SECOND * per_second, _PAST_LAST_SECOND * per_second)
+    if numbers is None:
+        return [_timestamp(v, per_second) if isinstance(v, int) else None for v in values]
+    if not len(numbers):
+        return []
+    micros = numbers * (10**6 // per_second) if per_second <= 10**6 else np.floor_divide(numbers, per_second // 10**6)
+    shown = np.datetime_as_string(micros.astype("datetime64[us]"), unit="us")  # 2020-01-02T03:04:05.000006
+    codes = shown.view(np.uint32).reshape(len(shown), -1)
+    codes[:, 10] = ord(" ")
+    codes[micros % 10**6 == 0, 19:] = 0  # whole seconds: the fraction cut (numpy drops trailing NULs)
+    return cast(list[str | None], shown.tolist())
+
+
+def _dates(values: list[object]) -> list[str | None]:
+    """ISO dates, a page at a time in numpy; a page with one outside years 1-9999, value by value."""
+    days = _in_range(values, _FIRST_SECOND // 86_400, _PAST_LAST_SECOND // 86_400)
+    if days is None:
+        return [_date(v) if isinstance(v, int) else None for v in values]
+    return cast(list[str | None], np.datetime_as_string(days.astype("datetime64[D]")).tolist())
+
+
+def _in_range(values: list[object], low: int, past: int) -> np.ndarray | None:
+    """The values as int64s when every one is an integer in [low, past)."""
+    try:
+        numbers = np.array(values, dtype=np.int64)
+    except (TypeError, ValueError, OverflowError):
         return None
-    return f"{Decimal(f'{value}e-{scale}'):f}"  # parsed from text: exact at any precision
+    if numbers.ndim != 1 or (len(numbers) and (numbers.min() < low or numbers.max() >= past)):
+        return None
+    return numbers
 
 
 def _timestamp(value: int, per_second: int) -> str | None:
@@ -564,8 +635,8 @@ def _values(page: bytes, pos: int, count: int, encoding: int, leaf: _Leaf, dicti
 
 
 def _show_all(leaf: _Leaf, values: list[object]) -> list[str]:
-    """The cells of a page's values (`_shown` of each, a page at a time)."""
-    shown = list(map(str, values)) if leaf.show is str else [leaf.show(v) for v in values]
+    """The cells of a page's values (the leaf's `show`, a page at a time)."""
+    shown = leaf.show(values)
     if None in shown:
         shown = ["" if text is None else text for text in shown]
     cells = cast(list[str], shown)
@@ -622,15 +693,16 @@ def _plain(page: bytes, pos: int, count: int, leaf: _Leaf) -> list[object]:
         raise _Damaged("a negative count of values")
     if physical == _BYTE_ARRAY:
         out: list[object] = []
-        for _ in range(count):
-            if pos + 4 > len(page):
-                raise _Damaged("a value runs past its page")
-            size = struct.unpack_from("<I", page, pos)[0]
-            pos += 4
-            if pos + size > len(page):
-                raise _Damaged("a value runs past its page")
-            out.append(page[pos:pos + size])
-            pos += size
+        length, append = _LENGTH.unpack_from, out.append
+        try:
+            for _ in range(count):
+                start = pos + 4
+                pos = start + length(page, pos)[0]
+                append(page[start:pos])
+        except struct.error:
+            raise _Damaged("a value runs past its page") from None
+        if pos > len(page):
+            raise _Damaged("a value runs past its page")
         return out
     if physical == _BOOLEAN:
         if pos + (count + 7) // 8 > len(page):
