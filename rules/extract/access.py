@@ -187,6 +187,8 @@ def access_content(data: bytes, budget: Budget, what: str) -> tuple[str, list[tu
     """The text of every table, the files kept in OLE and binary values, and what went wrong."""
     if not is_access(data):
         raise Unscannable(f"{what}: not an Access database")
+    if len(data) <= 0x14:
+        raise Unscannable(f"{what}: an Access database cut short ({len(data)} bytes)")
     version = data[0x14]
     if version not in _VERSIONS:
         raise Unscannable(f"{what}: an Access database of unknown version {version}")

@@ -316,6 +316,12 @@ def test_a_large_database_is_read_through_a_memory_map(tmp_path: Path) -> None:
     assert extraction.status == "ok" and extraction.file_type == "access" and CARDS[2] in extraction.text
 
 
+def test_a_file_of_only_the_magic_is_cut_short() -> None:
+    """Its version byte is past its end (hypothesis found this raising IndexError)."""
+    result = extract(b"\x00\x01\x00\x00Standard Jet DB\x00", "a.mdb")
+    assert (result.status, result.file_type) == ("unscannable", "access") and "cut short" in (result.reason or "")
+
+
 @pytest.mark.parametrize("damage", ["truncated", "catalog page", "row offsets", "lval loop", "tdef loop",
                                     "lval pointer", "column count"])
 def test_damage_is_named_and_what_was_read_kept(damage: str) -> None:
