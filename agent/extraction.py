@@ -53,7 +53,7 @@ GRACE_SECONDS = 5.0
 POOL_SIZE = 3
 #: Kinds (`rules.extract.sniff`) read in a worker: third-party parsers, or containers of them
 #: ("binary": a signed OpenPGP or CMS file holds a file of any kind), and armored OpenPGP.
-ISOLATED_KINDS = frozenset({"pdf", "cfb", "msg", "pst", "onenote", "tnef", "zip", "7z", "rar", "cab", "disc", "disk", "tar", "cpio", "ar", "sqlite", "access", "parquet", "avro", "dbase", "dbase-memo", "gz", "bz2", "xz", "zst", "lzma", "lz", "lz4", "Z", "eml", "mbox", "binary"})
+ISOLATED_KINDS = frozenset({"pdf", "cfb", "msg", "pst", "onenote", "tnef", "zip", "7z", "rar", "cab", "disc", "disk", "tar", "cpio", "ar", "sqlite", "access", "parquet", "orc", "avro", "dbase", "dbase-memo", "gz", "bz2", "xz", "zst", "lzma", "lz", "lz4", "Z", "eml", "mbox", "binary"})
 _ARMORED_PGP = b"-----BEGIN PGP MESSAGE-----"
 
 

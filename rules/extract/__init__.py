@@ -30,6 +30,7 @@ from rules.extract.markup import decode_text, element_text, html_content, html_t
 from rules.extract.odf import odf_objects, odf_text
 from rules.extract.office import flat_office_text, office_embeddings, office_pictures, office_text
 from rules.extract.onenote import is_onenote, onenote_content
+from rules.extract.orc import is_orc, orc_content
 from rules.extract.outlook import outlook_content
 from rules.extract.parquet import is_parquet, parquet_content
 from rules.extract.pst import is_pst, pst_messages
@@ -117,7 +118,7 @@ def _mailbox_limits(limits: Limits, size: int) -> Limits:
 def extract_path(path: str, *, limits: Limits = DEFAULT_LIMITS) -> Extraction:
     """Extract the text of the file at `path`. A file up to `limits.max_input_bytes` is read and
     handed to `extract`; a larger one is opened as a memory map, and read when it is a disc or disk
-    image, an Outlook data file, a OneNote section, an Access database, a Parquet file or a dBASE
+    image, an Outlook data file, a OneNote section, an Access database, a Parquet or ORC file or a dBASE
     table of at most
     `limits.max_image_bytes` (an ISO, a VHD, a .pst, a notebook with videos in it or a customer
     table, of a few hundred MB), its files, messages or rows taken out one by one; any other
@@ -140,7 +141,7 @@ def extract_open(handle: BinaryIO, path: str, *, limits: Limits = DEFAULT_LIMITS
         image = cast(bytes, mapped)  # the image readers only slice, compare, search and unpack it
         kind = ("disc" if is_disc_image(image) else "disk" if is_virtual_disk(image) or is_volume_or_partitioned(image)
                 else "pst" if is_pst(image) else "onenote" if is_onenote(image)
-                else "access" if is_access(image) else "parquet" if is_parquet(image)
+                else "access" if is_access(image) else "parquet" if is_parquet(image) else "orc" if is_orc(image)
                 else "dbase" if is_dbase(image) else None)
         if kind is None or size > limits.max_image_bytes:
             limit = limits.max_input_bytes if kind is None else limits.max_image_bytes
@@ -214,8 +215,8 @@ def _dispatch(collector: _Collector, data: bytes, path: str, kind: str, depth: i
     elif kind == "dbase-memo":
         memo_text, memo_problems = memo_content(data, budget, path, path)
         _database(collector, path, kind, (memo_text, [], memo_problems), depth)
-    elif kind in ("parquet", "dbase", "avro"):
-        reader = parquet_content if kind == "parquet" else dbase_content if kind == "dbase" else avro_content
+    elif kind in ("parquet", "orc", "dbase", "avro"):
+        reader = {"parquet": parquet_content, "orc": orc_content, "dbase": dbase_content, "avro": avro_content}[kind]
         table_text, table_problems = reader(data, budget, path)
         _database(collector, path, kind, (table_text, [], table_problems), depth)
     elif kind == "xlsb":

@@ -141,7 +141,7 @@ def _payloads(stream: bytes, what: str) -> list[tuple[int, bytes]]:
         size, pos = _varint(stream, pos, what)
         if pos + size > len(stream):
             raise Unscannable(f"{what}: damaged IWA (an object header runs past the end)")
-        header = _fields(stream[pos : pos + size])
+        header = protobuf_fields(stream[pos : pos + size])
         if header is None:
             raise Unscannable(f"{what}: damaged IWA (an object header at {pos})")
         infos = [_message_info(info, what) for field, info in header if field == 2 and isinstance(info, bytes)]
@@ -156,7 +156,7 @@ def _payloads(stream: bytes, what: str) -> list[tuple[int, bytes]]:
 
 def _message_info(info: bytes, what: str) -> tuple[int, int]:
     """(type, length) of a MessageInfo."""
-    values = {field: value for field, value in _fields(info) or [] if isinstance(value, int)}
+    values = {field: value for field, value in protobuf_fields(info) or [] if isinstance(value, int)}
     if 3 not in values:
         raise Unscannable(f"{what}: damaged IWA (a payload without its length)")
     return values.get(1, 0), values[3]
@@ -164,7 +164,7 @@ def _message_info(info: bytes, what: str) -> tuple[int, int]:
 
 def _strings(message: bytes, lines: list[str], depth: int) -> bool:
     """Adds a message's strings to `lines`; False when `message` does not parse as one."""
-    fields = _fields(message)
+    fields = protobuf_fields(message)
     if fields is None:
         return False
     for _, value in fields:
@@ -188,7 +188,7 @@ def _as_text(value: bytes) -> str | None:
     return text.translate(_LINE_BREAKS).strip() or None
 
 
-def _fields(message: bytes) -> list[tuple[int, int | bytes]] | None:
+def protobuf_fields(message: bytes) -> list[tuple[int, int | bytes]] | None:
     """(field number, value) of each field: an int for varints and fixed numbers, bytes for
     length-delimited ones; None when the bytes are not a protobuf message."""
     fields: list[tuple[int, int | bytes]] = []

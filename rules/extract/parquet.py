@@ -35,18 +35,17 @@ page is named in the problems with what was read before kept; the reader only sl
 from __future__ import annotations
 
 import io
-import math
 import struct
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
 from typing import cast
 
 import numpy as np
 
 from rules.extract.budget import Budget, EncryptedContent, Unscannable
+from rules.extract.cells import dates, decimals, floats, one_line, texts, timestamp, timestamps
 
 MAGIC, ENCRYPTED_MAGIC = b"PAR1", b"PARE"
 _MAX_DEPTH = 64  # of nested Thrift structures, and of the schema
@@ -66,12 +65,8 @@ _UTF8, _MAP, _MAP_KEY_VALUE, _LIST, _ENUM, _DECIMAL, _DATE = 0, 1, 2, 3, 4, 5, 6
 _TIMESTAMP_MILLIS, _TIMESTAMP_MICROS = 9, 10
 _UINT_8, _UINT_16, _UINT_32, _UINT_64 = 11, 12, 13, 14
 _JSON, _BSON = 19, 20
-_EPOCH = datetime(1970, 1, 1)
 _JULIAN_EPOCH = 2440588  # the Julian day of 1970-01-01 (INT96 timestamps)
-_FIRST_SECOND = -62_135_596_800  # 0001-01-01 00:00:00, in seconds from 1970 (Python's first datetime)
-_PAST_LAST_SECOND = 253_402_300_800  # 10000-01-01: one past Python's last datetime
 _LENGTH = struct.Struct("<I")
-_MAX_DECIMAL_BYTES = 1024  # 2,466 digits: more than any decimal type, and within Python's int-to-text limit
 _WRAPPERS = frozenset({"list", "element", "item", "array", "bag", "array_element", "key_value", "map"})
 
 
@@ -225,7 +220,7 @@ def parquet_content(data: bytes, budget: Budget, what: str) -> tuple[str, list[s
     problems: list[str] = []
     texts: list[str] = []
     used = 0
-    header = "\t".join(_cell(leaf.name) for leaf in leaves) + "\n"
+    header = "\t".join(one_line(leaf.name) for leaf in leaves) + "\n"
     encrypted = chunks = 0
     try:
         for number, group in enumerate(groups, start=1):
@@ -333,15 +328,15 @@ def _shower(element: dict[int, object]) -> Callable[[list[object]], list[str | N
     if 5 in logical or converted == _DECIMAL:
         decimal = _struct(logical, 5) or {}
         scale = _int(decimal, 1, _int(element, 7, 0)) if decimal else _int(element, 7, 0)
-        return lambda values: _decimals(values, scale)
+        return lambda values: decimals(values, scale)
     if 8 in logical or converted in (_TIMESTAMP_MILLIS, _TIMESTAMP_MICROS):
         unit = _struct(_struct(logical, 8) or {}, 2) or {}
         per_second = 1000 if (1 in unit or converted == _TIMESTAMP_MILLIS) else 10**9 if 3 in unit else 10**6
-        return lambda values: _timestamps(values, per_second)
+        return lambda values: timestamps(values, per_second)
     if physical == _INT96:
         return lambda values: [_int96(v) for v in values]
     if 6 in logical or converted == _DATE:
-        return _dates
+        return dates
     if 14 in logical and physical == _FIXED:
         return lambda values: [str(uuid.UUID(bytes=v)) if isinstance(v, bytes) and len(v) == 16 else None
                                for v in values]
@@ -354,114 +349,12 @@ def _shower(element: dict[int, object]) -> Callable[[list[object]], list[str | N
     if physical == _BOOLEAN:
         return lambda values: ["true" if v else "false" for v in values]
     if physical == _FLOAT:
-        return lambda values: _floats(values, ".7g")
+        return lambda values: floats(values, ".7g")
     if physical == _DOUBLE:
-        return lambda values: _floats(values, ".15g")
+        return lambda values: floats(values, ".15g")
     if physical in (_INT32, _INT64):
         return lambda values: list(map(str, values))
-    return _texts
-
-
-def _texts(values: list[object]) -> list[str | None]:
-    """UTF-8 text, None for what is not (or not bytes)."""
-    try:
-        return [v.decode("utf-8") for v in cast(list[bytes], values)]
-    except (UnicodeDecodeError, AttributeError):
-        return [_bytes(v) for v in values]
-
-
-def _bytes(value: object) -> str | None:
-    if not isinstance(value, bytes):
-        return None
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
-def _floats(values: list[object], spec: str) -> list[str | None]:
-    """Whole numbers without a fraction, others to the type's precision."""
-    try:
-        return [str(int(v)) if v.is_integer() and -1e17 < v < 1e17 else format(v, spec)
-                for v in cast(list[float], values)]
-    except (AttributeError, TypeError, ValueError):  # not floats: a damaged page's ints, say
-        return [_float(v, spec) for v in values]
-
-
-def _float(value: object, spec: str) -> str | None:
-    if not isinstance(value, float):
-        return None
-    if math.isfinite(value) and value.is_integer() and abs(value) < 1e17:
-        return str(int(value))
-    return format(value, spec)
-
-
-def _decimals(values: list[object], scale: int) -> list[str | None]:
-    """Exact at any precision: the unscaled integer's digits with the point put in."""
-    if not 0 <= scale <= 76:
-        return [None] * len(values)
-    out: list[str | None] = []
-    for value in values:
-        if isinstance(value, bytes):
-            if len(value) > _MAX_DECIMAL_BYTES:
-                out.append(None)
-                continue
-            value = int.from_bytes(value, "big", signed=True)
-        if not isinstance(value, int):
-            out.append(None)
-            continue
-        digits = str(-value if value < 0 else value)
-        if scale:
-            digits = digits.zfill(scale + 1)
-            digits = f"{digits[:-scale]}.{digits[-scale:]}"
-        out.append("-" + digits if value < 0 else digits)
-    return out
-
-
-def _timestamps(values: list[object], per_second: int) -> list[str | None]:
-    """ISO timestamps (microseconds only where there are some), a page at a time in numpy; a page
-    with a value outside years 1-9999 (or not a number) value by value."""
-    numbers = _in_range(values, _FIRST_SECOND * per_second, _PAST_LAST_SECOND * per_second)
-    if numbers is None:
-        return [_timestamp(v, per_second) if isinstance(v, int) else None for v in values]
-    if not len(numbers):
-        return []
-    micros = numbers * (10**6 // per_second) if per_second <= 10**6 else np.floor_divide(numbers, per_second // 10**6)
-    shown = np.datetime_as_string(micros.astype("datetime64[us]"), unit="us")  # 2020-01-02T03:04:05.000006
-    codes = shown.view(np.uint32).reshape(len(shown), -1)
-    codes[:, 10] = ord(" ")
-    codes[micros % 10**6 == 0, 19:] = 0  # whole seconds: the fraction cut (numpy drops trailing NULs)
-    return cast(list[str | None], shown.tolist())
-
-
-def _dates(values: list[object]) -> list[str | None]:
-    """ISO dates, a page at a time in numpy; a page with one outside years 1-9999, value by value."""
-    days = _in_range(values, _FIRST_SECOND // 86_400, _PAST_LAST_SECOND // 86_400)
-    if days is None:
-        return [_date(v) if isinstance(v, int) else None for v in values]
-    return cast(list[str | None], np.datetime_as_string(days.astype("datetime64[D]")).tolist())
-
-
-def _in_range(values: list[object], low: int, past: int) -> np.ndarray | None:
-    """The values as int64s when every one is an integer in [low, past)."""
-    try:
-        numbers = np.array(values, dtype=np.int64)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    if numbers.ndim != 1 or (len(numbers) and (numbers.min() < low or numbers.max() >= past)):
-        return None
-    return numbers
-
-
-def _timestamp(value: int, per_second: int) -> str | None:
-    seconds, fraction = divmod(value, per_second)
-    micros = fraction * 10**6 // per_second
-    try:
-        moment = _EPOCH + timedelta(seconds=seconds, microseconds=micros)
-    except OverflowError:
-        return str(value)
-    shown = moment.isoformat(" ")  # zero-padded years, unlike strftime's %Y on glibc
-    return shown if len(shown) == 19 or moment.microsecond else shown[:19]
+    return texts
 
 
 def _int96(value: object) -> str | None:
@@ -469,14 +362,7 @@ def _int96(value: object) -> str | None:
     if not isinstance(value, bytes) or len(value) != 12:
         return None
     nanos, day = struct.unpack("<qi", value)
-    return _timestamp((day - _JULIAN_EPOCH) * 86_400 * 10**9 + nanos, 10**9)
-
-
-def _date(days: int) -> str | None:
-    try:
-        return (date(1970, 1, 1) + timedelta(days=days)).isoformat()
-    except OverflowError:
-        return str(days)
+    return timestamp((day - _JULIAN_EPOCH) * 86_400 * 10**9 + nanos, 10**9)
 
 
 def _chunks(data: bytes, group: dict[int, object], leaves: list[_Leaf], budget: Budget, problems: list[str],
@@ -642,7 +528,7 @@ def _show_all(leaf: _Leaf, values: list[object]) -> list[str]:
     cells = cast(list[str], shown)
     joined = "".join(cells)
     if "\t" in joined or "\n" in joined or "\r" in joined:
-        return [_cell(text) for text in cells]
+        return [one_line(text) for text in cells]
     return cells
 
 
@@ -885,10 +771,3 @@ def _lz4_hadoop(body: bytes, size: int, budget: Budget) -> bytes:
 _INFLATERS: dict[int, Callable[[bytes, int, Budget], bytes]] = {
     0: lambda body, size, budget: body, 1: _snappy, 2: _gzip, 5: _lz4_hadoop, 6: _zstd, 7: _lz4_raw,
 }
-
-
-def _cell(text: str) -> str:
-    """A value on one line and in one cell: tabs and line breaks inside it become spaces."""
-    if "\t" in text or "\n" in text or "\r" in text:
-        return text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
-    return text

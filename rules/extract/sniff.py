@@ -17,6 +17,7 @@ from rules.extract.lzw import is_compress
 from rules.extract.markup import utf16_without_bom
 from rules.extract.odf import is_flat_odf, is_odf_zip
 from rules.extract.onenote import is_onenote
+from rules.extract.orc import is_orc
 from rules.extract.outlook import is_outlook_message
 from rules.extract.parquet import is_parquet
 from rules.extract.pst import is_pst
@@ -131,7 +132,7 @@ def _text_or_binary(data: bytes, ext: str) -> str:
 
 
 def sniff(data: bytes, name: str) -> str:
-    """One of text, xml, html, rtf, eml, mbox, msg, pst, onenote, tnef, docx, xlsx, xlsb, pptx, odf, iwork, metadata, pdf, zip, 7z, rar, cab, disc, disk, tar, cpio, ar, sqlite, access, parquet, avro, dbase, dbase-memo, gz, bz2, xz, zst, lzma, lz, lz4, Z, cfb, image/<format>
+    """One of text, xml, html, rtf, eml, mbox, msg, pst, onenote, tnef, docx, xlsx, xlsb, pptx, odf, iwork, metadata, pdf, zip, 7z, rar, cab, disc, disk, tar, cpio, ar, sqlite, access, parquet, orc, avro, dbase, dbase-memo, gz, bz2, xz, zst, lzma, lz, lz4, Z, cfb, image/<format>
     (png, jpeg, gif, bmp, tiff, webp), binary:<what>."""
     ext = extension(name)
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
@@ -162,6 +163,8 @@ def sniff(data: bytes, name: str) -> str:
         return "access"
     if is_parquet(data):
         return "parquet"
+    if is_orc(data):
+        return "orc"
     if is_avro(data):
         return "avro"
     if is_cpio(data):

@@ -239,6 +239,7 @@ def _every_isolated_fixture() -> dict[str, bytes]:
         "crm.db": _database(),
         "crm.accdb": _access_database(office["a.docx"]),
         "customers.parquet": _parquet_table(),
+        "customers.orc": _parquet_table("orc"),
         "events.avro": _avro_records(),
         "office.tar.lz4": __import__("lz4.frame").frame.compress(samples.tar_of(office)),
         "cards.csv.lzma": __import__("lzma").compress(b"card 4111111111111111\n" * 50, format=__import__("lzma").FORMAT_ALONE),
@@ -262,14 +263,17 @@ def _avro_records() -> bytes:
     return sink.getvalue()
 
 
-def _parquet_table() -> bytes:
+def _parquet_table(form: str = "parquet") -> bytes:
+    """A table of two customers written by pyarrow as Parquet or as ORC."""
     import io
 
     import pyarrow as pa
+    import pyarrow.orc as orc
     import pyarrow.parquet as pq
 
     sink = io.BytesIO()
-    pq.write_table(pa.table({"name": ["Ada", "Bob"], "card_number": ["4111111111111111", None]}), sink)
+    (pq.write_table if form == "parquet" else orc.write_table)(
+        pa.table({"name": ["Ada", "Bob"], "card_number": ["4111111111111111", None]}), sink)
     return sink.getvalue()
 
 

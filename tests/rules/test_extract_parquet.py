@@ -11,7 +11,6 @@ import base64
 import functools
 import random
 import struct
-import tracemalloc
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
@@ -25,15 +24,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rules.detectors import scan_text
 from rules.extract import Limits, extract
 from rules.extract.budget import DEFAULT_LIMITS, Budget
 from rules.extract.parquet import is_parquet, parquet_content
 from rules.extract.sniff import sniff
+from tests.rules.columnar import CARDS, peak_while, wide
 
 EPOCH = datetime(1970, 1, 1)
-CARDS = ["4111111111111111", "5500000000000004", "340000000000009", "6011000000000004"]
-ROUTING = ["011000015", "021000021", "026009593", "121000358", "322271627"]
 
 
 def parquet(table: pa.Table, **options: Any) -> bytes:
@@ -522,14 +519,6 @@ def bomb() -> bytes:
     return parquet(table, compression="gzip", use_dictionary=False)
 
 
-def peak_while(read: Callable[[], Any]) -> tuple[Any, int]:
-    tracemalloc.start()
-    try:
-        return read(), tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def test_a_page_that_inflates_past_the_limit_is_a_bomb() -> None:
     data = bomb()
     assert len(data) < 200_000
@@ -548,24 +537,11 @@ def test_a_page_that_lies_about_its_size_is_not_inflated_past_it() -> None:
     assert peak < 12 << 20
 
 
-# --- detectors, wide and empty tables -------------------------------------------------------------
-
-def test_cards_and_routing_numbers_are_found_under_their_headers() -> None:
-    table = pa.table({"id": pa.array(range(5), pa.int32()), "card_number": [*CARDS, None],
-                      "routing_number": ROUTING})
-    result = extract(parquet(table), "accounts.parquet")
-    assert result.status == "ok", result.reason
-    findings = scan_text(result.text)
-    assert {result.text[f.start:f.end].replace(" ", "") for f in findings if f.detector == "credit_card"} == set(CARDS)
-    routing = [f for f in findings if f.detector == "us_aba_routing"]
-    assert sorted(result.text[f.start:f.end] for f in routing) == sorted(ROUTING)
-    assert all(f.level in ("medium", "high") for f in routing)
-
+# --- wide and empty tables (detectors: test_columnar_readers.py) -------------------------------------------------------------
 
 def test_a_wide_table_is_read() -> None:
-    columns = {f"c{i:03d}": pa.array([r * 1000 + i for r in range(3)], pa.int64()) for i in range(200)}
-    expected = {name: [str(r * 1000 + i) for r in range(3)] for i, name in enumerate(columns)}
-    assert read(parquet(pa.table(columns))) == text_of([expected])
+    table, expected = wide(lambda i: f"c{i:03d}")
+    assert read(parquet(table)) == text_of([expected])
 
 
 def test_a_table_without_rows_is_its_header() -> None:
