@@ -8,6 +8,7 @@ import getpass
 import os
 import re
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 
 from console.settings import DEFAULT_DB_URL, get_settings
@@ -23,18 +24,19 @@ def register(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--workers", type=int, default=1, help="worker processes (share one database)")
-    serve.set_defaults(handler=_serve)
+    _master_key_file(serve)
+    serve.set_defaults(handler=_guarded(_serve))
     admin = sub.add_parser("createadmin", help="create a person with the admin role")
     _db(admin)
     admin.add_argument("--username", required=True)
     admin.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    admin.set_defaults(handler=_createadmin)
+    admin.set_defaults(handler=_guarded(_createadmin))
     enroll = sub.add_parser("enroll-token", help="print a new agent enrollment token")
     _db(enroll)
     enroll.add_argument("--zone")
     enroll.add_argument("--expires", metavar="DURATION", help="e.g. 30m, 24h, 7d (default: never)")
     enroll.add_argument("--max-uses", type=int)
-    enroll.set_defaults(handler=_enroll_token)
+    enroll.set_defaults(handler=_guarded(_enroll_token))
     token = sub.add_parser("token", help="API tokens for scripts")
     token_sub = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
     create = token_sub.add_parser("create", help="print a new API token for a person")
@@ -42,25 +44,64 @@ def register(parser: argparse.ArgumentParser) -> None:
     create.add_argument("--username", required=True)
     create.add_argument("--name", required=True, help="what the token is for")
     create.add_argument("--days", type=int, help="expire after this many days (default: never)")
-    create.set_defaults(handler=_token_create)
+    create.set_defaults(handler=_guarded(_token_create))
     rotate = sub.add_parser("rotate-keys", help="new watermark mark secret (old marks still resolve) and new "
                                                 "policy-signing key (endorsed by the old one; agents follow)")
     _db(rotate)
     rotate.add_argument("--only", choices=("mark-secret", "policy-key"),
                         help="rotate just this one (default: both)")
-    rotate.set_defaults(handler=_rotate_keys)
+    rotate.set_defaults(handler=_guarded(_rotate_keys))
     backup = sub.add_parser("backup", help="write a consistent backup of the console database")
     _db(backup)
     backup.add_argument("--out", required=True, metavar="FILE")
-    backup.set_defaults(handler=_backup)
+    backup.set_defaults(handler=_guarded(_backup))
     prune = sub.add_parser("prune", help="delete events older than the retention period now")
     _db(prune)
     prune.add_argument("--days", type=int, help="retention in days (default: the setting)")
-    prune.set_defaults(handler=_prune)
+    prune.set_defaults(handler=_guarded(_prune))
+    master = sub.add_parser("master-key", help="write a new master key file, which seals the console's private keys "
+                                               "in the database (give it to serve with --master-key-file)")
+    master.add_argument("path", metavar="FILE")
+    master.set_defaults(handler=_guarded(_master_key))
 
 
 def _db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", required=True, metavar="URL", help="sqlite:///PATH or postgresql://...")
+    _master_key_file(parser)
+
+
+def _master_key_file(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--master-key-file", metavar="FILE",
+                        help="the key that seals the console's private keys in the database "
+                             "(default: $LEAKGUARD_MASTER_KEY_FILE; make one with `master-key`)")
+
+
+def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """`handler` with the master key file given to the process (and its workers), and keys that
+    cannot be opened told as such, not as a traceback."""
+    from console.signing import MASTER_KEY_ENV, LockedKeys
+
+    def run(args: argparse.Namespace) -> int:
+        if getattr(args, "master_key_file", None):
+            os.environ[MASTER_KEY_ENV] = os.path.abspath(args.master_key_file)
+        try:
+            return handler(args)
+        except LockedKeys as exc:
+            return _fail(str(exc))
+
+    return run
+
+
+def _master_key(args: argparse.Namespace) -> int:
+    from console.signing import new_master_key
+
+    try:
+        new_master_key(args.path)
+    except OSError as exc:
+        return _fail(f"{args.path}: {exc.strerror or exc}")
+    print(f"master key written to {args.path} (mode 600); keep a copy apart from the database's backups: "
+          "without it, the console's keys cannot be opened", file=sys.stderr)
+    return 0
 
 
 def parse_duration(text: str) -> timedelta:

@@ -26,7 +26,7 @@ from console.policies import current_policy, policy_document
 from console.presence import Beat, record_heartbeat
 from console.schemas import EnrollIn, EnrollOut, HeartbeatIn, HeartbeatOut, MarkOut, MarksOut, PolicyOut
 from console.secrets import hash_token
-from console.signing import MARK_SECRET, POLICY_SIGN, active_key, public_key_b64
+from console.signing import MARK_SECRET, POLICY_SIGN, active_key, public_key_b64, unseal
 from console.zones import effective_zone
 
 router = APIRouter(prefix="/api/v1/agents", tags=["agents"])
@@ -124,5 +124,5 @@ def get_marks(
     key = active_key(session, MARK_SECRET)
     marks = [MarkOut(slot=slot, mark=f"{mark:016x}", monitor=monitor)
              for monitor, device in enumerate(devices)
-             for slot, mark in watermarking.issue_marks(key.secret, device, range(start, start + count))]
+             for slot, mark in watermarking.issue_marks(unseal(key), device, range(start, start + count))]
     return MarksOut(slot_seconds=watermarking.slot_seconds(), marks=marks)
