@@ -59,6 +59,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     _db(prune)
     prune.add_argument("--days", type=int, help="retention in days (default: the setting)")
     prune.set_defaults(handler=_guarded(_prune))
+    rekey = sub.add_parser("rekey", help="seal the console's keys under a new master key (open them with "
+                                         "--master-key-file, or from clear); serve with the new one after")
+    _db(rekey)
+    rekey.add_argument("--new-master-key-file", required=True, metavar="FILE")
+    rekey.set_defaults(handler=_guarded(_rekey))
     master = sub.add_parser("master-key", help="write a new master key file, which seals the console's private keys "
                                                "in the database (give it to serve with --master-key-file)")
     master.add_argument("path", metavar="FILE")
@@ -90,6 +95,22 @@ def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse
             return _fail(str(exc))
 
     return run
+
+
+def _rekey(args: argparse.Namespace) -> int:
+    from console import audit
+    from console.signing import master_key, reseal
+
+    new = master_key(os.path.abspath(args.new_master_key_file))
+    if new is None:
+        return _fail("--new-master-key-file names no file")
+    with _prepared_session(args.db) as session:
+        count = reseal(session, new)
+        audit.record(session, None, "cli", "keys_resealed", args.new_master_key_file, keys=count)
+        session.commit()
+    print(f"{count} keys sealed under {args.new_master_key_file}; serve with --master-key-file "
+          f"{args.new_master_key_file} from now on", file=sys.stderr)
+    return 0
 
 
 def _master_key(args: argparse.Namespace) -> int:

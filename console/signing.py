@@ -19,7 +19,8 @@ the key's kind as associated data), so a copy of the database or of its backups 
 signs policies nor forges or reads marks. Keys kept in clear before a master key was given are
 sealed at the next start. A console started without the master key (or with another one) over
 sealed keys refuses to start, saying so. Without a master key file, keys are kept in clear, as
-before, and the console warns at start.
+before, and the console warns at start. `leakguard console rekey` seals them under a new master key
+(opening them with the old one).
 """
 
 from __future__ import annotations
@@ -190,6 +191,19 @@ def ensure_keys(session: Session) -> None:
         except LookupError:
             session.add(factory())
     session.commit()
+
+
+def reseal(session: Session, new_master: bytes) -> int:
+    """Seal every key under `new_master` (opened with the master key given now, or kept in clear
+    before); how many. One transaction: the caller commits."""
+    rows = session.exec(select(KeyMaterial).where(col(KeyMaterial.kind).in_(_SEALED_KINDS))).all()
+    resealed = 0
+    for row in rows:
+        if row.secret:
+            row.secret = seal(row.kind, unseal(row), new_master)
+            session.add(row)
+            resealed += 1
+    return resealed
 
 
 def rotate_policy_key(session: Session) -> KeyMaterial:

@@ -1,6 +1,7 @@
 """The console's private keys sealed at rest under a master key file, on both databases: keys kept
-in clear are sealed at the next start with the key, marks and signatures stay the same, and a
-console without the key (or with another) refuses to start, saying why."""
+in clear are sealed at the next start with the key, marks and signatures stay the same, a console
+without the key (or with another) refuses to start, saying why, and `rekey` moves the keys to a
+new master key."""
 
 from __future__ import annotations
 
@@ -95,6 +96,12 @@ def test_keys_kept_in_clear_are_sealed_and_a_console_without_the_key_refuses_to_
         (tmp_path / "junk.key").write_text("not a key\n")
         junk = cli("enroll-token", "--db", db_url, "--master-key-file", str(tmp_path / "junk.key"))
         assert junk.returncode == 2 and "not a master key" in junk.stderr, junk.stderr
+
+        rekeyed = cli("rekey", "--db", db_url, "--master-key-file", str(key_file), "--new-master-key-file", str(other_key))
+        assert rekeyed.returncode == 0 and "3 keys sealed" in rekeyed.stderr, rekeyed.stderr  # 2 secrets, the new signing key (the old one is wiped)
+        assert cli("enroll-token", "--db", db_url, "--master-key-file", str(other_key)).returncode == 0
+        old = cli("enroll-token", "--db", db_url, "--master-key-file", str(key_file))
+        assert old.returncode == 2 and "does not open" in old.stderr, old.stderr
     finally:
         if kind == "postgres":
             drop_pg_database(db_url)
