@@ -38,7 +38,9 @@ Threat model
   about ``2^-56`` in total per secret and attempt.
 * **Compromise of the console secret** breaks unlinkability and forgery resistance for the marks
   under that key id. Secrets are rotated by adding a new (key id, secret); old ones stay for
-  resolving old leaks (``resolve_mark`` tries each).
+  resolving old leaks (``resolve_mark`` tries each). The console keeps them sealed under a master
+  key file when it is given one (``console.signing``), so a copy of its database alone does not
+  give them away.
 
 Trade-off: more device or slot bits mean fewer check bits. 18 + 22 leaves 24 check bits, which
 keeps forgery at ``2^-24`` per guess while allowing 262k devices for 79 years of 10-minute slots.
