@@ -1,7 +1,7 @@
 """`leakguard demo`: a console, an enrolled agent and its overlay on this machine, and a traced leak.
 
-The demo keeps everything in one folder (default `.demo/`): the console's SQLite database, the
-admin password, the agent's state and the screenshots it takes. It draws on the user's display when
+The demo keeps everything in one folder (default `.demo/`): the console's SQLite database and the
+master key that seals its private keys, the admin password, the agent's state and the screenshots it takes. It draws on the user's display when
 one answers, else on a virtual display (Xvfb + xcompmgr) that it starts itself, and then walks
 through the loop a customer buys: the overlay is on screen, a screenshot leaks as a JPEG, and
 `leakguard trace` names the user, host and time.

@@ -50,6 +50,10 @@ class DemoRun:
     def start_console(self) -> None:
         if not _port_free(self.port):
             raise RuntimeError(f"port {self.port} on 127.0.0.1 is in use; pick another with --port")
+        key = self.root / "master.key"  # seals the console's private keys in its database
+        if not key.exists():
+            self._leakguard("console", "master-key", str(key))
+        os.environ["LEAKGUARD_MASTER_KEY_FILE"] = str(key.resolve())  # for every console command below
         self.password = self._admin_password()
         self._spawn("console", "console", "serve", "--db", self.db_url, "--port", str(self.port))
         deadline = time.monotonic() + 60

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pathlib
 import re
+import sqlite3
 import subprocess
 import sys
 
@@ -29,6 +30,10 @@ def test_demo_leaks_a_screenshot_and_traces_it_to_the_user(tmp_path: pathlib.Pat
     assert traced.group(1) in marks  # the traced mark is one the console issued to this agent
     assert (tmp_path / "demo" / "leak.jpg").stat().st_size > 10_000
     assert "login: admin / " in result.stdout
+    assert (tmp_path / "demo" / "master.key").stat().st_mode & 0o777 == 0o600
+    with sqlite3.connect(tmp_path / "demo" / "console.db") as db:  # the console's keys sealed under it
+        assert all(secret.startswith(b"LGK1") for (secret,) in db.execute(
+            "SELECT secret FROM key_material WHERE kind IN ('policy_sign', 'mark_secret')"))
 
 
 @pytest.mark.x11
