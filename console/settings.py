@@ -36,6 +36,10 @@ class Settings:
     login_window_seconds: int = 900
     login_failures_per_address: int = 5
     login_failures_per_username: int = 20
+    #: Traces and mark resolutions a person may make within the window (0: no limit); more get 429.
+    limit_window_seconds: int = 300
+    traces_per_window: int = 60
+    resolves_per_window: int = 600
     #: Failed webhook deliveries are retried after this many seconds, doubling up to an hour,
     #: for at most ``webhook_max_attempts`` attempts in all.
     webhook_retry_seconds: float = 30.0
@@ -65,6 +69,9 @@ def get_settings() -> Settings:
         login_window_seconds=_int("LEAKGUARD_LOGIN_WINDOW_SECONDS", 900),
         login_failures_per_address=_int("LEAKGUARD_LOGIN_FAILURES_PER_ADDRESS", 5),
         login_failures_per_username=_int("LEAKGUARD_LOGIN_FAILURES_PER_USERNAME", 20),
+        limit_window_seconds=_int("LEAKGUARD_LIMIT_WINDOW_SECONDS", 300),
+        traces_per_window=_int("LEAKGUARD_TRACES_PER_WINDOW", 60),
+        resolves_per_window=_int("LEAKGUARD_RESOLVES_PER_WINDOW", 600),
         webhook_retry_seconds=float(env("LEAKGUARD_WEBHOOK_RETRY_SECONDS", "30")),
         webhook_max_attempts=_int("LEAKGUARD_WEBHOOK_MAX_ATTEMPTS", 12),
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import col, select
 
-from console import audit
+from console import audit, ratelimit
 from console.auth import Investigator, Reader, SessionDep
 from console.report import render_case_html, render_case_pdf
 from console.schemas import MAX_ROW_ID, ResolveIn, ResolveOut, RowId, TraceOut
@@ -33,9 +33,11 @@ def _read_limited(upload: UploadFile, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/trace", response_model=TraceOut, responses={413: {"description": "too large"}})
+@router.post("/trace", response_model=TraceOut, responses={413: {"description": "too large"},
+                                                           429: {"description": "too many traces; see Retry-After"}})
 def trace(image: UploadFile, person: Investigator, request: Request, session: SessionDep) -> TraceOut:
     settings = request.app.state.settings
+    _within_limit(session, request, person.username, "case_open", settings.traces_per_window, "traces")
     session.commit()  # hand the connection back while the upload is read and decoded
     data = _read_limited(image, settings.max_trace_bytes)
     try:
@@ -48,6 +50,17 @@ def trace(image: UploadFile, person: Investigator, request: Request, session: Se
     return _trace_out(case)
 
 
+def _within_limit(session: SessionDep, request: Request, actor: str, action: str, limit: int, what: str) -> None:
+    """429 with Retry-After (audited) once `actor` has made `limit` of `action` within the window."""
+    window = request.app.state.settings.limit_window_seconds
+    wait = ratelimit.busy(session, actor, action, limit, window)
+    if wait is not None:
+        audit.record(session, request, actor, "rate_limited", action, retry_after=wait)
+        session.commit()
+        raise HTTPException(429, f"{limit} {what} within {window} s is the limit; try again in {wait} s",
+                            headers={"Retry-After": str(wait)})
+
+
 def _trace_out(case: Case) -> TraceOut:
     return TraceOut(found=case.found, mark=case.mark, confidence=case.confidence, agent_id=case.agent_id,
                     device=case.device, hostname=case.hostname, user=case.user, time_from=case.time_from,
@@ -56,8 +69,11 @@ def _trace_out(case: Case) -> TraceOut:
                     marks=[d for d in case.detections if d.get("resolved")])
 
 
-@router.post("/marks/resolve", response_model=ResolveOut)
+@router.post("/marks/resolve", response_model=ResolveOut,
+             responses={429: {"description": "too many resolutions; see Retry-After"}})
 def resolve(body: ResolveIn, person: Investigator, request: Request, session: SessionDep) -> ResolveOut:
+    _within_limit(session, request, person.username, "mark_resolve", request.app.state.settings.resolves_per_window,
+                  "mark resolutions")
     mark = body.mark.lower()
     who = attribute(session, int(mark, 16))
     audit.record(session, request, person.username, "mark_resolve", mark, found=who is not None)
