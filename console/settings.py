@@ -21,6 +21,8 @@ class Settings:
     max_events_per_batch: int = 1000
     max_trace_bytes: int = 25 * 1024 * 1024
     max_trace_pixels: int = 40_000_000
+    #: Keep each traced image (and a thumbnail for its report) with its case.
+    keep_evidence: bool = True
     session_hours: int = 12
     #: How many watermark marks an agent may fetch ahead in one call.
     max_marks_per_call: int = 1000
@@ -62,6 +64,7 @@ def get_settings() -> Settings:
         retention_days=_int("LEAKGUARD_RETENTION_DAYS", 365),
         max_trace_bytes=_int("LEAKGUARD_MAX_TRACE_BYTES", 25 * 1024 * 1024),
         max_trace_pixels=_int("LEAKGUARD_MAX_TRACE_PIXELS", 40_000_000),
+        keep_evidence=env("LEAKGUARD_KEEP_EVIDENCE", "1").strip().lower() not in ("0", "false", "no", "off"),
         siem_syslog=env("LEAKGUARD_SIEM_SYSLOG") or None,
         siem_jsonl=env("LEAKGUARD_SIEM_JSONL") or None,
         maintenance_seconds=float(env("LEAKGUARD_MAINTENANCE_SECONDS", "30")),

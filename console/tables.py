@@ -228,6 +228,17 @@ class Case(SQLModel, table=True):
     status: str = Field(default="open", max_length=16)
 
 
+class CaseEvidence(SQLModel, table=True):
+    """The image a case was opened on, as uploaded, and a thumbnail for its report: the case's
+    evidence hash names these very bytes (kept unless `LEAKGUARD_KEEP_EVIDENCE=0`)."""
+
+    __tablename__ = "case_evidence"
+    case_id: int = Field(foreign_key="cases.id", primary_key=True)
+    media_type: str = Field(max_length=32)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    thumbnail: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
 class AuditEntry(SQLModel, table=True):
     __tablename__ = "audit_log"
     id: int | None = Field(default=None, primary_key=True)

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from console import watermarking
 from console.presence import users_between
 from console.signing import mark_secrets
-from console.tables import Agent, AgentDisplay, Case
+from console.tables import Agent, AgentDisplay, Case, CaseEvidence
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,10 @@ def _owner(session: Session, device: int) -> tuple[Agent | None, int]:
     return session.exec(select(Agent).where(Agent.device == device)).first(), 0
 
 
-def open_case(session: Session, data: bytes, *, filename: str, actor: str, max_pixels: int) -> Case:
-    """Raises watermarking.EvidenceRejected for input that is not a decodable image."""
+def open_case(session: Session, data: bytes, *, filename: str, actor: str, max_pixels: int,
+              keep_evidence: bool = True) -> Case:
+    """Raises watermarking.EvidenceRejected for input that is not a decodable image. The image is
+    kept with the case (and a thumbnail for its report) unless `keep_evidence` is false."""
     decoded = watermarking.decode_evidence(data, max_pixels=max_pixels)
     case = Case(created_by=actor, filename=filename[:255], evidence_sha256=hashlib.sha256(data).hexdigest(),
                 evidence_size=len(data), decoder_version=decoded.decoder_version, found=False,
@@ -61,7 +63,15 @@ def open_case(session: Session, data: bytes, *, filename: str, actor: str, max_p
     case.detections = detections
     session.add(case)
     session.flush()
+    if keep_evidence:
+        session.add(CaseEvidence(case_id=int(case.id or 0), media_type=watermarking.media_type(data), data=data,
+                                 thumbnail=decoded.thumbnail))
+        session.flush()
     return case
+
+
+def evidence_of(session: Session, case: Case) -> CaseEvidence | None:
+    return session.get(CaseEvidence, case.id)
 
 
 def _fill(case: Case, mark: int, confidence: float, who: Attribution) -> None:

@@ -65,6 +65,7 @@ class Decoded:
     detections: tuple[tuple[int, float], ...]  # (mark, confidence), best first
     decoder_version: str
     best_miss: float = 0.0  # the decoder's confidence when it found nothing
+    thumbnail: bytes = b""  # a PNG of the image, at most THUMBNAIL pixels on its longer side
 
 
 def decode_evidence(data: bytes, *, max_pixels: int) -> Decoded:
@@ -83,7 +84,34 @@ def decode_evidence(data: bytes, *, max_pixels: int) -> Decoded:
             best[int(detection.mark)] = max(best.get(int(detection.mark), 0.0), float(detection.confidence))
     detections = tuple(sorted(best.items(), key=lambda d: -d[1]))
     return Decoded(found=bool(detections), detections=detections, decoder_version=decoder_version(),
-                   best_miss=0.0 if detections else miss)
+                   best_miss=0.0 if detections else miss, thumbnail=_thumbnail(layers[0]) if layers else b"")
+
+
+THUMBNAIL = 640
+
+
+def _thumbnail(rgb: Any) -> bytes:
+    """A PNG of a decoded image, shrunk to fit THUMBNAIL pixels (for the case report)."""
+    import io
+
+    from PIL import Image
+
+    image = Image.fromarray(rgb)
+    image.thumbnail((THUMBNAIL, THUMBNAIL))
+    sink = io.BytesIO()
+    image.save(sink, "PNG", optimize=True)
+    return sink.getvalue()
+
+
+def media_type(data: bytes) -> str:
+    """The evidence's image type by its magic bytes (what it is served as)."""
+    for magic, kind in ((b"\x89PNG", "image/png"), (b"\xff\xd8", "image/jpeg"), (b"GIF8", "image/gif"),
+                        (b"BM", "image/bmp"), (b"II*\x00", "image/tiff"), (b"MM\x00*", "image/tiff")):
+        if data.startswith(magic):
+            return kind
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "application/octet-stream"
 
 
 def decoder_version() -> str:

@@ -14,7 +14,7 @@ from console.auth import Investigator, Reader, SessionDep
 from console.report import render_case_html, render_case_pdf
 from console.schemas import MAX_ROW_ID, ResolveIn, ResolveOut, RowId, TraceOut
 from console.tables import Case
-from console.tracing import attribute, open_case
+from console.tracing import attribute, evidence_of, open_case
 from console.watermarking import EvidenceRejected
 
 router = APIRouter(prefix="/api/v1", tags=["trace"])
@@ -42,7 +42,7 @@ def trace(image: UploadFile, person: Investigator, request: Request, session: Se
     data = _read_limited(image, settings.max_trace_bytes)
     try:
         case = open_case(session, data, filename=image.filename or "", actor=person.username,
-                         max_pixels=settings.max_trace_pixels)
+                         max_pixels=settings.max_trace_pixels, keep_evidence=settings.keep_evidence)
     except EvidenceRejected as exc:
         raise HTTPException(422, f"not a decodable image: {exc}") from exc
     audit.record(session, request, person.username, "case_open", str(case.id), sha256=case.evidence_sha256)
@@ -118,15 +118,39 @@ def get_case(case_id: RowId, person: Reader, session: SessionDep) -> CaseOut:
     return _case_out(_case(session, case_id))
 
 
+@router.get("/cases/{case_id}/evidence", response_class=Response,
+            responses={200: {"content": {"image/*": {}}, "description": "the image the case was opened on"},
+                       404: {"description": "no such case, or its image was not kept"}})
+def case_evidence(case_id: RowId, person: Investigator, request: Request, session: SessionDep) -> Response:
+    """The traced image as uploaded; its SHA-256 is the case's evidence hash (audited)."""
+    case = _case(session, case_id)
+    evidence = evidence_of(session, case)
+    if evidence is None:
+        raise HTTPException(404, f"case {case_id}: its image was not kept (LEAKGUARD_KEEP_EVIDENCE was off)")
+    audit.record(session, request, person.username, "evidence_read", str(case_id), sha256=case.evidence_sha256)
+    session.commit()
+    extension = evidence.media_type.rpartition("/")[2].replace("octet-stream", "bin")
+    return Response(evidence.data, media_type=evidence.media_type, headers={
+        "X-Evidence-SHA256": case.evidence_sha256,
+        "Content-Disposition": f'attachment; filename="case-{case_id}-{case.evidence_sha256[:12]}.{extension}"'})
+
+
 @router.get("/cases/{case_id}/report.html", response_class=HTMLResponse)
 def case_report(case_id: RowId, person: Reader, session: SessionDep) -> HTMLResponse:
-    return HTMLResponse(render_case_html(_case(session, case_id)))
+    case = _case(session, case_id)
+    return HTMLResponse(render_case_html(case, _thumbnail(session, case)))
+
+
+def _thumbnail(session: SessionDep, case: Case) -> bytes | None:
+    evidence = evidence_of(session, case)
+    return evidence.thumbnail if evidence is not None and evidence.thumbnail else None
 
 
 @router.get("/cases/{case_id}/report.pdf", response_class=Response,
             responses={200: {"content": {"application/pdf": {}}, "description": "the case report as PDF"}})
 def case_report_pdf(case_id: RowId, person: Reader, session: SessionDep) -> Response:
-    return Response(render_case_pdf(_case(session, case_id)), media_type="application/pdf",
+    case = _case(session, case_id)
+    return Response(render_case_pdf(case, _thumbnail(session, case)), media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="leakguard-case-{case_id}.pdf"'})
 
 
