@@ -84,7 +84,7 @@ def _master_key_file(parser: argparse.ArgumentParser) -> None:
 def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """`handler` with the master key file given to the process (and its workers), and keys that
     cannot be opened told as such, not as a traceback."""
-    from console.signing import MASTER_KEY_ENV, LockedKeys
+    from console.sealing import MASTER_KEY_ENV, LockedKeys
 
     def run(args: argparse.Namespace) -> int:
         if getattr(args, "master_key_file", None):
@@ -99,22 +99,24 @@ def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse
 
 def _rekey(args: argparse.Namespace) -> int:
     from console import audit
-    from console.signing import master_key, reseal
+    from console.sealing import master_key
+    from console.signing import reseal
+    from console.tracing import reseal_evidence
 
     new = master_key(os.path.abspath(args.new_master_key_file))
     if new is None:
         return _fail("--new-master-key-file names no file")
     with _prepared_session(args.db) as session:
-        count = reseal(session, new)
-        audit.record(session, None, "cli", "keys_resealed", args.new_master_key_file, keys=count)
+        count, images = reseal(session, new), reseal_evidence(session, new)
+        audit.record(session, None, "cli", "keys_resealed", args.new_master_key_file, keys=count, evidence=images)
         session.commit()
-    print(f"{count} keys sealed under {args.new_master_key_file}; serve with --master-key-file "
-          f"{args.new_master_key_file} from now on", file=sys.stderr)
+    print(f"{count} keys and {images} evidence images sealed under {args.new_master_key_file}; serve with "
+          f"--master-key-file {args.new_master_key_file} from now on", file=sys.stderr)
     return 0
 
 
 def _master_key(args: argparse.Namespace) -> int:
-    from console.signing import new_master_key
+    from console.sealing import new_master_key
 
     try:
         new_master_key(args.path)

@@ -14,8 +14,8 @@ this, since the thief could endorse a key of their own: re-enroll the agents ins
 
 At rest: with a master key file (`LEAKGUARD_MASTER_KEY_FILE`, or `serve --master-key-file`; made by
 `leakguard console master-key PATH`), the private signing key and the mark secrets are sealed in
-the database with AES-256-GCM under that key (`LGK1`, a 96-bit nonce, the ciphertext and its tag,
-the key's kind as associated data), so a copy of the database or of its backups alone neither
+the database with AES-256-GCM under that key (`console.sealing`: `LGK1`, a 96-bit nonce, the
+ciphertext and its tag, the key's kind as associated data), so a copy of the database or of its backups alone neither
 signs policies nor forges or reads marks. Keys kept in clear before a master key was given are
 sealed at the next start. A console started without the master key (or with another one) over
 sealed keys refuses to start, saying so. Without a master key file, keys are kept in clear, as
@@ -27,17 +27,13 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 import secrets
-import stat
-from functools import lru_cache
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlmodel import Session, col, select
 
+from console.sealing import MASTER_KEY_ENV, SEALED_OVERHEAD, current_master, open_bytes, seal_bytes
 from console.tables import KeyMaterial
 
 log = logging.getLogger(__name__)
@@ -47,78 +43,26 @@ MARK_SECRET = "mark_secret"
 #: A stored endorsement: ``secret`` is the old key's signature, ``public`` the old and new public keys.
 POLICY_ENDORSEMENT = "policy_endorse"
 ENDORSEMENT_CONTEXT = b"leakguard policy key endorsement v1\n"
-SEALED = b"LGK1"  # a sealed secret: SEALED, nonce, ciphertext, tag
+SEALED = b"LGK1"  # a sealed key: SEALED, nonce, ciphertext, tag
 _SEALED_KINDS = (POLICY_SIGN, MARK_SECRET)
-_NONCE, _TAG = 12, 16
-MASTER_KEY_ENV = "LEAKGUARD_MASTER_KEY_FILE"
-
-
-class LockedKeys(Exception):
-    """Key material this console cannot open: sealed under a master key it was not given (or under
-    another one), or a master key file that is not one."""
-
-
-def new_master_key(path: str) -> None:
-    """Write a new master key (32 random bytes, base64) to `path`, readable by its owner only;
-    never over an existing file."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(base64.b64encode(secrets.token_bytes(32)).decode("ascii") + "\n")
-
-
-@lru_cache(maxsize=4)
-def master_key(path: str | None) -> bytes | None:
-    """The master key in the file at `path` (32 bytes, raw or base64); None without a path."""
-    if not path:
-        return None
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(1024)
-            mode = os.fstat(handle.fileno()).st_mode
-    except OSError as exc:
-        raise LockedKeys(f"master key file {path}: {exc.strerror or exc}") from None
-    if len(raw) != 32:
-        try:
-            raw = base64.b64decode(raw.strip(), validate=True)
-        except ValueError:
-            raw = b""
-    if len(raw) != 32:
-        raise LockedKeys(f"master key file {path}: not a master key (32 random bytes, or their base64)")
-    if stat.S_IMODE(mode) & 0o077:
-        log.warning("master key file %s can be read by others than its owner (chmod 600 it)", path)
-    return raw
-
-
-def _master() -> bytes | None:
-    return master_key(os.environ.get(MASTER_KEY_ENV) or None)
 
 
 def seal(kind: str, raw: bytes, master: bytes | None) -> bytes:
-    """`raw` sealed under `master` (kept as it is without one)."""
+    """A key's secret sealed under `master` (kept as it is without one)."""
     if master is None or kind not in _SEALED_KINDS or not raw:
         return raw
-    nonce = secrets.token_bytes(_NONCE)
-    return SEALED + nonce + AESGCM(master).encrypt(nonce, raw, b"leakguard key material " + kind.encode())
+    return seal_bytes(SEALED, raw, b"leakguard key material " + kind.encode(), master)
 
 
 def is_sealed(stored: bytes) -> bool:
-    return stored.startswith(SEALED) and len(stored) == len(SEALED) + _NONCE + 32 + _TAG
+    return stored.startswith(SEALED) and len(stored) == len(SEALED) + SEALED_OVERHEAD + 32
 
 
 def unseal(key: KeyMaterial) -> bytes:
     """A key's secret in clear."""
     if not is_sealed(key.secret):
         return key.secret
-    master = _master()
-    if master is None:
-        raise LockedKeys(f"the console's keys are sealed under a master key: give its file in {MASTER_KEY_ENV} "
-                         "(or serve --master-key-file)")
-    body = key.secret[len(SEALED):]
-    try:
-        return AESGCM(master).decrypt(body[:_NONCE], body[_NONCE:], b"leakguard key material " + key.kind.encode())
-    except InvalidTag:
-        raise LockedKeys(f"the master key in {os.environ.get(MASTER_KEY_ENV)} does not open the console's keys "
-                         "(they were sealed under another one)") from None
+    return open_bytes(SEALED, key.secret, b"leakguard key material " + key.kind.encode(), "the console's keys")
 
 
 def endorsement_message(old_public: bytes, new_public: bytes) -> bytes:
@@ -165,17 +109,17 @@ def new_policy_key() -> KeyMaterial:
     private = Ed25519PrivateKey.generate()
     raw = private.private_bytes_raw()
     public = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return KeyMaterial(kind=POLICY_SIGN, secret=seal(POLICY_SIGN, raw, _master()), public=public)
+    return KeyMaterial(kind=POLICY_SIGN, secret=seal(POLICY_SIGN, raw, current_master()), public=public)
 
 
 def new_mark_key() -> KeyMaterial:
-    return KeyMaterial(kind=MARK_SECRET, secret=seal(MARK_SECRET, secrets.token_bytes(32), _master()))
+    return KeyMaterial(kind=MARK_SECRET, secret=seal(MARK_SECRET, secrets.token_bytes(32), current_master()))
 
 
 def ensure_keys(session: Session) -> None:
     """Seal keys kept in clear when a master key is given (and check that sealed ones open: a
     console that could not sign or resolve refuses to start), then make missing keys."""
-    master = _master()
+    master = current_master()
     if master is None:
         log.warning("no master key file (%s): the console's private keys are kept in the database in clear",
                     MASTER_KEY_ENV)

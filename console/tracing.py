@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from console import watermarking
 from console.presence import users_between
+from console.sealing import open_evidence, seal_evidence
 from console.signing import mark_secrets
 from console.tables import Agent, AgentDisplay, Case, CaseEvidence
 
@@ -63,15 +64,41 @@ def open_case(session: Session, data: bytes, *, filename: str, actor: str, max_p
     case.detections = detections
     session.add(case)
     session.flush()
-    if keep_evidence:
-        session.add(CaseEvidence(case_id=int(case.id or 0), media_type=watermarking.media_type(data), data=data,
-                                 thumbnail=decoded.thumbnail))
+    if keep_evidence:  # sealed under the master key when the console has one
+        number = int(case.id or 0)
+        session.add(CaseEvidence(case_id=number, media_type=watermarking.media_type(data),
+                                 data=seal_evidence(number, "data", data),
+                                 thumbnail=seal_evidence(number, "thumbnail", decoded.thumbnail)))
         session.flush()
     return case
 
 
-def evidence_of(session: Session, case: Case) -> CaseEvidence | None:
-    return session.get(CaseEvidence, case.id)
+@dataclass(frozen=True)
+class Evidence:
+    media_type: str
+    data: bytes
+    thumbnail: bytes
+
+
+def evidence_of(session: Session, case: Case) -> Evidence | None:
+    """A case's image and thumbnail, opened; None when they were not kept."""
+    row = session.get(CaseEvidence, case.id)
+    if row is None:
+        return None
+    return Evidence(row.media_type, open_evidence(row.case_id, "data", row.data),
+                    open_evidence(row.case_id, "thumbnail", row.thumbnail))
+
+
+def reseal_evidence(session: Session, new_master: bytes) -> int:
+    """Every kept image sealed under `new_master` (opened with the key given now, or from clear);
+    how many. The caller commits."""
+    rows = session.exec(select(CaseEvidence)).all()
+    for row in rows:
+        row.data = seal_evidence(row.case_id, "data", open_evidence(row.case_id, "data", row.data), new_master)
+        row.thumbnail = seal_evidence(row.case_id, "thumbnail", open_evidence(row.case_id, "thumbnail", row.thumbnail),
+                                      new_master)
+        session.add(row)
+    return len(rows)
 
 
 def _fill(case: Case, mark: int, confidence: float, who: Attribution) -> None:

@@ -1,23 +1,34 @@
 """The console's private keys sealed at rest under a master key file, on both databases: keys kept
 in clear are sealed at the next start with the key, marks and signatures stay the same, a console
-without the key (or with another) refuses to start, saying why, and `rekey` moves the keys to a
-new master key."""
+without the key (or with another) refuses to start, saying why, evidence images are sealed too,
+and `rekey` moves keys and images to a new master key."""
 
 from __future__ import annotations
 
 import base64
+import io
 import pathlib
 import subprocess
 import sys
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from PIL import Image
 from sqlalchemy import text
 
 from agent.policysync import verify_policy
 from console.db import make_engine
 from tests.console.api import PASSWORD, bearer, cli, enroll, enroll_token, http, login
 from tests.fixtures.consoles import drop_pg_database, make_database_url, start_console, stop_console
+
+
+def _evidence() -> bytes:
+    sink = io.BytesIO()
+    Image.effect_noise((400, 300), 40).convert("RGB").save(sink, "PNG")
+    return sink.getvalue()
+
+
+EVIDENCE = _evidence()
 
 
 def stored(db_url: str) -> dict[str, list[bytes]]:
@@ -40,6 +51,24 @@ def mark_and_policy(url: str, agent: dict[str, object]) -> tuple[str, dict[str, 
     policy = http().get(f"{url}/api/v1/agents/policy", headers=headers)
     assert marks.status_code == 200 and policy.status_code == 200, (marks.text, policy.text)
     return str(marks.json()["marks"][0]["mark"]), dict(policy.json())
+
+
+def evidence_sealed_and_served(url: str, headers: dict[str, str], db_url: str) -> int:
+    """Trace an image: its kept copy is sealed in the database and served back as uploaded."""
+    reply = http().post(f"{url}/api/v1/trace", files={"image": ("leak.png", EVIDENCE, "image/png")}, headers=headers)
+    assert reply.status_code == 200, reply.text
+    case = int(reply.json()["case_id"])
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            data, thumbnail = connection.execute(
+                text("SELECT data, thumbnail FROM case_evidence WHERE case_id = :case"), {"case": case}).one()
+    finally:
+        engine.dispose()
+    assert bytes(data).startswith(b"LGE1") and bytes(thumbnail).startswith(b"LGE1") and EVIDENCE not in bytes(data)
+    served = http().get(f"{url}/api/v1/cases/{case}/evidence", headers=headers)
+    assert served.status_code == 200 and served.content == EVIDENCE
+    return case
 
 
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -75,9 +104,10 @@ def test_keys_kept_in_clear_are_sealed_and_a_console_without_the_key_refuses_to_
             made = cli("createadmin", "--db", db_url, "--username", admin, "--password-stdin", stdin=PASSWORD + "\n",
                        env=env)
             assert made.returncode == 0, made.stderr
-            resolved = http().post(f"{server.url}/api/v1/marks/resolve", json={"mark": mark},
-                                   headers=bearer(login(server.url, admin))).json()
+            keeper = bearer(login(server.url, admin))
+            resolved = http().post(f"{server.url}/api/v1/marks/resolve", json={"mark": mark}, headers=keeper).json()
             assert resolved["found"] and resolved["agent_id"] == agent["agent_id"]
+            case = evidence_sealed_and_served(server.url, keeper, db_url)
             rotated = cli("rotate-keys", "--db", db_url, "--master-key-file", str(key_file))
             assert rotated.returncode == 0, rotated.stderr
             assert all(s.startswith(b"LGK1") for s in stored(db_url)["mark_secret"])
@@ -98,10 +128,16 @@ def test_keys_kept_in_clear_are_sealed_and_a_console_without_the_key_refuses_to_
         assert junk.returncode == 2 and "not a master key" in junk.stderr, junk.stderr
 
         rekeyed = cli("rekey", "--db", db_url, "--master-key-file", str(key_file), "--new-master-key-file", str(other_key))
-        assert rekeyed.returncode == 0 and "3 keys sealed" in rekeyed.stderr, rekeyed.stderr  # 2 secrets, the new signing key (the old one is wiped)
-        assert cli("enroll-token", "--db", db_url, "--master-key-file", str(other_key)).returncode == 0
+        # 2 mark secrets and the new signing key (the old one is wiped), and the traced image
+        assert rekeyed.returncode == 0 and "3 keys and 1 evidence images sealed" in rekeyed.stderr, rekeyed.stderr
         old = cli("enroll-token", "--db", db_url, "--master-key-file", str(key_file))
         assert old.returncode == 2 and "does not open" in old.stderr, old.stderr
+        server = start_console(db_url, kind, tmp_path, env={"LEAKGUARD_MASTER_KEY_FILE": str(other_key)})
+        try:
+            served = http().get(f"{server.url}/api/v1/cases/{case}/evidence", headers=bearer(login(server.url, admin)))
+            assert served.status_code == 200 and served.content == EVIDENCE
+        finally:
+            stop_console(server)
     finally:
         if kind == "postgres":
             drop_pg_database(db_url)
