@@ -88,3 +88,18 @@ def test_a_onenote_section_over_the_input_limit_too(tmp_path: Path) -> None:
     assert section.stat().st_size > SMALL.max_input_bytes
     result = extract_path(str(section), limits=SMALL)
     assert result.file_type == "onenote" and result.text.count(SSN) == 2
+
+
+def test_parquet_and_orc_files_over_the_input_limit_too(tmp_path: Path) -> None:
+    """A table of 3 MB of noise and one SSN, written by pyarrow as Parquet and as ORC."""
+    import pyarrow as pa
+    import pyarrow.orc as orc
+    import pyarrow.parquet as pq
+
+    table = pa.table({"note": [os.urandom(3 << 20).hex()[: 3 << 20], f"SSN {SSN}"]})
+    for name, write in (("customers.parquet", pq.write_table), ("customers.orc", orc.write_table)):
+        path = tmp_path / name
+        write(table, str(path))
+        assert path.stat().st_size > SMALL.max_input_bytes
+        result = extract_path(str(path), limits=SMALL)
+        assert (result.status, result.file_type) == ("ok", name.rpartition(".")[2]) and SSN in result.text, result.reason
