@@ -1,7 +1,8 @@
 """fanotify permission events: the agent answers before a watched file is opened (Linux, root).
 
 Only directories under the configured protected paths are marked (FAN_EVENT_ON_CHILD), never a
-whole mount, so the rest of the system never waits on the agent. Every event is answered, with
+whole mount, so the rest of the system never waits on the agent; a directory made or moved there
+later is marked when inotify reports it (a file opened in it before that is not guarded). Every event is answered, with
 "allow" if deciding fails, and the file is read through the descriptor the kernel hands over, so
 the agent's own reads cause no events.
 """
@@ -15,6 +16,7 @@ import select
 import struct
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -62,25 +64,77 @@ def fanotify_open(notification_class: int) -> tuple[ctypes.CDLL, int]:
 class LinuxOpenGuard:
     def __init__(self) -> None:
         self._libc, self._fd = fanotify_open(FAN_CLASS_CONTENT)
+        self._marked: set[str] = set()
+        self._lock = threading.Lock()
+        self._observer: Any = None
 
     def protect(self, roots: Iterable[str]) -> int:
-        """Mark every directory under `roots` (up to a limit); returns how many were marked."""
-        marked = 0
-        for root in roots:
-            for directory, _dirs, _files in os.walk(root):
-                if marked >= MAX_DIRECTORIES:
-                    log.warning("fanotify: more than %d protected directories; the rest are scanned", marked)
-                    return marked
-                mask = FAN_OPEN_PERM | FAN_EVENT_ON_CHILD
-                if self._libc.fanotify_mark(self._fd, FAN_MARK_ADD, mask, AT_FDCWD, directory.encode()) == 0:
-                    marked += 1
+        """Mark every directory under `roots` (up to a limit), and every directory made or moved
+        under them later (inotify, through watchdog); returns how many were marked now."""
+        roots = [root for root in roots if os.path.isdir(root)]
+        marked = self._mark_tree(roots)
+        self._follow(roots)
         return marked
 
+    def _mark_tree(self, roots: Iterable[str]) -> int:
+        marked = 0
+        with self._lock:
+            for root in roots:
+                for directory, _dirs, _files in os.walk(root):
+                    if directory in self._marked:
+                        continue
+                    if len(self._marked) >= MAX_DIRECTORIES:
+                        log.warning("fanotify: more than %d protected directories; the rest are scanned",
+                                    len(self._marked))
+                        return marked
+                    mask = FAN_OPEN_PERM | FAN_EVENT_ON_CHILD
+                    if self._libc.fanotify_mark(self._fd, FAN_MARK_ADD, mask, AT_FDCWD, directory.encode()) == 0:
+                        self._marked.add(directory)
+                        marked += 1
+        return marked
+
+    def _follow(self, roots: list[str]) -> None:
+        """Mark directories made under the roots after start (a new folder of a protected share)."""
+        from watchdog.events import FileSystemEvent, FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        guard = self
+
+        class NewDirectories(FileSystemEventHandler):
+            def on_created(self, event: FileSystemEvent) -> None:
+                if event.is_directory:
+                    guard._added(str(event.src_path))
+
+            def on_moved(self, event: FileSystemEvent) -> None:
+                if event.is_directory:
+                    guard._added(str(event.dest_path))
+
+        if not roots:
+            return
+        observer = Observer()
+        try:
+            for root in roots:
+                observer.schedule(NewDirectories(), root, recursive=True)
+            observer.start()
+        except OSError as exc:
+            log.warning("fanotify: new directories under the protected paths are not followed (%s)", exc)
+            return
+        self._observer = observer
+
+    def _added(self, path: str) -> None:
+        marked = self._mark_tree([path])
+        if marked:
+            log.info("fanotify: guarding %d new directories from %s", marked, path)
+
     def serve(self, decide: Decide, stop: threading.Event) -> None:
-        while not stop.is_set():
-            ready, _, _ = select.select([self._fd], [], [], 1.0)
-            if ready:
-                self._answer_all(os.read(self._fd, READ_SIZE), decide)
+        try:
+            while not stop.is_set():
+                ready, _, _ = select.select([self._fd], [], [], 1.0)
+                if ready:
+                    self._answer_all(os.read(self._fd, READ_SIZE), decide)
+        finally:
+            if self._observer is not None:
+                self._observer.stop()
 
     def _answer_all(self, data: bytes, decide: Decide) -> None:
         for fd, pid in fanotify_events(data):
@@ -94,4 +148,6 @@ class LinuxOpenGuard:
                 os.close(fd)
 
     def close(self) -> None:
+        if self._observer is not None:
+            self._observer.stop()
         os.close(self._fd)

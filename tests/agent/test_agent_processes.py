@@ -139,6 +139,14 @@ def test_high_zone_refuses_an_upload_tool_the_open_of_a_protected_file(
         assert subprocess.run(["cat", str(secret)], capture_output=True, text=True).stdout == secret.read_text()
         events = wait_for(lambda: console_admin(console_server).events(agent_id, channel="file_upload"), timeout=20,
                           what="the refused upload at the console")
+        later = protected / "q4" / "forecast"  # folders made after the agent started are guarded too
+        later.mkdir(parents=True)
+        wait_for(lambda: "guarding" in agent.log() and "new directories" in agent.log(), timeout=20,
+                 what=f"the new folders to be marked\n{agent.log()}")
+        (later / "forecast.txt").write_text("card 4111 1111 1111 1111\n")
+        curl = subprocess.run(["curl", "-sS", "-T", str(later / "forecast.txt"), upload_server], capture_output=True,
+                              text=True, timeout=30)
+        assert curl.returncode != 0 and len(_Sink.received) == before, curl
     finally:
         agent.stop()
     details = events[0]["details"]
