@@ -1,5 +1,5 @@
-"""What the suites of the columnar readers (Parquet, ORC) share: test card numbers, a wide table,
-and the peak memory of a read."""
+"""What the suites of the columnar readers (Parquet, ORC) share: test card numbers, the cells both
+write alike, a wide table, and the peak memory of a read."""
 
 from __future__ import annotations
 
@@ -10,6 +10,19 @@ from typing import Any
 import pyarrow as pa
 
 CARDS = ["4111111111111111", "5500000000000004", "340000000000009", "6011000000000004"]
+
+
+def plain_cell(value: Any, kind: pa.DataType) -> str | None:
+    """The cells every columnar reader writes alike (null, true/false, floating point: a whole
+    number below 1e17 without a fraction, else to its type's precision); None for other kinds."""
+    if value is None:
+        return ""
+    if pa.types.is_boolean(kind):
+        return "true" if value else "false"
+    if pa.types.is_floating(kind):
+        spec = ".7g" if kind == pa.float32() else ".15g"
+        return str(int(value)) if value.is_integer() and abs(value) < 1e17 else format(value, spec)
+    return None
 
 
 def wide(names: Callable[[int], str]) -> tuple[pa.Table, dict[str, list[str]]]:

@@ -27,7 +27,7 @@ from rules.extract.budget import DEFAULT_LIMITS, Budget, Unscannable
 from rules.extract.orc import is_orc, orc_content
 from rules.extract.sniff import sniff
 from tests.rules import orc_samples as samples
-from tests.rules.columnar import CARDS, peak_while, wide
+from tests.rules.columnar import CARDS, peak_while, plain_cell, wide
 from tests.rules.orc_samples import data_stream, orc_file, overwrite, tail
 
 EPOCH = datetime(1970, 1, 1)
@@ -51,10 +51,6 @@ def text_of(stripes: Sequence[dict[str, list[str]]]) -> str:
     return "\n\n".join(blocks).rstrip("\n")
 
 
-def number(value: float, spec: str) -> str:
-    return str(int(value)) if value.is_integer() and abs(value) < 1e17 else format(value, spec)
-
-
 def at_nanos(nanos: int) -> str:
     return (EPOCH + timedelta(microseconds=nanos // 1000)).isoformat(sep=" ")
 
@@ -62,12 +58,9 @@ def at_nanos(nanos: int) -> str:
 def cell(value: Any, kind: pa.DataType) -> str:
     """A scalar cell by the contract; a top-level timestamp comes as its count of `kind.unit`, one
     in a struct or a list as pyarrow's datetime (microseconds, in the column's zone)."""
-    if value is None:
-        return ""
-    if pa.types.is_boolean(kind):
-        return "true" if value else "false"
-    if pa.types.is_floating(kind):
-        return number(value, ".7g" if kind == pa.float32() else ".15g")
+    shown = plain_cell(value, kind)
+    if shown is not None:
+        return shown
     if pa.types.is_decimal(kind):
         return format(value.quantize(Decimal(1).scaleb(-kind.scale), context=Context(prec=100)), "f")
     if pa.types.is_timestamp(kind) and isinstance(value, datetime):

@@ -28,7 +28,7 @@ from rules.extract import Limits, extract
 from rules.extract.budget import DEFAULT_LIMITS, Budget
 from rules.extract.parquet import is_parquet, parquet_content
 from rules.extract.sniff import sniff
-from tests.rules.columnar import CARDS, peak_while, wide
+from tests.rules.columnar import CARDS, peak_while, plain_cell, wide
 
 EPOCH = datetime(1970, 1, 1)
 
@@ -55,18 +55,11 @@ def text_of(groups: Sequence[dict[str, list[str]]]) -> str:
     return "\n\n".join(blocks)
 
 
-def number(value: float, spec: str) -> str:
-    return str(int(value)) if value.is_integer() else format(value, spec)
-
-
 def cell(value: Any, kind: pa.DataType) -> str:
     """A scalar cell by the contract, from the value pyarrow holds."""
-    if value is None:
-        return ""
-    if pa.types.is_boolean(kind):
-        return "true" if value else "false"
-    if pa.types.is_floating(kind):
-        return number(value, ".7g" if kind == pa.float32() else ".15g")
+    shown = plain_cell(value, kind)
+    if shown is not None:
+        return shown
     if pa.types.is_decimal(kind):
         return format(value, "f")
     if pa.types.is_date(kind):
