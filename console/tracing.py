@@ -91,14 +91,19 @@ def evidence_of(session: Session, case: Case) -> Evidence | None:
 
 def reseal_evidence(session: Session, new_master: bytes) -> int:
     """Every kept image sealed under `new_master` (opened with the key given now, or from clear);
-    how many. The caller commits."""
-    rows = session.exec(select(CaseEvidence)).all()
-    for row in rows:
-        row.data = seal_evidence(row.case_id, "data", open_evidence(row.case_id, "data", row.data), new_master)
-        row.thumbnail = seal_evidence(row.case_id, "thumbnail", open_evidence(row.case_id, "thumbnail", row.thumbnail),
+    how many. One image in memory at a time (each is written and let go); the caller commits."""
+    numbers = session.exec(select(CaseEvidence.case_id)).all()
+    for number in numbers:
+        row = session.get(CaseEvidence, number)
+        if row is None:
+            continue
+        row.data = seal_evidence(number, "data", open_evidence(number, "data", row.data), new_master)
+        row.thumbnail = seal_evidence(number, "thumbnail", open_evidence(number, "thumbnail", row.thumbnail),
                                       new_master)
         session.add(row)
-    return len(rows)
+        session.flush()
+        session.expunge(row)
+    return len(numbers)
 
 
 def _fill(case: Case, mark: int, confidence: float, who: Attribution) -> None:
